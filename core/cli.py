@@ -1,0 +1,163 @@
+"""The command line, a thin front end over the core functions (DESIGN §7).
+
+Every command takes ``--workspace DIR`` and ``--json``; with ``--json`` the last line on stdout is
+one JSON object. Exit codes: 0 success, 2 user error (one ``error: ...`` line on stderr, no
+traceback), 1 bug, 130 cancelled (Ctrl-C).
+
+Each command is a pair: ``_add_<name>(subparsers)`` declares its arguments and
+``_run_<name>(args, ws, progress) -> dict`` does the work and returns the JSON summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+import traceback
+from typing import Any, Callable
+
+from .errors import BundleLabError, Cancelled
+from .workspace import Workspace
+
+
+# ---------------------------------------------------------------------------- helpers
+class TerminalProgress:
+    """Maps ``progress(fraction, message)`` to a one-line bar with an ETA on stderr."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled and sys.stderr.isatty()
+        self.start = time.monotonic()
+        self.last = 0.0
+
+    def __call__(self, fraction: float, message: str) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.last < 0.1 and fraction < 1:
+            return
+        self.last = now
+        elapsed = now - self.start
+        eta = f" ~{elapsed * (1 - fraction) / fraction:.0f}s left" if 0.02 < fraction < 1 else ""
+        bar = "#" * int(fraction * 30)
+        sys.stderr.write(f"\r[{bar:<30}] {fraction:5.0%} {message[:60]:<60}{eta}")
+        if fraction >= 1:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def parse_maps(pairs: list[str] | None) -> dict[str, str]:
+    """``["field=Col", "timestamp=Date+Time"]`` -> ``{"field": "Col", ...}``."""
+    out: dict[str, str] = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise BundleLabError(f"--map {pair!r} is not field=Column, e.g. --map item_id=SKU "
+                                 "or --map timestamp=Date+Time")
+        field, col = pair.split("=", 1)
+        out[field.strip()] = col.strip()
+    return out
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "isoformat"):
+        return obj.isoformat()
+    if hasattr(obj, "item"):
+        return obj.item()
+    return str(obj)
+
+
+def _clean_json(obj: Any) -> Any:
+    """Infinite and NaN floats become null (JSON has no infinity)."""
+    if isinstance(obj, float) and (math.isinf(obj) or math.isnan(obj)):
+        return None
+    if isinstance(obj, dict):
+        return {k: _clean_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean_json(v) for v in obj]
+    return obj
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workspace", metavar="DIR", help="workspace directory "
+                   "(default: $BUNDLELAB_WORKSPACE or ./workspace)")
+    p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+
+
+def _dataset_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", metavar="NAME", help="dataset (default: the only or the last one)")
+
+
+# ---------------------------------------------------------------------------- ingest
+def _add_ingest(sub: Any) -> None:
+    p = sub.add_parser("ingest", help="load order lines (CSV/TSV/XLSX/gzip or baskets) into the workspace")
+    p.add_argument("data", metavar="DATA", help="order-lines or basket file")
+    p.add_argument("--catalog", metavar="FILE", help="product catalog joined on item_id")
+    _dataset_arg(p)
+    p.add_argument("--map", action="append", metavar="field=Col[+Col...]", default=[],
+                   help="map a field to a column (or several joined with +)")
+    p.add_argument("--bad-dates", choices=["drop", "keep"], default="drop",
+                   help="rows whose timestamp cannot be parsed: drop them (default) or keep them "
+                        "without a timestamp")
+    p.add_argument("--keep-duplicates", action="store_true", help="keep exact duplicate rows")
+    p.add_argument("--layout", choices=["auto", "lines", "baskets"], default="auto",
+                   help="order lines with a header, or one basket per line (default: detect)")
+    _common(p)
+
+
+def _run_ingest(args: argparse.Namespace, ws: Workspace, progress: Callable) -> dict:
+    from .ingest import IngestOptions, ingest
+
+    opts = IngestOptions(mapping=parse_maps(args.map), bad_dates=args.bad_dates,
+                         drop_duplicates=not args.keep_duplicates, layout=args.layout)
+    summary = ingest(ws, args.data, catalog=args.catalog, dataset=args.dataset, options=opts,
+                     progress=progress)
+    if not args.json:
+        print(f"dataset {summary['dataset']}: {summary['rows_kept']:,} of {summary['rows_read']:,} "
+              f"rows kept, {summary['orders']:,} orders, {summary['items']:,} items, "
+              f"{summary['customers']:,} customers")
+        for reason, n in summary["dropped"].items():
+            print(f"  dropped {n:,} rows: {reason}")
+    return summary
+
+
+# ---------------------------------------------------------------------------- registry
+# Later stages add their (_add_x, _run_x) pair here.
+COMMANDS: dict[str, tuple[Callable, Callable]] = {
+    "ingest": (_add_ingest, _run_ingest),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="BundleLab: product "
+                                     "bundles from order lines")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add, _ in COMMANDS.values():
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    progress = TerminalProgress(enabled=not getattr(args, "json", False))
+    try:
+        ws = Workspace(args.workspace)
+        result = COMMANDS[args.command][1](args, ws, progress)
+    except BundleLabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Cancelled:
+        print("error: cancelled; the workspace is unchanged", file=sys.stderr)
+        return 130
+    except KeyboardInterrupt:
+        print("\nerror: interrupted; the workspace is unchanged", file=sys.stderr)
+        return 130
+    except Exception:  # a bug: say so plainly, keep the traceback for the report
+        traceback.print_exc()
+        print("error: internal error (a bug in BundleLab); please report the traceback above",
+              file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(_clean_json(result), default=_json_default))
+    return 0
