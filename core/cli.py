@@ -121,10 +121,34 @@ def _run_ingest(args: argparse.Namespace, ws: Workspace, progress: Callable) -> 
     return summary
 
 
+# ---------------------------------------------------------------------------- evaluate
+def _add_evaluate(sub: Any) -> None:
+    p = sub.add_parser("evaluate", help="score rules, embeddings, recommender and bundles on a "
+                       "held-out later period against baselines")
+    _dataset_arg(p)
+    p.add_argument("--cut", metavar="DATE", help="first day of the test period "
+                   "(default: the day that leaves the last ~20%% of orders)")
+    p.add_argument("--top", type=int, default=50, metavar="N", help="bundle list size N")
+    p.add_argument("--only", action="append", metavar="BLOCK", help="run only this block "
+                   "(bundles, recommender, embeddings); repeatable")
+    _common(p)
+
+
+def _run_evaluate(args: argparse.Namespace, ws: Workspace, progress: Callable) -> dict:
+    from .evaluate import evaluate
+
+    result = evaluate(ws, args.dataset, cut=args.cut, top=args.top, blocks=args.only,
+                      progress=progress)
+    if not args.json:
+        print(json.dumps(_clean_json(result), indent=2, default=_json_default))
+    return result
+
+
 # ---------------------------------------------------------------------------- registry
 # Later stages add their (_add_x, _run_x) pair here.
 COMMANDS: dict[str, tuple[Callable, Callable]] = {
     "ingest": (_add_ingest, _run_ingest),
+    "evaluate": (_add_evaluate, _run_evaluate),
 }
 
 

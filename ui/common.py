@@ -1,0 +1,72 @@
+"""Workspace/dataset state, progress bars and error display shared by every page."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+import streamlit as st
+
+from core.errors import BundleLabError, Cancelled
+from core.workspace import Workspace
+
+KEY_WORKSPACE = "workspace_dir"
+KEY_DATASET = "dataset"
+
+
+def workspace() -> Workspace:
+    """The workspace of this session ($BUNDLELAB_WORKSPACE or ./workspace unless set)."""
+    return Workspace(st.session_state.get(KEY_WORKSPACE))
+
+
+def data_version(ws: Workspace, name: str) -> int:
+    """The dataset's version: part of every cache key, so a re-ingest invalidates caches."""
+    return int(ws.info(name)["version"])
+
+
+def dataset_picker(ws: Workspace | None = None) -> str | None:
+    """Sidebar select box of the workspace's datasets; returns the chosen name (or None when the
+    workspace is empty, after telling the user where to load data)."""
+    ws = ws or workspace()
+    try:
+        names = ws.datasets()["name"].tolist()
+    except BundleLabError as exc:
+        st.sidebar.error(str(exc))
+        return None
+    if not names:
+        st.sidebar.info("No dataset yet: load one on the Upload page, or use the sample data on "
+                        "the home page.")
+        return None
+    current = st.session_state.get(KEY_DATASET)
+    index = names.index(current) if current in names else len(names) - 1
+    choice = st.sidebar.selectbox("Dataset", names, index=index, key="dataset_select")
+    st.session_state[KEY_DATASET] = choice
+    return choice
+
+
+def make_progress(label: str) -> tuple[Callable[[float, str], None], Any]:
+    """A ``progress(fraction, message)`` callback drawing a bar with a time estimate."""
+    bar = st.progress(0.0, text=label)
+    start = time.monotonic()
+
+    def progress(fraction: float, message: str) -> None:
+        elapsed = time.monotonic() - start
+        eta = ""
+        if 0.02 < fraction < 1:
+            eta = f" (about {elapsed * (1 - fraction) / fraction:.0f}s left)"
+        bar.progress(min(1.0, max(0.0, fraction)), text=f"{label}: {message}{eta}")
+
+    return progress, bar
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Show a ``BundleLabError`` as ``st.error`` (one clear message, never a traceback) and a
+    cancellation as an info line."""
+    try:
+        yield
+    except BundleLabError as exc:
+        st.error(str(exc))
+    except Cancelled:
+        st.info("Cancelled: nothing in the workspace was changed.")
