@@ -1,0 +1,173 @@
+"""The cleaning step of ingest as DuckDB SQL over the raw VARCHAR table ``raw``.
+
+Every row gets at most one drop ``reason`` (the first that applies, in ``DROP_REASONS`` order);
+rows with no reason are kept. Nothing is dropped without a named reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Order matters: a row is counted under the first reason that applies.
+DROP_REASONS = [
+    "missing_order_id",        # no order id
+    "missing_item_id",         # no item id
+    "cancellation",            # invoice numbers starting with C (credit notes)
+    "adjustment",              # invoice numbers starting with A (bad-debt adjustments)
+    "unparseable_quantity",    # quantity like "abc"
+    "non_positive_quantity",   # quantity <= 0 (returns, stock corrections)
+    "non_product_code",        # postage, fees, manual lines, vouchers, samples
+    "unparseable_price",       # unit price like "n/a"
+    "zero_or_negative_price",  # free lines and warehouse notes
+    "unparseable_timestamp",   # with bad_dates="drop"
+    "duplicate_row",           # an exact copy of an earlier row
+]
+
+REASON_TEXT = {
+    "missing_order_id": "no order id",
+    "missing_item_id": "no item id",
+    "cancellation": "cancelled orders (order id starting with C)",
+    "adjustment": "adjustments (order id starting with A)",
+    "unparseable_quantity": "quantity is not a number",
+    "non_positive_quantity": "quantity zero or negative (returns, corrections)",
+    "non_product_code": "not a product (postage, fees, manual lines, vouchers)",
+    "unparseable_price": "unit price is not a number",
+    "zero_or_negative_price": "unit price zero or negative",
+    "unparseable_timestamp": "date could not be read",
+    "duplicate_row": "exact duplicate of an earlier row",
+}
+
+# Item codes that are not products (UCI Online Retail's 33 and common shop-system ones).
+NON_PRODUCT_RE = (r"^(POST|POSTAGE|DOT|M|C2|C3|D|S|B|CRUK|PADS|AMAZONFEE|BANK CHARGES|ADJUST\d*|"
+                  r"TEST\d*|DCGS.*|GIFT_\d+_\d+|SHIPPING|DELIVERY|FEE|SERVICE FEE|TIP|"
+                  r"GRATUITY|DISCOUNT)$")
+
+TIMESTAMP_FORMATS = [
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d", "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M", "%Y/%m/%d", "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y",
+    "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%m/%d/%Y",
+    "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M",
+    "%d.%m.%Y", "%m-%d-%Y %H:%M", "%m-%d-%Y", "%d/%m/%y %H:%M", "%m/%d/%y %H:%M", "%d/%m/%y",
+    "%m/%d/%y", "%Y%m%d", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日",
+]
+
+
+def q(value: str) -> str:
+    """A SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def text_sql(cols: list[str], joiner: str = " ") -> str:
+    """Trimmed text of one column, or several joined with a space; empty -> NULL."""
+    parts = [f"NULLIF(trim({c}), '')" for c in cols]
+    if len(parts) == 1:
+        return parts[0]
+    return f"NULLIF(trim(concat_ws({q(joiner)}, {', '.join(parts)})), '')"
+
+
+def number_sql(expr: str, *, decimal_comma: bool, money: bool = False) -> str:
+    """TRY_CAST of a number written by a person: decimal comma (``1,5``, ``1.234,5``) where the
+    file's delimiter is not a comma, thousands commas (``1,234.5``) otherwise; currency signs are
+    stripped from money."""
+    x = expr
+    if money:
+        x = f"regexp_replace({x}, '[£$€¥₹\\s]|EUR|USD|GBP|RMB|CNY|元', '', 'g')"
+    if decimal_comma:
+        x = (f"CASE WHEN regexp_matches({x}, '^[-+]?[0-9.]*,[0-9]+$') "
+             f"THEN replace(replace({x}, '.', ''), ',', '.') ELSE {x} END")
+    else:
+        x = (f"CASE WHEN regexp_matches({x}, '^[-+]?[0-9]{{1,3}}(,[0-9]{{3}})+(\\.[0-9]+)?$') "
+             f"THEN replace({x}, ',', '') ELSE {x} END")
+    return f"TRY_CAST({x} AS DOUBLE)"
+
+
+def detect_timestamp_format(con: Any, sample: list[str]) -> str | None:
+    """The format (DuckDB strptime) parsing most of ``sample``; ties go to the earlier format in
+    ``TIMESTAMP_FORMATS`` (ISO first, month-first before day-first for '/', day-first for '-'
+    and '.'). None when nothing parses."""
+    values = [v for v in sample if v][:2000]
+    if not values:
+        return None
+    con.execute("CREATE OR REPLACE TEMP TABLE ts_sample (v VARCHAR)")
+    con.executemany("INSERT INTO ts_sample VALUES (?)", [[v] for v in values])
+    counts = ", ".join(f"count(try_strptime(v, {q(f)}))" for f in TIMESTAMP_FORMATS)
+    row = con.execute(f"SELECT {counts} FROM ts_sample").fetchone()
+    best = max(range(len(row)), key=lambda i: (row[i], -i))
+    return TIMESTAMP_FORMATS[best] if row[best] > 0 else None
+
+
+def clean_sql(exprs: dict[str, str], raw_cols: list[str], *, ts_fmt: str | None,
+              decimal_comma: bool, options: Any) -> str:
+    """SQL creating temp table ``clean`` (line_no, order_id, item_id, item_name, category,
+    quantity, unit_price, customer_id, ts, ts_raw, reason) from ``raw``."""
+    def get(f: str) -> str:
+        return exprs.get(f, "NULL::VARCHAR")
+
+    ts_raw = get("timestamp")
+    has_ts = "timestamp" in exprs
+    # numeric order ids: only then do C/A prefixes mean cancellation/adjustment
+    dup = (f"row_number() OVER (PARTITION BY {', '.join(raw_cols)} ORDER BY line_no)"
+           if options.drop_duplicates else "1")
+    mapped = f"""
+    SELECT line_no, {get('order_id')} AS order_id, {get('item_id')} AS item_id,
+        {get('item_name')} AS item_name, {get('category')} AS category,
+        {get('quantity')} AS qty_raw, {get('unit_price')} AS price_raw,
+        {get('customer_id')} AS cust_raw, {ts_raw} AS ts_raw, {dup} AS dup_rank
+    FROM raw"""
+    # Shopify and others fill order-level fields only on an order's first line: carry forward.
+    fill = ("first_value({c} IGNORE NULLS) OVER (PARTITION BY order_id ORDER BY line_no ROWS "
+            "BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)")
+    filled = f"""
+    SELECT * REPLACE (
+        coalesce(cust_raw, {fill.format(c='cust_raw')}) AS cust_raw,
+        coalesce(ts_raw, {fill.format(c='ts_raw')}) AS ts_raw)
+    FROM ({mapped})"""
+    qty = (f"CASE WHEN qty_raw IS NULL THEN 1.0 ELSE "
+           f"{number_sql('qty_raw', decimal_comma=decimal_comma)} END")
+    price = (f"CASE WHEN price_raw IS NULL THEN NULL ELSE "
+             f"{number_sql('price_raw', decimal_comma=decimal_comma, money=True)} END")
+    if has_ts and ts_fmt:
+        ts = (f"coalesce(try_strptime(ts_raw, {q(ts_fmt)})::TIMESTAMP, "
+              f"TRY_CAST(ts_raw AS TIMESTAMP))")
+    elif has_ts:
+        ts = "TRY_CAST(ts_raw AS TIMESTAMP)"
+    else:
+        ts = "NULL::TIMESTAMP"
+    cust = ("CASE WHEN cust_raw LIKE '%@%' THEN 'h_' || left(sha256(lower(cust_raw)), 16) "
+            "WHEN regexp_matches(cust_raw, '^[0-9]+\\.0+$') THEN regexp_replace(cust_raw, "
+            "'\\.0+$', '') ELSE cust_raw END")
+    parsed = f"""
+    SELECT line_no, order_id, item_id, item_name, category, qty_raw, price_raw, ts_raw,
+        dup_rank, {qty} AS quantity, {price} AS unit_price, {cust} AS customer_id, {ts} AS ts
+    FROM ({filled})"""
+    numeric_ids = ("(SELECT avg(CASE WHEN regexp_matches(order_id, '^[0-9]+$') THEN 1.0 ELSE 0 "
+                   "END) FROM p) > 0.5")
+    cancel = "FALSE"
+    adjust = "FALSE"
+    if options.drop_cancellations:
+        cancel = f"regexp_matches(order_id, '^[Cc][0-9]') AND {numeric_ids}"
+        adjust = f"regexp_matches(order_id, '^[Aa][0-9]') AND {numeric_ids}"
+    nonprod = (f"regexp_matches(upper(item_id), {q(NON_PRODUCT_RE)})"
+               if options.drop_non_products else "FALSE")
+    bad_ts = ("ts_raw IS NOT NULL AND ts IS NULL" if has_ts and options.bad_dates == "drop"
+              else "FALSE")
+    reason = f"""CASE
+        WHEN order_id IS NULL THEN 'missing_order_id'
+        WHEN item_id IS NULL THEN 'missing_item_id'
+        WHEN {cancel} THEN 'cancellation'
+        WHEN {adjust} THEN 'adjustment'
+        WHEN quantity IS NULL THEN 'unparseable_quantity'
+        WHEN quantity <= 0 THEN 'non_positive_quantity'
+        WHEN {nonprod} THEN 'non_product_code'
+        WHEN price_raw IS NOT NULL AND unit_price IS NULL THEN 'unparseable_price'
+        WHEN unit_price <= 0 THEN 'zero_or_negative_price'
+        WHEN {bad_ts} THEN 'unparseable_timestamp'
+        WHEN dup_rank > 1 THEN 'duplicate_row'
+        END"""
+    return f"""
+    CREATE TEMP TABLE clean AS
+    WITH p AS ({parsed})
+    SELECT line_no, order_id, item_id, item_name, category, quantity, unit_price, customer_id,
+        ts, ts_raw, {reason} AS reason
+    FROM p"""
