@@ -46,11 +46,22 @@ def match_columns(columns: list[str], fields: list[str] | None = None) -> dict[s
     """Automatic mapping field -> column for the given header (each column used once)."""
     fields = fields or FIELDS
     normed = {c: norm(c) for c in columns}
+    combined: dict[str, str] = {}
+    if "timestamp" in fields:  # a date column and a time column, and nothing better
+        date = next((c for c in columns if normed[c] in ("date", "orderdate", "day")), None)
+        time_ = next((c for c in columns if normed[c] in ("time", "ordertime")), None)
+        stronger = [c for c in columns if normed[c] in SYNONYMS["timestamp"]
+                    and normed[c] not in ("date", "orderdate")]
+        if date and time_ and not stronger:
+            combined["timestamp"] = f"{date}+{time_}"
     shopify = "lineitemname" in normed.values() or "lineitemsku" in normed.values()
     taken: set[str] = set()
     out: dict[str, str] = {}
+    taken.update(p for spec in combined.values() for p in spec.split("+"))
+    out.update(combined)
     order = [f for f in ["order_id", "item_id", "timestamp", "customer_id", "quantity",
-                         "unit_price", "item_name", "category", "cost"] if f in fields]
+                         "unit_price", "item_name", "category", "cost"]
+             if f in fields and f not in combined]
     for f in order:
         syns = list(SYNONYMS[f])
         if f == "order_id" and shopify:
@@ -61,13 +72,6 @@ def match_columns(columns: list[str], fields: list[str] | None = None) -> dict[s
                 out[f] = hit
                 taken.add(hit)
                 break
-    if "timestamp" in fields and "timestamp" not in out:
-        date = next((c for c in columns if normed[c] in ("date", "orderdate", "day")
-                     and c not in taken), None)
-        time_ = next((c for c in columns if normed[c] in ("time", "ordertime") and c not in taken),
-                     None)
-        if date and time_:
-            out["timestamp"] = f"{date}+{time_}"
     return out
 
 

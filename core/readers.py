@@ -116,8 +116,9 @@ def detect_encoding(path: Path) -> str:
         return "utf-8"
     from charset_normalizer import from_bytes
 
-    best = from_bytes(bytes(odd), cp_isolation=["gb18030", "cp1252", "shift_jis", "big5",
-                                                "euc-kr", "cp1251", "latin-1"]).best()
+    # The exports we meet are GBK/GB18030 (Chinese shop systems) or Latin-1/cp1252 (European
+    # ERPs); a wider candidate list makes short samples flip to Shift-JIS and the like.
+    best = from_bytes(bytes(odd), cp_isolation=["gb18030", "cp1252"]).best()
     guess = _normalise_encoding(best.encoding if best else "cp1252")
     try:
         bytes(odd).decode(guess)
@@ -231,17 +232,18 @@ def xlsx_to_csv(path: Path, tmp_dir: Path, progress=None) -> tuple[Path, list[st
 
 
 def baskets_to_long(path: Path, encoding: str, delimiter: str, tmp_dir: Path) -> Path:
-    """One basket per line -> ``order_id,item_id`` lines (order id = the line number)."""
+    """One basket per line -> ``order_id,item_id,item_name`` lines (order id = the line
+    number; the label is both the id and the name)."""
     out = _temp_path(tmp_dir)
     with _open_bytes(path) as fh:
         text = io.TextIOWrapper(fh, encoding=encoding, errors="replace", newline="")
         with open(out, "w", encoding="utf-8", newline="") as dst:
             writer = csv.writer(dst)
-            writer.writerow(["order_id", "item_id"])
+            writer.writerow(["order_id", "item_id", "item_name"])
             for n, row in enumerate(csv.reader(text, delimiter=delimiter), start=1):
                 for item in row:
                     if item.strip():
-                        writer.writerow([n, item])
+                        writer.writerow([n, item, item])
     return out
 
 
@@ -304,8 +306,8 @@ def sniff(path: str | os.PathLike, tmp_dir: Path, *, layout: str = "auto",
     if is_baskets:
         out = baskets_to_long(path, encoding, delimiter, tmp_dir)
         notes.append("read as one basket per line (no header)")
-        return Sniffed(path, out, "baskets", encoding, ",", ["order_id", "item_id"], temp=True,
-                       notes=notes)
+        return Sniffed(path, out, "baskets", encoding, ",", ["order_id", "item_id", "item_name"],
+                       temp=True, notes=notes)
     if len(first) < 2:
         raise MappingError(
             f"{path.name}: found only one column ({first[0] if first else 'none'!r}); order "

@@ -38,9 +38,13 @@ REASON_TEXT = {
 }
 
 # Item codes that are not products (UCI Online Retail's 33 and common shop-system ones).
-NON_PRODUCT_RE = (r"^(POST|POSTAGE|DOT|M|C2|C3|D|S|B|CRUK|PADS|AMAZONFEE|BANK CHARGES|ADJUST\d*|"
-                  r"TEST\d*|DCGS.*|GIFT_\d+_\d+|SHIPPING|DELIVERY|FEE|SERVICE FEE|TIP|"
-                  r"GRATUITY|DISCOUNT)$")
+# Unambiguous codes always count; short codes (UCI's M, D, S, B, C2) are caught by their names
+# (Manual, Discount, SAMPLES, ...), so a shop whose SKUs are "B" or "S" keeps them.
+NON_PRODUCT_RE = (r"^(POST|POSTAGE|DOT|CRUK|PADS|AMAZONFEE|BANK CHARGES|ADJUST\d*|DCGS.*|"
+                  r"GIFT_\d+_\d+|SHIPPING|DELIVERY|SERVICE FEE|GRATUITY)$")
+NON_PRODUCT_NAME_RE = (r"^(MANUAL|DISCOUNT|SAMPLES?|CARRIAGE|POSTAGE|DOTCOM POSTAGE|"
+                       r"BANK CHARGES|AMAZON FEE|ADJUST BAD DEBT|SHIPPING|DELIVERY( FEE)?|"
+                       r"GIFT VOUCHER.*|.*COMMISSION)$")
 
 TIMESTAMP_FORMATS = [
     "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f",
@@ -148,7 +152,8 @@ def clean_sql(exprs: dict[str, str], raw_cols: list[str], *, ts_fmt: str | None,
     if options.drop_cancellations:
         cancel = f"regexp_matches(order_id, '^[Cc][0-9]') AND {numeric_ids}"
         adjust = f"regexp_matches(order_id, '^[Aa][0-9]') AND {numeric_ids}"
-    nonprod = (f"regexp_matches(upper(item_id), {q(NON_PRODUCT_RE)})"
+    nonprod = (f"(regexp_matches(upper(item_id), {q(NON_PRODUCT_RE)}) OR "
+               f"regexp_matches(upper(coalesce(item_name, '')), {q(NON_PRODUCT_NAME_RE)}))"
                if options.drop_non_products else "FALSE")
     bad_ts = ("ts_raw IS NOT NULL AND ts IS NULL" if has_ts and options.bad_dates == "drop"
               else "FALSE")
