@@ -1,0 +1,93 @@
+"""Upload: bring an order-lines export (and optionally a catalog), check the column mapping, load
+it into the workspace and see what was cleaned."""
+
+import pandas as pd
+import streamlit as st
+
+from core.errors import BundleLabError
+from core.ingest import IngestOptions, default_name, ingest, reclean
+from core.preview import preview
+from ui.common import KEY_DATASET, dataset_picker, make_progress, user_errors, workspace
+from ui.upload import cleaning_report, mapping_editor, save_upload
+
+st.set_page_config(page_title="Upload · BundleLab", page_icon="🧺", layout="wide")
+st.title("Upload order lines")
+st.write("Bring the order export from your shop, ERP or POS (CSV, TSV, semicolon CSV, gzip or "
+         "Excel; UTF-8, GBK or Latin-1). Check which column is which, load it, and see what was "
+         "cleaned away and why. A product catalog adds names and categories, and lets new "
+         "products without sales be bundled by their text.")
+
+ws = workspace()
+dataset_picker(ws)
+
+data = st.file_uploader("Order lines (one row per item in an order, or one basket per line)",
+                        type=["csv", "tsv", "txt", "gz", "xlsx", "xlsm"], key="upload_lines")
+catalog = st.file_uploader("Product catalog (optional: item id + name, category, price, cost)",
+                           type=["csv", "tsv", "txt", "gz", "xlsx", "xlsm"], key="upload_catalog")
+
+if data is not None:
+    with user_errors():
+        path = save_upload(ws, data, "lines")
+        cat_path = save_upload(ws, catalog, "catalog") if catalog is not None else None
+        layout = st.radio("Layout", ["auto", "lines", "baskets"], horizontal=True,
+                          help="auto: detect; lines: a header and one row per order line; "
+                               "baskets: one order per line, items separated by commas, no header")
+        pv = preview(path, ws.tmp_dir, catalog=cat_path, layout=layout)
+        st.caption(f"Read as {pv['layout']} · encoding {pv['encoding']} · delimiter "
+                   f"{'tab' if pv['delimiter'] == chr(9) else repr(pv['delimiter'])}"
+                   + "".join(f" · {n}" for n in pv["notes"]))
+        st.dataframe(pd.DataFrame(pv["rows"]), hide_index=True)
+        st.subheader("Column mapping")
+        st.write("Detected automatically; correct any field with its selector.")
+        overrides = mapping_editor(pv["columns"], pv["mapping"], pv["catalog_columns"])
+        c1, c2, c3 = st.columns(3)
+        name = c1.text_input("Dataset name", value=default_name(data.name))
+        bad_dates = c2.radio("Rows whose date cannot be read", ["drop", "keep"], horizontal=True,
+                             help="keep: the row stays, without a date")
+        keep_dups = c3.checkbox("Keep exact duplicate rows", value=False)
+        if st.button("Load into workspace", type="primary"):
+            progress, bar = make_progress(f"Loading {data.name}")
+            summary = ingest(ws, path, catalog=cat_path, dataset=name, progress=progress,
+                             options=IngestOptions(mapping=overrides, bad_dates=bad_dates,
+                                                   drop_duplicates=not keep_dups,
+                                                   layout=layout))
+            bar.empty()
+            st.session_state[KEY_DATASET] = summary["dataset"]
+            st.session_state["last_ingest"] = summary
+            st.success(f"Loaded {summary['dataset']}: {summary['orders']:,} orders, "
+                       f"{summary['items']:,} items, {summary['customers']:,} customers.")
+
+st.divider()
+current = st.session_state.get(KEY_DATASET)
+names = ws.datasets()["name"].tolist() if ws.db_path.exists() else []
+if current in names:
+    st.subheader(f"Cleaning report: {current}")
+    with user_errors():
+        info = ws.info(current)
+        cleaning_report(info, ws.dropped_examples(current))
+        with st.expander("Clean again with other choices (uses the stored upload)"):
+            again = st.radio("Rows whose date cannot be read", ["drop", "keep"], horizontal=True,
+                             key="reclean_dates",
+                             index=0 if info["options"].get("bad_dates", "drop") == "drop" else 1)
+            if st.button("Clean again"):
+                opts = IngestOptions(**{**info["options"], "bad_dates": again})
+                progress, bar = make_progress("Cleaning again")
+                reclean(ws, current, options=opts, progress=progress)
+                bar.empty()
+                st.rerun()
+
+st.subheader("Datasets in this workspace")
+if names:
+    table = ws.datasets()
+    st.dataframe(table[["name", "created_at", "rows_kept", "orders", "items", "version"]],
+                 hide_index=True)
+    c1, c2 = st.columns([3, 1])
+    victim = c1.selectbox("Delete a dataset", names, key="delete_choice")
+    if c2.button("Delete", key="delete_button"):
+        with user_errors():
+            ws.delete(victim)
+            if st.session_state.get(KEY_DATASET) == victim:
+                st.session_state.pop(KEY_DATASET, None)
+            st.rerun()
+else:
+    st.info(f"No datasets yet. Workspace: {ws.root}")

@@ -1,0 +1,28 @@
+"""AppTest fixtures: every page test runs against its own temporary workspace."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import ROOT  # noqa: F401  (puts the project root on sys.path)
+
+
+@pytest.fixture
+def app_ws(tmp_path, monkeypatch):
+    """An empty workspace that the app under test uses (via BUNDLELAB_WORKSPACE)."""
+    from core.workspace import Workspace
+
+    path = tmp_path / "ws"
+    monkeypatch.setenv("BUNDLELAB_WORKSPACE", str(path))
+    monkeypatch.chdir(ROOT)
+    return Workspace(path)
+
+
+@pytest.fixture
+def sample_ws(app_ws):
+    """The workspace with the bundled sample loaded (as the home page does on first start)."""
+    from core.ingest import ingest
+
+    ingest(app_ws, ROOT / "sample_data" / "online_retail_2011Q1.csv.gz",
+           dataset="sample_online_retail")
+    return app_ws
