@@ -27,8 +27,8 @@ import duckdb
 from . import mapping as mp
 from .errors import BundleLabError, InputError, Progress, report, sub_progress
 from .readers import Sniffed, iter_ragged, sniff
-from .sqlclean import (DROP_REASONS, clean_sql, detect_timestamp_format, number_sql,
-                       text_sql)
+from .sqlclean import (DROP_REASONS, clean_sql, detect_timestamp_format, needs_fill_sql,
+                       number_sql, text_sql)
 from .workspace import Workspace, _now, check_dataset_name
 
 EXAMPLES_PER_REASON = 5
@@ -77,6 +77,8 @@ def _read_raw(con: duckdb.DuckDBPyConnection, sn: Sniffed, table: str) -> int:
         con.execute(f"CREATE TEMP TABLE {table} AS SELECT row_number() OVER () AS line_no, * "
                     f"FROM read_csv('{sn.path.as_posix()}', {args})")
     except duckdb.Error as exc:
+        if "unicode" in str(exc).lower() and sn.encoding.startswith("utf-8"):
+            raise _NotUtf8() from None
         ragged = list(iter_ragged(sn.path, sn.delimiter, len(sn.header)))
         if ragged:
             rows = ", ".join(f"row {n} ({k} fields)" for n, k in ragged)
@@ -90,6 +92,10 @@ def _read_raw(con: duckdb.DuckDBPyConnection, sn: Sniffed, table: str) -> int:
                          f"{str(exc).splitlines()[0]}. Check that it is a CSV/TSV export with "
                          "one header line.", file=str(sn.original), columns=sn.header) from None
     return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
+class _NotUtf8(Exception):
+    """Invalid UTF-8 past the sniffed head: sniff again, scanning the whole file."""
 
 
 def _col(sn: Sniffed, name: str) -> str:
@@ -170,7 +176,13 @@ def ingest(ws: Workspace, path: str | Path, *, catalog: str | Path | None = None
         sources = _final_sources(ws, name, inputs, staging)
         with ws.connect() as con:
             con.execute("SET memory_limit='1GB'; SET threads=2; SET preserve_insertion_order=true")
-            rows_read = _read_raw(con, sn, "raw")
+            try:
+                rows_read = _read_raw(con, sn, "raw")
+            except _NotUtf8:  # invalid UTF-8 past the sniffed head: convert the whole file
+                sn = sniff(path, ws.tmp_dir, layout=options.layout, full_scan=True,
+                           has_mapping=bool(options.mapping))
+                tmp.append(sn.path)
+                rows_read = _read_raw(con, sn, "raw")
             if rows_read == 0:
                 raise InputError(f"{path.name} has a header ({', '.join(sn.header[:8])}) but no "
                                  "data rows. Export the orders again with the data included.",
@@ -217,8 +229,10 @@ def _clean_and_store(con, ws, name, sn, cat_sn, lines_map, cat_map, options, row
         ts_fmt = detect_timestamp_format(con, sample)
     decimal_comma = sn.delimiter != ","
     raw_cols = [f'"c{i}"' for i in range(len(sn.header))]
+    fill_sql = needs_fill_sql(exprs)
+    fill = bool(fill_sql and con.execute(fill_sql).fetchone()[0])
     con.execute(clean_sql(exprs, raw_cols, ts_fmt=ts_fmt, decimal_comma=decimal_comma,
-                          options=options))
+                          options=options, fill=fill))
     report(progress, 0.3, "counting what was dropped")
     dropped = dict(con.execute(
         "SELECT reason, count(*) FROM clean WHERE reason IS NOT NULL GROUP BY reason").fetchall())
@@ -257,7 +271,7 @@ def _clean_and_store(con, ws, name, sn, cat_sn, lines_map, cat_map, options, row
                        ("dropped_examples", "dataset"), ("datasets", "name")):
         con.execute(f"DELETE FROM {table} WHERE {col} = ?", [name])
     con.execute("INSERT INTO lines SELECT ?, line_no, order_id, item_id, quantity, unit_price, "
-                "customer_id, ts FROM clean WHERE reason IS NULL ORDER BY line_no", [name])
+                "customer_id, ts FROM clean WHERE reason IS NULL", [name])
     con.execute(_ITEMS_SQL, [name])
     if examples:
         con.executemany("INSERT INTO dropped_examples VALUES (?, ?, ?, ?)",

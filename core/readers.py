@@ -86,10 +86,11 @@ def _normalise_encoding(name: str) -> str:
     return name
 
 
-def detect_encoding(path: Path) -> str:
+def detect_encoding(path: Path, *, full: bool = False) -> str:
     """``utf-8``, ``utf-8-sig``, ``utf-16`` or the charset-normalizer guess (GBK-family ->
-    gb18030, Latin-1-family -> cp1252). The whole file is checked for UTF-8, streaming, so a
-    Latin-1 byte on line 100,000 is not missed."""
+    gb18030, Latin-1-family -> cp1252). Only the first MB is checked for UTF-8 unless ``full``;
+    ingest re-sniffs with ``full=True`` when DuckDB meets invalid UTF-8 further down, so a Latin-1
+    byte on line 100,000 is not missed (and UTF-8 files are not read twice)."""
     head = _head(path, 4)
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
@@ -103,9 +104,12 @@ def detect_encoding(path: Path) -> str:
             if valid:
                 try:
                     decoder.decode(chunk)
-                    continue
                 except UnicodeDecodeError:
                     valid = False
+                else:
+                    if not full:
+                        break  # the head is UTF-8; ingest re-checks if DuckDB disagrees later
+                    continue
             # collect lines with high bytes for detection (bounded)
             for line in chunk.split(b"\n"):
                 if any(b > 127 for b in line[:2000]):
@@ -269,8 +273,9 @@ def looks_like_header(cells: list[str]) -> bool:
 
 
 def sniff(path: str | os.PathLike, tmp_dir: Path, *, layout: str = "auto",
-          has_mapping: bool = False, progress=None) -> Sniffed:
-    """Find out how to read ``path``; converts it to a UTF-8 CSV in ``tmp_dir`` when needed."""
+          has_mapping: bool = False, full_scan: bool = False, progress=None) -> Sniffed:
+    """Find out how to read ``path``; converts it to a UTF-8 CSV in ``tmp_dir`` when needed.
+    ``full_scan`` checks the whole file for UTF-8 (see ``detect_encoding``)."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file. Check the path.", file=str(path))
@@ -291,7 +296,7 @@ def sniff(path: str | os.PathLike, tmp_dir: Path, *, layout: str = "auto",
         return Sniffed(path, csv_path, "xlsx", "xlsx", ",", header, temp=True)
     if not head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         _reject_binary(path, head)
-    encoding = detect_encoding(path)
+    encoding = detect_encoding(path, full=full_scan)
     lines = _decoded_lines(path, encoding)
     delimiter = sniff_delimiter(lines)
     rows = list(csv.reader([ln for ln in lines if ln.strip()][:1], delimiter=delimiter))

@@ -101,8 +101,19 @@ def detect_timestamp_format(con: Any, sample: list[str]) -> str | None:
     return TIMESTAMP_FORMATS[best] if row[best] > 0 else None
 
 
+def needs_fill_sql(exprs: dict[str, str]) -> str | None:
+    """SQL counting orders whose customer or timestamp is filled on some lines but not all (the
+    Shopify pattern); None when neither field is mapped."""
+    parts = [f for f in ("customer_id", "timestamp") if f in exprs]
+    if not parts or "order_id" not in exprs:
+        return None
+    cond = " OR ".join(f"(count({exprs[f]}) > 0 AND count({exprs[f]}) < count(*))" for f in parts)
+    return (f"SELECT count(*) FROM (SELECT {exprs['order_id']} AS o FROM raw GROUP BY o "
+            f"HAVING {cond})")
+
+
 def clean_sql(exprs: dict[str, str], raw_cols: list[str], *, ts_fmt: str | None,
-              decimal_comma: bool, options: Any) -> str:
+              decimal_comma: bool, options: Any, fill: bool = True) -> str:
     """SQL creating temp table ``clean`` (line_no, order_id, item_id, item_name, category,
     quantity, unit_price, customer_id, ts, ts_raw, reason) from ``raw``."""
     def get(f: str) -> str:
@@ -120,13 +131,13 @@ def clean_sql(exprs: dict[str, str], raw_cols: list[str], *, ts_fmt: str | None,
         {get('customer_id')} AS cust_raw, {ts_raw} AS ts_raw, {dup} AS dup_rank
     FROM raw"""
     # Shopify and others fill order-level fields only on an order's first line: carry forward.
-    fill = ("first_value({c} IGNORE NULLS) OVER (PARTITION BY order_id ORDER BY line_no ROWS "
-            "BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)")
+    first = ("first_value({c} IGNORE NULLS) OVER (PARTITION BY order_id ORDER BY line_no ROWS "
+             "BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)")
     filled = f"""
     SELECT * REPLACE (
-        coalesce(cust_raw, {fill.format(c='cust_raw')}) AS cust_raw,
-        coalesce(ts_raw, {fill.format(c='ts_raw')}) AS ts_raw)
-    FROM ({mapped})"""
+        coalesce(cust_raw, {first.format(c='cust_raw')}) AS cust_raw,
+        coalesce(ts_raw, {first.format(c='ts_raw')}) AS ts_raw)
+    FROM ({mapped})""" if fill else mapped
     qty = (f"CASE WHEN qty_raw IS NULL THEN 1.0 ELSE "
            f"{number_sql('qty_raw', decimal_comma=decimal_comma)} END")
     price = (f"CASE WHEN price_raw IS NULL THEN NULL ELSE "

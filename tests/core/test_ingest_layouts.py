@@ -201,3 +201,14 @@ def test_uci_full_counts(ws, online_retail):
 def test_groceries_file(ws, groceries_baskets):
     s = ingest(ws, groceries_baskets)
     assert (s["rows_read"], s["orders"], s["items"]) == (43367, 9835, 169)
+
+
+def test_latin1_byte_far_down_the_file(ws, tmp_path):
+    """The head looks like UTF-8; a cp1252 byte after the first MB must still be decoded."""
+    rows = "".join(f"{o},SKU{o % 50},Plain mug {o % 50},1\n" for o in range(60000))
+    text = "order,sku,title,qty\n" + rows + "60001,SKU99,Crème brûlée dish,1\n"
+    f = write(tmp_path / "late.csv", text, "cp1252")
+    assert f.stat().st_size > 1_200_000
+    s = ingest(ws, f)
+    assert s["encoding"] == "cp1252" and s["rows_kept"] == 60001
+    assert "Crème brûlée dish" in set(ws.items("late")["item_name"])
