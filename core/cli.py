@@ -144,11 +144,82 @@ def _run_evaluate(args: argparse.Namespace, ws: Workspace, progress: Callable) -
     return result
 
 
+# ---------------------------------------------------------------------------- mine
+def _add_mine(sub: Any) -> None:
+    from .itemsets import MiningParams
+    from .rules import CORRECTIONS, ITEM_SIDES, SORT_METRICS, RuleParams
+
+    m, r = MiningParams(), RuleParams()
+    p = sub.add_parser("mine", help="frequent itemsets and association rules (mlxtend's metrics)")
+    _dataset_arg(p)
+    p.add_argument("--min-support", type=float, default=m.min_support, metavar="F",
+                   help=f"below 1 a share of orders, a whole number >= 1 an order count "
+                   f"(default {m.min_support:g})")
+    p.add_argument("--min-confidence", type=float, default=r.min_confidence, metavar="F",
+                   help=f"default {r.min_confidence:g}")
+    p.add_argument("--min-lift", type=float, default=r.min_lift, metavar="F",
+                   help=f"default {r.min_lift:g}")
+    p.add_argument("--max-len", type=int, default=m.max_len, metavar="K",
+                   help=f"longest itemset, 0 = no cap (default {m.max_len})")
+    p.add_argument("--item", nargs="+", action="extend", default=[], metavar="ID",
+                   help="keep rules holding any of these item ids")
+    p.add_argument("--item-side", choices=ITEM_SIDES, default="any",
+                   help="where --item must be: any side, antecedent or consequent")
+    p.add_argument("--max-consequent-len", type=int, default=0, metavar="K",
+                   help="longest consequent (0 = any, 1 = single items like arules)")
+    p.add_argument("--prune", action="store_true", help="drop redundant rules (a smaller "
+                   "antecedent with the same consequent has at least the confidence)")
+    p.add_argument("--significance", type=float, metavar="ALPHA", help="keep rules whose "
+                   "corrected Fisher exact p-value is at most ALPHA (e.g. 0.05)")
+    p.add_argument("--correction", choices=CORRECTIONS, default="holm",
+                   help="multiple-testing correction for --significance (default holm)")
+    p.add_argument("--sort", choices=SORT_METRICS, default="lift", help="sort metric")
+    p.add_argument("--max-itemsets", type=int, default=m.max_itemsets, metavar="N",
+                   help=f"stop when a setting would give more itemsets (default {m.max_itemsets:,})")
+    p.add_argument("--out", metavar="FILE", help="write the rules to .csv, .xlsx or .json")
+    _common(p)
+
+
+def _run_mine(args: argparse.Namespace, ws: Workspace, progress: Callable) -> dict:
+    from .export import table_format, write_table
+    from .itemsets import MiningParams
+    from .mining import mine
+    from .rules import RuleParams
+
+    if args.out:
+        table_format(args.out)  # a bad suffix fails before mining
+    mining = MiningParams(min_support=args.min_support, max_len=args.max_len,
+                          max_itemsets=args.max_itemsets)
+    rules = RuleParams(min_confidence=args.min_confidence, min_lift=args.min_lift,
+                       items=tuple(args.item), item_side=args.item_side,
+                       max_consequent_len=args.max_consequent_len, prune_redundant=args.prune,
+                       significance=args.significance, correction=args.correction,
+                       sort_by=args.sort)
+    result = mine(ws, args.dataset, mining=mining, rules=rules, progress=progress)
+    summary = {k: result.summary()[k] for k in ("itemsets", "rules", "seconds")}
+    if args.out:
+        summary["out"] = str(write_table(result.rules, args.out, sheet_name="rules"))
+    if not args.json:
+        s = result.summary()
+        lengths = ", ".join(f"{n:,} of length {k}" for k, n in s["itemsets"].items())
+        print(f"dataset {s['dataset']}: {s['orders']:,} orders, support >= {s['min_count']:,} "
+              f"orders; itemsets: {lengths or 'none'}")
+        print(f"{s['rules']:,} rules in {s['seconds']:.2f}s")
+        for row in result.rules.head(10).itertuples(index=False):
+            print(f"  {' + '.join(row.antecedents_names)} -> {' + '.join(row.consequents_names)}"
+                  f"  (orders {row.orders_together:,}, confidence {row.confidence:.2f}, "
+                  f"lift {row.lift:.1f})")
+        if summary.get("out"):
+            print(f"written to {summary['out']}")
+    return summary
+
+
 # ---------------------------------------------------------------------------- registry
 # Later stages add their (_add_x, _run_x) pair here.
 COMMANDS: dict[str, tuple[Callable, Callable]] = {
     "ingest": (_add_ingest, _run_ingest),
     "evaluate": (_add_evaluate, _run_evaluate),
+    "mine": (_add_mine, _run_mine),
 }
 
 

@@ -1,0 +1,110 @@
+"""Writing result tables (rules, bundles, ...) to CSV, Excel or JSON, chosen by the suffix.
+
+- Lists and tuples (itemsets, item names) stay lists in JSON; in CSV/XLSX they are joined with
+  ``" | "``.
+- JSON has no infinity: infinite and NaN values (e.g. conviction when confidence is 1) become
+  ``null``; XLSX leaves those cells empty; CSV writes ``inf``.
+- Spreadsheet formula injection: text cells starting with ``= + - @`` (or a tab / carriage
+  return) get a leading apostrophe in CSV/XLSX, so a spreadsheet shows them as text.
+- Files are written to a temporary name next to the target and renamed at the end, so a failed
+  export never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import BundleLabError
+
+LIST_SEP = " | "
+FORMATS = (".csv", ".xlsx", ".json")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def table_format(path: str | os.PathLike) -> str:
+    """The format of ``path`` from its suffix: ``.csv``, ``.xlsx`` or ``.json``."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise BundleLabError(f"cannot write {Path(path).name!r}: the file name must end in "
+                             f"{', '.join(FORMATS)} (e.g. --out rules.csv)")
+    return suffix
+
+
+def _is_list(v: Any) -> bool:
+    return isinstance(v, (list, tuple, np.ndarray))
+
+
+def _neutralise(text: str) -> str:
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _json_value(v: Any) -> Any:
+    if _is_list(v):
+        return [_json_value(x) for x in v]
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, (np.generic,)):
+        v = v.item()
+    if isinstance(v, float):
+        return None if (math.isinf(v) or math.isnan(v)) else v
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    return v
+
+
+def to_records(df: pd.DataFrame) -> list[dict]:
+    """JSON-safe records: lists stay lists, inf/NaN -> None, timestamps -> ISO text."""
+    cols = [str(c) for c in df.columns]
+    return [dict(zip(cols, (_json_value(v) for v in row)))
+            for row in df.itertuples(index=False, name=None)]
+
+
+def flat_table(df: pd.DataFrame, *, empty_inf: bool = False) -> pd.DataFrame:
+    """The table for CSV/XLSX: list cells joined with ``" | "``, formula-like text neutralised,
+    infinite numbers empty when ``empty_inf``."""
+    out = pd.DataFrame(index=df.index)
+    for col in df.columns:
+        s = df[col]
+        if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+            out[col] = [
+                _neutralise(LIST_SEP.join(str(x) for x in v)) if _is_list(v)
+                else _neutralise(v) if isinstance(v, str) else v
+                for v in s]
+        elif empty_inf and pd.api.types.is_float_dtype(s.dtype):
+            out[col] = s.where(np.isfinite(s.to_numpy(dtype=float, na_value=np.nan)), None)
+        else:
+            out[col] = s
+    return out
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike, *, sheet_name: str = "table") -> Path:
+    """Write ``df`` to ``path`` as CSV, XLSX or JSON (records) by its suffix; returns the path."""
+    path = Path(path)
+    fmt = table_format(path)
+    if path.parent and not path.parent.exists():
+        raise BundleLabError(f"cannot write {path}: the folder {path.parent} does not exist")
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        if fmt == ".csv":
+            flat_table(df).to_csv(tmp, index=False)
+        elif fmt == ".xlsx":
+            flat_table(df, empty_inf=True).to_excel(tmp, index=False, sheet_name=sheet_name[:31],
+                                                    engine="openpyxl")
+        else:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump(to_records(df), fh, ensure_ascii=False, allow_nan=False)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise BundleLabError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
