@@ -144,6 +144,44 @@ def _run_evaluate(args: argparse.Namespace, ws: Workspace, progress: Callable) -
     return result
 
 
+# ---------------------------------------------------------------------------- embed
+def _add_embed(sub: Any) -> None:
+    from .finetune import FinetuneParams  # no torch: defaults shown in --help stay in sync
+
+    d = FinetuneParams()
+    p = sub.add_parser("embed", help="fine-tune the item text encoder on co-purchases and encode "
+                       "every item (reuses a model trained with the same settings)")
+    _dataset_arg(p)
+    p.add_argument("--model", metavar="PATH", help="local sentence-transformers directory to "
+                   "start from (default: $BUNDLELAB_MODEL or the bundled all-MiniLM-L6-v2)")
+    p.add_argument("--epochs", type=int, metavar="N",
+                   help=f"passes over the pairs (default {d.epochs})")
+    p.add_argument("--max-pairs", type=int, metavar="N", help="most co-purchase pairs to train "
+                   f"on (default {d.max_pairs})")
+    p.add_argument("--seconds", type=float, metavar="S", help="training time budget in seconds "
+                   f"(default {d.seconds:g})")
+    p.add_argument("--cut", metavar="DATE", help="train on orders before this day only "
+                   "(default: all orders)")
+    _common(p)
+
+
+def _run_embed(args: argparse.Namespace, ws: Workspace, progress: Callable) -> dict:
+    from dataclasses import replace
+
+    from .embeddings import embed
+    from .finetune import FinetuneParams
+
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("max_pairs", args.max_pairs),
+                                   ("seconds", args.seconds)) if v is not None}
+    result = embed(ws, args.dataset, cut=args.cut, model=args.model,
+                   params=replace(FinetuneParams(), **overrides), progress=progress)
+    if not args.json:
+        how = "reused" if result["reused"] else f"trained on {result['pairs']:,} pairs"
+        print(f"encoder {how}: {result['model']}\n{result['items']:,} items encoded in "
+              f"{result['seconds']:.1f}s")
+    return result
+
+
 # ---------------------------------------------------------------------------- mine
 def _add_mine(sub: Any) -> None:
     from .itemsets import MiningParams
@@ -220,6 +258,7 @@ COMMANDS: dict[str, tuple[Callable, Callable]] = {
     "ingest": (_add_ingest, _run_ingest),
     "evaluate": (_add_evaluate, _run_evaluate),
     "mine": (_add_mine, _run_mine),
+    "embed": (_add_embed, _run_embed),
 }
 
 

@@ -37,7 +37,9 @@ Block = Callable[[EvalContext, Progress | None], dict]
 
 # (name, import path "module:function"); later stages add theirs. Imported lazily so that a
 # light command never loads torch.
-BLOCKS: list[tuple[str, str]] = []
+BLOCKS: list[tuple[str, str]] = [
+    ("embeddings", "core.eval_embeddings:embeddings_block"),
+]
 
 
 def _load(path: str) -> Block:
