@@ -1,0 +1,120 @@
+"""Bundles over a workspace dataset: gather the inputs (training baskets over every known item,
+fine-tuned and base text vectors, recommender affinity, revenue and customers per order), build
+the list, store it versioned in ``bundle_lists`` and record a run."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .baskets import build_baskets, order_table, temporal_split
+from .bundle_candidates import BundleInputs
+from .bundles import BundleParams, BundleResult, build_bundles
+from .errors import BundleLabError, ModelNotTrained, Progress, report, sub_progress
+from .workspace import Workspace, _now
+
+LISTS_SQL = """CREATE TABLE IF NOT EXISTS bundle_lists (
+    list_id VARCHAR PRIMARY KEY, dataset VARCHAR, created_at TIMESTAMP, label VARCHAR,
+    params VARCHAR, data_version INTEGER, cut VARCHAR, n_bundles INTEGER, seconds DOUBLE,
+    bundles VARCHAR, coverage VARCHAR, notes VARCHAR)"""
+
+
+def prepare_inputs(ws: Workspace, name: str, train: pd.DataFrame, items: pd.DataFrame, *,
+                   cut: Any = None, train_tag: str | None = None, text: bool = True,
+                   finetune_params: Any = None, model: str | None = None,
+                   progress: Progress | None = None) -> BundleInputs:
+    """Inputs for ``build_bundles`` from training lines ``train`` (orders before ``cut``, or all
+    orders). Text vectors come from the encoder fine-tuned on exactly these orders (trained or
+    reused); without co-purchase pairs to fine-tune on, the base model's vectors are used and a
+    note says so."""
+    items = items.reset_index(drop=True)
+    b = build_baskets(train, item_ids=items["item_id"].astype(str).tolist())
+    orders = order_table(train).set_index("order_id").reindex(b.order_ids)
+    inp = BundleInputs(b, items, order_revenue=orders["revenue"].fillna(0).to_numpy(),
+                       customers=orders["customer_id"].to_numpy() if "customer_id" in orders
+                       else None)
+    if text and len(items):
+        from .embeddings import item_vectors
+
+        try:
+            _, inp.vectors = item_vectors(ws, name, cut=cut, finetuned=True, model=model,
+                                          params=finetune_params, train_lines=train
+                                          if train_tag else None, train_tag=train_tag,
+                                          progress=sub_progress(progress, 0.0, 0.8))
+        except ModelNotTrained as exc:
+            inp.notes.append(f"text model not fine-tuned ({exc}); base model vectors used")
+            _, inp.vectors = item_vectors(ws, name, finetuned=False, model=model)
+        report(progress, 0.85, "base-model vectors for variant detection")
+        _, inp.base_vectors = item_vectors(ws, name, finetuned=False, model=model,
+                                           progress=sub_progress(progress, 0.85, 1.0))
+    return inp
+
+
+def make_bundles(ws: Workspace, dataset: str | None = None, *, params: BundleParams | None = None,
+                 cut: Any = None, text: bool = True, finetune_params: Any = None,
+                 model: str | None = None, save: bool = True, label: str | None = None,
+                 progress: Progress | None = None) -> tuple[BundleResult, str | None]:
+    """Build a bundle list on all orders (or, with ``cut``, on orders before it) and store it.
+    Returns (result, list_id or None when not saved)."""
+    t0 = time.perf_counter()
+    name = ws.resolve(dataset)
+    params = params or BundleParams()
+    lines = ws.lines(name)
+    if lines.empty:
+        raise BundleLabError(f"dataset {name} has no order lines left after cleaning")
+    train = temporal_split(lines, cut).train if cut else lines
+    items = ws.items(name)
+    inp = prepare_inputs(ws, name, train, items, cut=cut, text=text,
+                         finetune_params=finetune_params, model=model,
+                         progress=sub_progress(progress, 0.0, 0.7))
+    result = build_bundles(inp, params, progress=sub_progress(progress, 0.7, 1.0))
+    result.seconds = round(time.perf_counter() - t0, 3)
+    list_id = save_list(ws, name, result, cut=cut, label=label) if save else None
+    ws.record_run(name, "bundles", params={**asdict(params), "cut": str(cut) if cut else None},
+                  seconds=result.seconds, metrics={"bundles": len(result.bundles),
+                                                   "candidates": result.candidates},
+                  artifact=list_id)
+    return result, list_id
+
+
+def save_list(ws: Workspace, dataset: str, result: BundleResult, *, cut: Any = None,
+              label: str | None = None) -> str:
+    """Store a bundle list (versioned: every save is a new list) and return its id."""
+    list_id = uuid.uuid4().hex[:10]
+    version = ws.info(dataset)["version"]
+    with ws.connect() as con:
+        con.execute(LISTS_SQL)
+        con.execute("INSERT INTO bundle_lists VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+            list_id, dataset, _now(), label or f"{len(result.bundles)} bundles",
+            json.dumps(result.params, default=str), version, str(cut) if cut else None,
+            len(result.bundles), result.seconds,
+            result.bundles.to_json(orient="records"), result.coverage.to_json(orient="records"),
+            json.dumps(result.notes)])
+    return list_id
+
+
+def bundle_lists(ws: Workspace, dataset: str | None = None) -> pd.DataFrame:
+    """Saved lists, newest first: list_id, created_at, label, n_bundles, data_version, cut."""
+    name = ws.resolve(dataset)
+    with ws.connect() as con:
+        con.execute(LISTS_SQL)
+        return con.execute("SELECT list_id, created_at, label, n_bundles, data_version, cut "
+                           "FROM bundle_lists WHERE dataset = ? ORDER BY created_at DESC",
+                           [name]).df()
+
+
+def load_list(ws: Workspace, list_id: str) -> tuple[pd.DataFrame, dict]:
+    """A saved list's bundles table and its params."""
+    with ws.connect() as con:
+        con.execute(LISTS_SQL)
+        row = con.execute("SELECT bundles, params FROM bundle_lists WHERE list_id = ?",
+                          [list_id]).fetchone()
+    if row is None:
+        raise BundleLabError(f"no saved bundle list {list_id!r} in this workspace")
+    return pd.read_json(__import__("io").StringIO(row[0]), orient="records"), json.loads(row[1])

@@ -1,0 +1,267 @@
+"""Bundles: the product's main output.
+
+``build_bundles(inputs, params)`` is the pure entry (candidates -> scores -> coverage-optimised
+selection -> prices, names, explanations, target customers). ``make_bundles(ws, dataset, ...)``
+gathers the inputs from a workspace (all orders, or orders before ``cut``), runs it, stores the
+list (versioned) and records a run.
+
+Output columns (one row per bundle): bundle_id, name, items, item_names, size, orders_together,
+confidence, lift, similarity, affinity, score, provenance, explanation, list_price, bundle_price,
+price_note, margin, target_customers, cold_start, variant, coverage_gain, cumulative_coverage.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .bundle_candidates import STRENGTHS, BundleInputs, Candidates, build_candidates, coverage_matrix
+from .bundle_select import greedy_select, strategy_scores
+from .bundle_text import bundle_price, explanation, shared_topic_words, short_name
+from .errors import BundleLabError, Progress, report, sub_progress
+
+STRATEGIES = ("rules", "similarity", "hybrid")
+
+
+@dataclass(frozen=True)
+class BundleParams:
+    """Bundle settings, in business words where the UI shows them.
+
+    ``min_orders``: a bundle's items must be bought together in at least this many training
+    orders to count as rule evidence (0 = automatic: 0.2% of orders, at least 5);
+    ``min_confidence``/``min_lift``: floors for rule evidence; ``w_*``: hybrid weights;
+    ``strength``: the rule measure (confidence, all_confidence, lift, orders); ``objective``:
+    cover ``orders`` or ``revenue``; ``max_per_item``: how many bundles one item may be in;
+    ``cold_share``: share of the list reserved for text-based bundles of items without sales;
+    ``include``/``exclude``: item ids or category names that must / must not be in bundles;
+    ``allow_variants``: bundle near-duplicates (same product, other colour/size) anyway;
+    ``discount``: bundle price = list price less this share; ``min_margin``: price floor over
+    cost when a cost column exists."""
+
+    top: int = 50
+    strategy: str = "hybrid"
+    min_orders: int = 0
+    min_confidence: float = 0.0
+    min_lift: float = 1.0
+    max_size: int = 4
+    w_rules: float = 1.0
+    w_text: float = 0.25
+    w_rec: float = 0.25
+    strength: str = "confidence"
+    objective: str = "orders"
+    max_per_item: int = 2
+    cold_share: float = 0.06
+    cold_max_orders: int = 0
+    text_neighbours: int = 5
+    variant_similarity: float = 0.9
+    allow_variants: bool = False
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    discount: float = 0.1
+    min_margin: float = 0.1
+    pool_size: int = 4000
+    n_customers: int = 5
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise BundleLabError(f"strategy must be one of {', '.join(STRATEGIES)}, not "
+                                 f"{self.strategy!r}")
+        if self.strength not in STRENGTHS:
+            raise BundleLabError(f"strength must be one of {', '.join(STRENGTHS)}")
+        if self.objective not in ("orders", "revenue"):
+            raise BundleLabError("objective must be 'orders' or 'revenue'")
+        if self.top < 1:
+            raise BundleLabError("--top must be at least 1 bundle")
+        if not 0 <= self.discount < 1:
+            raise BundleLabError(f"discount {self.discount} must be a share between 0 and 1, "
+                                 "e.g. 0.1 for 10% off")
+        if min(self.w_rules, self.w_text, self.w_rec) < 0:
+            raise BundleLabError("weights must be zero or positive")
+        if not 2 <= self.max_size <= 6:
+            raise BundleLabError("bundles hold 2 to 6 items: set max_size between 2 and 6")
+
+    def resolved_min_orders(self, n_orders: int) -> int:
+        return int(self.min_orders) if self.min_orders else max(5, round(0.002 * n_orders))
+
+
+@dataclass
+class BundleResult:
+    """``bundles`` (the table), ``coverage`` (bundles, covered orders share), ``flagged``
+    (variant candidates left out), ``candidates`` (how many), ``notes``, ``params``."""
+
+    bundles: pd.DataFrame
+    coverage: pd.DataFrame
+    flagged: pd.DataFrame
+    candidates: int
+    notes: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _filters(c: Candidates, inp: BundleInputs, p: BundleParams, min_orders: int) -> np.ndarray:
+    ids = inp.items["item_id"].astype(str).to_numpy()
+    cats = inp.items["category"].fillna("").astype(str).to_numpy() if "category" in inp.items \
+        else np.full(len(ids), "")
+
+    def hits(values: tuple[str, ...]) -> np.ndarray:
+        want = {v.strip().lower() for v in values if v.strip()}
+        return np.array([i.lower() in want or c_.lower() in want for i, c_ in zip(ids, cats)])
+
+    keep = np.ones(len(c), dtype=bool)
+    if p.exclude:
+        bad = hits(p.exclude)
+        keep &= np.array([not bad[list(s)].any() for s in c.sets])
+    if p.include:
+        good = hits(p.include)
+        keep &= np.array([good[list(s)].any() for s in c.sets])
+    if not p.allow_variants:
+        keep &= ~c.variant
+    keep &= np.array([len(s) <= p.max_size for s in c.sets])
+    # rule evidence counts only above the floors; weaker co-purchases stay text/rec candidates
+    weak = (c.orders < min_orders) | (c.confidence < p.min_confidence) | (c.lift < p.min_lift)
+    c.from_rules &= ~weak
+    keep &= c.from_rules | c.from_text | c.from_rec
+    return keep
+
+
+def _target_customers(inp: BundleInputs, sets: list[tuple[int, ...]], k: int) -> list[list[str]]:
+    """Customers who bought part of the bundle but not all of it, most bundle items first, then
+    most orders (the recommender-based ranking replaces this where a model is trained)."""
+    if inp.customers is None or k <= 0:
+        return [[] for _ in sets]
+    csc = inp.baskets.matrix.tocsc()
+    cust = np.asarray(inp.customers, dtype=object)
+    valid = pd.notna(cust)
+    orders_per = pd.Series(cust[valid]).value_counts()
+    out = []
+    for s in sets:
+        per_item = [csc.indices[csc.indptr[x]:csc.indptr[x + 1]] for x in s]
+        rows = np.concatenate(per_item)
+        pos = np.repeat(np.arange(len(s)), [len(r) for r in per_item])
+        m = valid[rows]
+        df = pd.DataFrame({"c": cust[rows[m]], "i": pos[m]})
+        held = df.drop_duplicates().groupby("c")["i"].nunique()
+        held = held[held < len(s)]
+        rank = pd.DataFrame({"held": held, "orders": orders_per.reindex(held.index).fillna(0)})
+        rank = rank.sort_values(["held", "orders"], ascending=False, kind="stable")
+        out.append([str(x) for x in rank.index[:k]])
+    return out
+
+
+def build_bundles(inp: BundleInputs, params: BundleParams | None = None, *,
+                  progress: Progress | None = None) -> BundleResult:
+    """Choose ``params.top`` bundles from ``inp`` (see the module docstring)."""
+    t0 = time.perf_counter()
+    p = params or BundleParams()
+    b = inp.baskets
+    min_orders = p.resolved_min_orders(b.n_orders)
+    use_rules = p.strategy in ("rules", "hybrid")
+    use_text = p.strategy in ("similarity", "hybrid") and inp.vectors is not None
+    if p.strategy == "similarity" and inp.vectors is None:
+        raise BundleLabError("the similarity strategy needs item text vectors (run embed first)")
+    c = build_candidates(inp, min_orders=min_orders, max_size=p.max_size,
+                         text_neighbours=p.text_neighbours, cold_max_orders=p.cold_max_orders,
+                         pool_size=p.pool_size, variant_similarity=p.variant_similarity,
+                         use_text=use_text, use_rules=use_rules,
+                         use_rec=p.strategy == "hybrid" and p.w_rec > 0,
+                         progress=sub_progress(progress, 0.0, 0.7))
+    keep = _filters(c, inp, p, min_orders)
+    flagged_idx = np.flatnonzero(c.variant & (c.orders >= min_orders))
+    c_all, c = c, c.subset(keep)
+    score, eligible = strategy_scores(c, p.strategy, strength=p.strength, w_rules=p.w_rules,
+                                      w_text=p.w_text, w_rec=p.w_rec)
+    report(progress, 0.75, "choosing bundles for coverage")
+    weight = None
+    if p.objective == "revenue" and inp.order_revenue is not None:
+        weight = np.asarray(inp.order_revenue, dtype=float)
+    cover = coverage_matrix(b.matrix.tocsc(), c.sets) if p.strategy != "similarity" else None
+    reserved, n_res = None, 0
+    if p.strategy == "hybrid" and p.cold_share > 0 and c.cold.any():
+        reserved = c.cold & c.from_text
+        n_res = min(int(reserved.sum()), max(1, math.floor(p.cold_share * p.top)))
+    picks, gains = greedy_select(c, score, eligible, n=p.top, max_per_item=p.max_per_item,
+                                 cover=cover, order_weight=weight, reserved=reserved,
+                                 n_reserved=n_res)
+    report(progress, 0.9, "pricing and naming")
+    table = _describe(inp, c, picks, gains, score, p, b.n_orders if weight is None else weight.sum())
+    coverage = pd.DataFrame({"bundles": np.arange(1, len(table) + 1),
+                             "covered": table["cumulative_coverage"].to_numpy()})
+    flagged = _flagged(inp, c_all, flagged_idx)
+    report(progress, 1.0, f"{len(table)} bundles")
+    return BundleResult(table, coverage, flagged, len(c), list(inp.notes),
+                        {**asdict(p), "min_orders_used": min_orders},
+                        round(time.perf_counter() - t0, 3))
+
+
+def _describe(inp: BundleInputs, c: Candidates, picks: list[int], gains: list[float],
+              score: np.ndarray, p: BundleParams, total_weight: float) -> pd.DataFrame:
+    items = inp.items.reset_index(drop=True)
+    ids = items["item_id"].astype(str).to_numpy()
+    names = items["item_name"].astype(str).to_numpy()
+    price = pd.to_numeric(items.get("price"), errors="coerce").to_numpy(dtype=float)
+    cost = pd.to_numeric(items.get("cost"), errors="coerce").to_numpy(dtype=float) \
+        if "cost" in items else np.full(len(ids), np.nan)
+    counts = inp.baskets.item_counts()
+    sets = [c.sets[i] for i in picks]
+    targets = _target_customers(inp, sets, p.n_customers)
+    rows = []
+    cum = 0.0
+    for rank, (i, gain, s, tgt) in enumerate(zip(picks, gains, sets, targets), start=1):
+        s = sorted(s, key=lambda x: -counts[x])
+        nm = [names[x] for x in s]
+        prov = [k for k, f in (("rules", c.from_rules), ("text", c.from_text),
+                               ("recommender", c.from_rec)) if f[i]]
+        lp = float(np.nansum(price[s])) if not np.isnan(price[s]).all() else float("nan")
+        cost_sum = float(np.sum(cost[s])) if not np.isnan(cost[s]).any() else None
+        bp, note = bundle_price(lp, discount=p.discount, cost=cost_sum, min_margin=p.min_margin)
+        cold_items = [x for x in s if counts[x] <= p.cold_max_orders]
+        cold_name = names[cold_items[0]] if cold_items else None
+        proven = [x for x in s if x not in cold_items]
+        cum += gain
+        rows.append({
+            "bundle_id": f"B{rank:03d}", "name": short_name(nm),
+            "items": [ids[x] for x in s], "item_names": nm, "size": len(s),
+            "orders_together": int(c.orders[i]), "confidence": float(c.confidence[i]),
+            "lift": float(c.lift[i]), "similarity": float(c.similarity[i]),
+            "affinity": float(c.affinity[i]), "score": float(score[i]),
+            "provenance": "+".join(prov) or "rules",
+            "explanation": explanation(
+                orders_together=int(c.orders[i]), lift=float(c.lift[i]),
+                confidence=float(c.confidence[i]), anchor=names[s[-1]],
+                similarity=float(c.similarity[i]), shared_words=shared_topic_words(nm),
+                provenance=prov, cold_item=cold_name,
+                proven_item=names[proven[0]] if proven and cold_name else None),
+            "list_price": round(lp, 2) if math.isfinite(lp) else None,
+            "bundle_price": bp if math.isfinite(bp) else None, "price_note": note,
+            "margin": round(bp - cost_sum, 2) if cost_sum is not None and math.isfinite(bp) else None,
+            "target_customers": tgt, "cold_start": bool(cold_items), "variant": bool(c.variant[i]),
+            "coverage_gain": gain / total_weight if total_weight else 0.0,
+            "cumulative_coverage": cum / total_weight if total_weight else 0.0,
+        })
+    cols = ["bundle_id", "name", "items", "item_names", "size", "orders_together", "confidence",
+            "lift", "similarity", "affinity", "score", "provenance", "explanation", "list_price",
+            "bundle_price", "price_note", "margin", "target_customers", "cold_start", "variant",
+            "coverage_gain", "cumulative_coverage"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _flagged(inp: BundleInputs, c: Candidates, idx: np.ndarray, limit: int = 50) -> pd.DataFrame:
+    names = inp.items["item_name"].astype(str).to_numpy()
+    ids = inp.items["item_id"].astype(str).to_numpy()
+    idx = idx[np.argsort(-c.orders[idx], kind="stable")][:limit]
+    return pd.DataFrame({"items": [[ids[x] for x in c.sets[i]] for i in idx],
+                         "item_names": [[names[x] for x in c.sets[i]] for i in idx],
+                         "orders_together": c.orders[idx].astype(int),
+                         "lift": c.lift[idx], "similarity": c.similarity[idx]})
+
+
+def with_params(params: BundleParams, **changes: Any) -> BundleParams:
+    """A copy of ``params`` with ``changes`` (lists become tuples, so params stay hashable)."""
+    fixed = {k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()
+             if v is not None}
+    return replace(params, **fixed)
