@@ -108,3 +108,15 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, *, sheet_name: str = 
         if tmp.exists():
             tmp.unlink()
     return path
+
+
+def table_bytes(df: pd.DataFrame, fmt: str, *, sheet_name: str = "table") -> bytes:
+    """The file ``write_table`` would write, as bytes (for download buttons). ``fmt`` is
+    ``csv``, ``xlsx`` or ``json`` (with or without the dot)."""
+    import tempfile
+
+    suffix = "." + fmt.lower().lstrip(".")
+    table_format("x" + suffix)
+    with tempfile.TemporaryDirectory(prefix="bundlelab-export-") as tmp:
+        path = write_table(df, Path(tmp) / f"table{suffix}", sheet_name=sheet_name)
+        return path.read_bytes()

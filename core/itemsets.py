@@ -34,6 +34,9 @@ from .errors import BundleLabError, Progress, TooManyItemsets, report
 from .itemset_count import BitsCache, LevelCounter, joins, pair_counts
 
 DEFAULT_MAX_ITEMSETS = 5_000_000
+# a level is refused before counting only when the estimate overshoots the limit by this factor;
+# closer calls are counted, and the hard stop while counting still holds the limit
+_ESTIMATE_MARGIN = 1.5
 
 
 @dataclass(frozen=True)
@@ -199,14 +202,20 @@ class _Guard:
         """Raise ``TooManyItemsets``: ``amount`` is the running total when counting stopped
         (``counted``) or the estimated number of new k-itemsets."""
         below = self.total
-        support = f"{self.min_support:g} ({self.min_count:,} of {self.n_orders:,} orders)"
+        if self.min_support >= 1:
+            support = (f"{self.min_count:,} orders ({self.min_count / max(self.n_orders, 1):.2%} "
+                       f"of {self.n_orders:,})")
+        else:
+            support = f"{self.min_support:g} ({self.min_count:,} of {self.n_orders:,} orders)"
         cap = f"max_len {self.max_len}" if self.max_len else "no length cap"
         if counted:
-            what = (f"counting stopped at {_millions(amount)} itemsets while counting length {k}")
+            what = (f"counting passed the limit of {_millions(self.limit)} itemsets at length {k} "
+                    f"({_millions(below)} up to length {k - 1})")
             size = "millions of" if amount >= 1e6 else "too many"
         else:
             what = (f"{_millions(below)} itemsets up to length {k - 1} and about "
-                    f"{_millions(amount)} more of length {k} (estimated before counting them)")
+                    f"{_millions(amount)} more of length {k} (estimated before counting them), "
+                    f"more than the limit of {_millions(self.limit)}")
             size = "millions of" if below + amount >= 1e6 else "too many"
         fits = [j for j in range(2, k) if sum(v for i, v in self.done.items() if i <= j) <= self.limit]
         hint = ""
@@ -215,13 +224,13 @@ class _Guard:
             n_best = sum(v for i, v in self.done.items() if i <= best)
             hint = f" or set max_len to {best} ({_millions(n_best)} itemsets)"
         raise TooManyItemsets(
-            f"min_support {support} with {cap} would produce {size} itemsets: {what}, more than "
-            f"the limit of {_millions(self.limit)}. Raise min_support (e.g. to "
+            f"min_support {support} with {cap} would produce {size} itemsets: {what}. "
+            f"Raise min_support (e.g. to "
             f"{_suggest_support(self.min_support, self.min_count, self.n_orders)}){hint}, "
             "or raise the limit (max_itemsets) if you have the memory and time.")
 
     def check_estimate(self, k: int, estimate: float) -> None:
-        if self.total + estimate > self.limit:
+        if self.total + estimate > self.limit * _ESTIMATE_MARGIN:
             self.fail(k, estimate, counted=False)
 
     def check_count(self, k: int, running: int) -> None:

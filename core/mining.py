@@ -72,10 +72,11 @@ class RulesResult:
 
 
 def mine_itemsets(ws: Workspace, dataset: str | None = None, *,
-                  mining: MiningParams = MiningParams(), progress: Progress | None = None
-                  ) -> tuple[Itemsets, bool]:
+                  mining: MiningParams = MiningParams(), progress: Progress | None = None,
+                  record: bool = False) -> tuple[Itemsets, bool]:
     """Frequent itemsets of the dataset's current version, from the in-process cache when the
-    same dataset version and setting was mined before. Returns (itemsets, cached)."""
+    same dataset version and setting was mined before. Returns (itemsets, cached). With
+    ``record`` a fresh mining is recorded as a ``rules`` run (itemset counts as metrics)."""
     name = ws.resolve(dataset)
     version = int(ws.info(name)["version"])
     key = (str(ws.root), name, version, mining)
@@ -93,6 +94,9 @@ def mine_itemsets(ws: Workspace, dataset: str | None = None, *,
         _CACHE[key] = itemsets
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
+    if record:
+        ws.record_run(name, "rules", params=asdict(mining), seconds=itemsets.seconds,
+                      metrics={"itemsets": itemsets.lengths(), "min_count": itemsets.min_count})
     return itemsets, False
 
 

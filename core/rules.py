@@ -243,3 +243,42 @@ def _frame(itemsets: Itemsets, batches: list, params: RuleParams,
         df["antecedents_names"] = [tuple(names.get(i, i) for i in t) for t in df["antecedents"]]
         df["consequents_names"] = [tuple(names.get(i, i) for i in t) for t in df["consequents"]]
     return df
+
+
+def explain_no_rules(itemsets: Itemsets, params: RuleParams) -> str:
+    """Why a setting gives no rules, and what to change (for the page and the CLI)."""
+    share = f"{itemsets.min_count:,} orders, {itemsets.min_support:.2%} of {itemsets.n_orders:,}"
+    if itemsets.max_len == 1:
+        return "Rules need itemsets of at least two products: set the longest itemset to 2 or more."
+    if not any(k >= 2 for k in itemsets.lengths()):
+        lower = max(1, itemsets.min_count // 2)
+        return (f"No two products are bought together in at least {share}. Lower the support, "
+                f"e.g. to {lower:,} orders.")
+    if params.items:
+        ranks = itemsets.rank_of(params.items)
+        if not (ranks >= 0).any():
+            return (f"None of the chosen products is bought in at least {share}, so no rule holds "
+                    "it. Lower the support or pick a more popular product.")
+    loose = RuleParams(min_confidence=0.0, min_lift=0.0, items=params.items,
+                       item_side=params.item_side, max_consequent_len=params.max_consequent_len,
+                       max_rules=params.max_rules)
+    try:
+        every = association_rules(itemsets, loose)
+    except TooManyItemsets:
+        return ("No rule passes these filters, although many rules exist at this support: lower "
+                "the minimum confidence or lift.")
+    if every.empty:
+        side = {"antecedent": "on the 'if' side", "consequent": "on the 'then' side"}.get(
+            params.item_side, "")
+        return (f"The chosen products take part in no rule {side} at this support. Try them on "
+                "either side, or lower the support.")
+    passing = every[(every["confidence"] >= params.min_confidence)
+                    & (every["lift"] >= params.min_lift)]
+    if passing.empty:
+        return (f"{len(every):,} rules exist at this support, but none reaches confidence "
+                f"{params.min_confidence:.2f} and lift {params.min_lift:.2f} together: the highest "
+                f"confidence is {every['confidence'].max():.2f} and the highest lift "
+                f"{every['lift'].max():.2f}. Lower the minimum confidence or lift.")
+    return (f"{len(passing):,} rules pass the thresholds, but the redundancy pruning or the "
+            "significance test removed them all: switch those off or lower the support so that "
+            "more orders back each rule.")
