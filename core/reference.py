@@ -27,11 +27,17 @@ def mlxtend_itemsets(baskets: Baskets, *, min_support: float, max_len: int | Non
                      algorithm: str = "fpgrowth", sparse: bool = False) -> pd.DataFrame:
     """mlxtend's frequent itemsets: columns support, itemsets (frozensets of item ids).
     ``min_support`` is a share of orders (mlxtend's meaning); ``max_len`` 0/None = no cap."""
+    df = onehot_sparse(baskets) if sparse else onehot(baskets)
+    return mlxtend_frequent(df, min_support=min_support, max_len=max_len, algorithm=algorithm)
+
+
+def mlxtend_frequent(onehot_df: pd.DataFrame, *, min_support: float, max_len: int | None = None,
+                     algorithm: str = "fpgrowth") -> pd.DataFrame:
+    """mlxtend's ``fpgrowth``/``apriori``/``hmine`` on a prepared one-hot DataFrame."""
     from mlxtend.frequent_patterns import apriori, fpgrowth, hmine
 
     fn = {"fpgrowth": fpgrowth, "apriori": apriori, "hmine": hmine}[algorithm]
-    df = onehot_sparse(baskets) if sparse else onehot(baskets)
-    return fn(df=df, min_support=min_support, use_colnames=True, max_len=max_len or None)
+    return fn(df=onehot_df, min_support=min_support, use_colnames=True, max_len=max_len or None)
 
 
 def mlxtend_rules(itemsets: pd.DataFrame, *, n_orders: int, min_confidence: float = 0.0
