@@ -4,8 +4,9 @@ Strategies (DESIGN §6 compares them at the same list size):
 - ``rules``: rule evidence only (the chosen strength measure), candidates from frequent itemsets;
 - ``similarity``: fine-tuned text similarity only, candidates from text neighbours;
 - ``hybrid``: a weighted sum of rule strength, text similarity and recommender affinity, each as
-  a percentile rank within the candidate pool, over all candidates, with slots reserved for
-  text-based bundles of items that have no sales history yet (cold start).
+  a percentile rank within the candidate pool, over all candidates; then items that have no
+  sales history yet (cold start) join the chosen bundle whose items their text is closest to
+  (``attach_cold``), so they get bundles without costing the list a slot.
 
 Selection: greedy. At each step the candidate with the largest ``gain / (k - 1) * (eps + score)``
 is taken, where ``gain`` is the weight (orders, or revenue) of training orders that hold at least
@@ -54,12 +55,8 @@ def strategy_scores(c: Candidates, strategy: str, *, strength: str, w_rules: flo
 
 def greedy_select(c: Candidates, score: np.ndarray, eligible: np.ndarray, *, n: int,
                   max_per_item: int, cover: sp.csc_matrix | None,
-                  order_weight: np.ndarray | None, reserved: np.ndarray | None = None,
-                  n_reserved: int = 0) -> tuple[list[int], list[float]]:
-    """Indices of the chosen candidates (in pick order) and the weight each newly covered.
-    ``reserved`` marks candidates (cold start) that get ``n_reserved`` slots picked by score
-    after the coverage-driven picks."""
-    n_main = n - n_reserved if reserved is not None else n
+                  order_weight: np.ndarray | None) -> tuple[list[int], list[float]]:
+    """Indices of the chosen candidates (in pick order) and the weight each newly covered."""
     # a k-item bundle covers an order through any of its k(k-1)/2 pairs: compare per item pair
     # added, so a big bundle must earn its size (keeps bundles coherent)
     size_norm = np.array([len(s) - 1 for s in c.sets], dtype=float)
@@ -68,8 +65,6 @@ def greedy_select(c: Candidates, score: np.ndarray, eligible: np.ndarray, *, n: 
     gains_out: list[float] = []
     chosen_sets: list[frozenset] = []
     alive = eligible.copy()
-    if reserved is not None:
-        alive &= ~reserved
     u = None
     if cover is not None:
         u = np.ones(cover.shape[0]) if order_weight is None else order_weight.astype(float).copy()
@@ -88,7 +83,7 @@ def greedy_select(c: Candidates, score: np.ndarray, eligible: np.ndarray, *, n: 
             per_item[x] = per_item.get(x, 0) + 1
         alive[i] = False
 
-    while len(chosen) < n_main and alive.any():
+    while len(chosen) < n and alive.any():
         if u is not None:
             gains = cover.T @ u
             value = np.where(alive, gains / size_norm * (EPS + score), -1.0)
@@ -109,11 +104,35 @@ def greedy_select(c: Candidates, score: np.ndarray, eligible: np.ndarray, *, n: 
             alive[i] = False
         else:
             break
-    if reserved is not None and n_reserved:
-        pool = np.flatnonzero(reserved & eligible)
-        for i in pool[np.argsort(-score[pool], kind="stable")]:
-            if len(chosen) >= n:
-                break
-            if ok(int(i)):
-                take(int(i), 0.0)
     return chosen, gains_out
+
+
+def attach_cold(sets: list[tuple[int, ...]], vectors: np.ndarray, cold: np.ndarray, *,
+                max_items: int, max_size: int, min_similarity: float
+                ) -> dict[int, tuple[int, float, int]]:
+    """Cold-start items joining chosen bundles: for each bundle (position in ``sets``) at most
+    one cold item, each cold item in at most one bundle, at most ``max_items`` in all, best
+    similarity first. Similarity = cosine of the cold item to the bundle's closest item, at
+    least ``min_similarity``. Returns {position: (cold item, similarity, closest item)}."""
+    if not len(sets) or not cold.any() or max_items <= 0:
+        return {}
+    cold_idx = np.flatnonzero(cold)
+    offers = []
+    for pos, s in enumerate(sets):
+        if len(s) >= max_size:
+            continue
+        sims = vectors[cold_idx] @ vectors[list(s)].T  # (n_cold, |s|)
+        best = sims.argmax(axis=1)
+        for ci, b, sim in zip(cold_idx, best, sims[np.arange(len(cold_idx)), best]):
+            if sim >= min_similarity and ci not in s:
+                offers.append((float(sim), pos, int(ci), int(s[b])))
+    out: dict[int, tuple[int, float, int]] = {}
+    used: set[int] = set()
+    for sim, pos, ci, near in sorted(offers, key=lambda o: (-o[0], o[1], o[2])):
+        if len(out) >= max_items:
+            break
+        if pos in out or ci in used:
+            continue
+        out[pos] = (ci, sim, near)
+        used.add(ci)
+    return out

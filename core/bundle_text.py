@@ -60,6 +60,8 @@ def short_name(names: Sequence[str], max_words: int = 3) -> str:
     shared = [w for w in token_lists[0] if w in common and w not in COLOURS][:max_words]
     if shared and len(shared) >= min(2, len(token_lists[0])):
         return _title(" ".join(shared)) + " set"
+    if len(shared) == 1 and len(shared[0]) >= 4:  # "Baking set: 9 Piece + Spaceboy Design"
+        return f"{_title(shared[0])} set: {distinct_words(names)}"[:80]
     heads: list[str] = []
     for toks in token_lists:
         core = [w for w in toks if w not in COLOURS and w not in SIZES] or toks
@@ -69,6 +71,15 @@ def short_name(names: Sequence[str], max_words: int = 3) -> str:
     if len(heads) == 1:
         return heads[0] + " set"
     return " + ".join(heads)[:80]
+
+
+def distinct_words(names: Sequence[str], per_item: int = 2) -> str:
+    """What tells the items apart: each name's words not shared by all, e.g.
+    ``Red Retrospot + Pink Polkadot``."""
+    token_lists = [[w for w in words(n) if w not in STOP] for n in names]
+    common = set(token_lists[0]).intersection(*map(set, token_lists[1:])) if token_lists else set()
+    parts = [_title(" ".join([w for w in t if w not in common][:per_item])) for t in token_lists]
+    return " + ".join(p for p in parts if p) or " + ".join(names)
 
 
 def explanation(*, orders_together: int, lift: float, confidence: float, anchor: str | None,

@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 from .bundle_candidates import STRENGTHS, BundleInputs, Candidates, build_candidates, coverage_matrix
-from .bundle_select import greedy_select, strategy_scores
-from .bundle_text import bundle_price, explanation, shared_topic_words, short_name
+from .bundle_select import attach_cold, greedy_select, strategy_scores
+from .bundle_text import (bundle_price, distinct_words, explanation, shared_topic_words,
+                          short_name)
 from .errors import BundleLabError, Progress, report, sub_progress
 
 STRATEGIES = ("rules", "similarity", "hybrid")
@@ -33,11 +34,12 @@ class BundleParams:
     """Bundle settings, in business words where the UI shows them.
 
     ``min_orders``: a bundle's items must be bought together in at least this many training
-    orders to count as rule evidence (0 = automatic: 0.2% of orders, at least 5);
+    orders to count as rule evidence (0 = automatic: 0.3% of orders, at least 10);
     ``min_confidence``/``min_lift``: floors for rule evidence; ``w_*``: hybrid weights;
     ``strength``: the rule measure (confidence, all_confidence, lift, orders); ``objective``:
     cover ``orders`` or ``revenue``; ``max_per_item``: how many bundles one item may be in;
-    ``cold_share``: share of the list reserved for text-based bundles of items without sales;
+    ``cold_share``: at most this share of the bundles gets a new item (no sales yet) whose text
+    is close to their items (``cold_min_similarity``: the least cosine similarity);
     ``include``/``exclude``: item ids or category names that must / must not be in bundles;
     ``allow_variants``: bundle near-duplicates (same product, other colour/size) anyway;
     ``discount``: bundle price = list price less this share; ``min_margin``: price floor over
@@ -55,7 +57,8 @@ class BundleParams:
     strength: str = "confidence"
     objective: str = "orders"
     max_per_item: int = 2
-    cold_share: float = 0.06
+    cold_share: float = 0.1
+    cold_min_similarity: float = 0.5
     cold_max_orders: int = 0
     text_neighbours: int = 5
     variant_similarity: float = 0.9
@@ -86,7 +89,7 @@ class BundleParams:
             raise BundleLabError("bundles hold 2 to 6 items: set max_size between 2 and 6")
 
     def resolved_min_orders(self, n_orders: int) -> int:
-        return int(self.min_orders) if self.min_orders else max(5, round(0.002 * n_orders))
+        return int(self.min_orders) if self.min_orders else max(10, round(0.003 * n_orders))
 
 
 @dataclass
@@ -103,6 +106,15 @@ class BundleResult:
     seconds: float = 0.0
 
 
+def _filter_mask(inp: BundleInputs, p: BundleParams) -> np.ndarray:
+    """Items that ``exclude`` names (by id or category)."""
+    ids = inp.items["item_id"].astype(str).str.lower().to_numpy()
+    cats = inp.items["category"].fillna("").astype(str).str.lower().to_numpy() \
+        if "category" in inp.items else np.full(len(ids), "")
+    want = {v.strip().lower() for v in p.exclude if v.strip()}
+    return np.array([i in want or c in want for i, c in zip(ids, cats)], dtype=bool)
+
+
 def _filters(c: Candidates, inp: BundleInputs, p: BundleParams, min_orders: int) -> np.ndarray:
     ids = inp.items["item_id"].astype(str).to_numpy()
     cats = inp.items["category"].fillna("").astype(str).to_numpy() if "category" in inp.items \
@@ -110,18 +122,19 @@ def _filters(c: Candidates, inp: BundleInputs, p: BundleParams, min_orders: int)
 
     def hits(values: tuple[str, ...]) -> np.ndarray:
         want = {v.strip().lower() for v in values if v.strip()}
-        return np.array([i.lower() in want or c_.lower() in want for i, c_ in zip(ids, cats)])
+        return np.array([i.lower() in want or c_.lower() in want for i, c_ in zip(ids, cats)],
+                        dtype=bool)
 
     keep = np.ones(len(c), dtype=bool)
     if p.exclude:
         bad = hits(p.exclude)
-        keep &= np.array([not bad[list(s)].any() for s in c.sets])
+        keep &= np.array([not bad[list(s)].any() for s in c.sets], dtype=bool)
     if p.include:
         good = hits(p.include)
-        keep &= np.array([good[list(s)].any() for s in c.sets])
+        keep &= np.array([good[list(s)].any() for s in c.sets], dtype=bool)
     if not p.allow_variants:
         keep &= ~c.variant
-    keep &= np.array([len(s) <= p.max_size for s in c.sets])
+    keep &= np.array([len(s) <= p.max_size for s in c.sets], dtype=bool)
     # rule evidence counts only above the floors; weaker co-purchases stay text/rec candidates
     weak = (c.orders < min_orders) | (c.confidence < p.min_confidence) | (c.lift < p.min_lift)
     c.from_rules &= ~weak
@@ -180,18 +193,27 @@ def build_bundles(inp: BundleInputs, params: BundleParams | None = None, *,
     if p.objective == "revenue" and inp.order_revenue is not None:
         weight = np.asarray(inp.order_revenue, dtype=float)
     cover = coverage_matrix(b.matrix.tocsc(), c.sets) if p.strategy != "similarity" else None
-    reserved, n_res = None, 0
-    if p.strategy == "hybrid" and p.cold_share > 0 and c.cold.any():
-        reserved = c.cold & c.from_text
-        n_res = min(int(reserved.sum()), max(1, math.floor(p.cold_share * p.top)))
     picks, gains = greedy_select(c, score, eligible, n=p.top, max_per_item=p.max_per_item,
-                                 cover=cover, order_weight=weight, reserved=reserved,
-                                 n_reserved=n_res)
+                                 cover=cover, order_weight=weight)
+    cold_joins = {}
+    if p.strategy == "hybrid" and p.cold_share > 0 and inp.vectors is not None:
+        cold_items = b.item_counts() <= p.cold_max_orders
+        cold_items &= ~_filter_mask(inp, p)
+        cold_joins = attach_cold([c.sets[i] for i in picks], inp.vectors, cold_items,
+                                 max_items=max(1, math.ceil(p.cold_share * p.top)),
+                                 max_size=p.max_size, min_similarity=p.cold_min_similarity)
     report(progress, 0.9, "pricing and naming")
-    table = _describe(inp, c, picks, gains, score, p, b.n_orders if weight is None else weight.sum())
+    table = _describe(inp, c, picks, gains, score, p, b.n_orders if weight is None else weight.sum(),
+                      cold_joins)
     coverage = pd.DataFrame({"bundles": np.arange(1, len(table) + 1),
                              "covered": table["cumulative_coverage"].to_numpy()})
     flagged = _flagged(inp, c_all, flagged_idx)
+    if len(table) < p.top:
+        inp.notes.append(
+            f"only {len(table)} of {p.top} bundles: too few item groups pass the thresholds "
+            f"(bought together in at least {min_orders} orders, confidence >= "
+            f"{p.min_confidence:.0%}, lift >= {p.min_lift:g}); lower the minimum orders or "
+            "confidence for more")
     report(progress, 1.0, f"{len(table)} bundles")
     return BundleResult(table, coverage, flagged, len(c), list(inp.notes),
                         {**asdict(p), "min_orders_used": min_orders},
@@ -199,7 +221,8 @@ def build_bundles(inp: BundleInputs, params: BundleParams | None = None, *,
 
 
 def _describe(inp: BundleInputs, c: Candidates, picks: list[int], gains: list[float],
-              score: np.ndarray, p: BundleParams, total_weight: float) -> pd.DataFrame:
+              score: np.ndarray, p: BundleParams, total_weight: float,
+              cold_joins: dict[int, tuple[int, float, int]]) -> pd.DataFrame:
     items = inp.items.reset_index(drop=True)
     ids = items["item_id"].astype(str).to_numpy()
     names = items["item_name"].astype(str).to_numpy()
@@ -207,33 +230,38 @@ def _describe(inp: BundleInputs, c: Candidates, picks: list[int], gains: list[fl
     cost = pd.to_numeric(items.get("cost"), errors="coerce").to_numpy(dtype=float) \
         if "cost" in items else np.full(len(ids), np.nan)
     counts = inp.baskets.item_counts()
-    sets = [c.sets[i] for i in picks]
+    sets = [c.sets[i] + ((cold_joins[k][0],) if k in cold_joins else ())
+            for k, i in enumerate(picks)]
     targets = _target_customers(inp, sets, p.n_customers)
     rows = []
     cum = 0.0
     for rank, (i, gain, s, tgt) in enumerate(zip(picks, gains, sets, targets), start=1):
+        join = cold_joins.get(rank - 1)
         s = sorted(s, key=lambda x: -counts[x])
         nm = [names[x] for x in s]
         prov = [k for k, f in (("rules", c.from_rules), ("text", c.from_text),
                                ("recommender", c.from_rec)) if f[i]]
+        if join and "text" not in prov:
+            prov.append("text")
         lp = float(np.nansum(price[s])) if not np.isnan(price[s]).all() else float("nan")
         cost_sum = float(np.sum(cost[s])) if not np.isnan(cost[s]).any() else None
         bp, note = bundle_price(lp, discount=p.discount, cost=cost_sum, min_margin=p.min_margin)
         cold_items = [x for x in s if counts[x] <= p.cold_max_orders]
         cold_name = names[cold_items[0]] if cold_items else None
-        proven = [x for x in s if x not in cold_items]
+        proven = [join[2]] if join else [x for x in s if x not in cold_items]
+        sim = float(c.similarity[i]) if not join else join[1]
         cum += gain
         rows.append({
             "bundle_id": f"B{rank:03d}", "name": short_name(nm),
             "items": [ids[x] for x in s], "item_names": nm, "size": len(s),
             "orders_together": int(c.orders[i]), "confidence": float(c.confidence[i]),
-            "lift": float(c.lift[i]), "similarity": float(c.similarity[i]),
+            "lift": float(c.lift[i]), "similarity": sim,
             "affinity": float(c.affinity[i]), "score": float(score[i]),
             "provenance": "+".join(prov) or "rules",
             "explanation": explanation(
                 orders_together=int(c.orders[i]), lift=float(c.lift[i]),
                 confidence=float(c.confidence[i]), anchor=names[s[-1]],
-                similarity=float(c.similarity[i]), shared_words=shared_topic_words(nm),
+                similarity=sim, shared_words=shared_topic_words(nm),
                 provenance=prov, cold_item=cold_name,
                 proven_item=names[proven[0]] if proven and cold_name else None),
             "list_price": round(lp, 2) if math.isfinite(lp) else None,
@@ -243,6 +271,12 @@ def _describe(inp: BundleInputs, c: Candidates, picks: list[int], gains: list[fl
             "coverage_gain": gain / total_weight if total_weight else 0.0,
             "cumulative_coverage": cum / total_weight if total_weight else 0.0,
         })
+    seen: dict[str, int] = {}
+    for row in rows:  # the same short name twice: say what differs
+        seen[row["name"]] = seen.get(row["name"], 0) + 1
+    for row in rows:
+        if seen[row["name"]] > 1:
+            row["name"] = f"{row['name']}: {distinct_words(row['item_names'])}"
     cols = ["bundle_id", "name", "items", "item_names", "size", "orders_together", "confidence",
             "lift", "similarity", "affinity", "score", "provenance", "explanation", "list_price",
             "bundle_price", "price_note", "margin", "target_customers", "cold_start", "variant",

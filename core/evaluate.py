@@ -39,6 +39,7 @@ Block = Callable[[EvalContext, Progress | None], dict]
 # light command never loads torch.
 BLOCKS: list[tuple[str, str]] = [
     ("embeddings", "core.eval_embeddings:embeddings_block"),
+    ("bundles", "core.eval_bundles:bundles_block"),
 ]
 
 
