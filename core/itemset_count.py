@@ -19,6 +19,8 @@ _PAIR_BLOCK_WORK = 40_000_000     # multiply-adds per block of the pair product
 _BITS_BUDGET = 64 * 2**20         # bytes for one item's bitsets before orders are chunked
 _CHUNK_BYTES = 16 * 2**20         # bytes of candidate bitsets handled at once
 _CACHE_BUDGET = 256 * 2**20       # bytes of bitsets kept between levels
+JOIN_CHUNK = 2_000_000            # joins generated at once for one item
+_DENSE_CELLS = 1 << 25            # bitsets built through a dense bool matrix up to this size
 
 
 def bitsets(Xr: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -34,7 +36,7 @@ def bitsets(Xr: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray
     hit = lc >= 0
     lr = np.repeat(np.arange(len(rows)), lengths)[hit]
     lc = lc[hit]
-    if len(cols) * W * 64 <= 1 << 25:  # small: a dense bool matrix packed into bytes
+    if len(cols) * W * 64 <= _DENSE_CELLS:  # small: a dense bool matrix packed into bytes
         dense = np.zeros((len(cols), W * 64), dtype=bool)
         dense[lc, lr] = True
         return np.packbits(dense, axis=1, bitorder="little").view(np.uint64)
@@ -106,42 +108,46 @@ class LevelCounter:
             self.cache.put(a, B)
         return B
 
-    def candidates(self, a: int, parents: np.ndarray, cond: np.ndarray, k: int):
-        """Candidate joins (i, j) of the parent rows (local indices of ``cond``, shape
-        (n, k-2), lexicographic) that share their first k-3 items; both (i, j) arrays."""
+    def joins(self, a: int, parents: np.ndarray, cond: np.ndarray, k: int) -> np.ndarray:
+        """Per parent row, how many joins it starts (before the pre-check); used to cut the
+        candidates of one item into bounded chunks."""
         n = parents.shape[0]
         if k == 3:
-            # triangles: y in cond and (x, y) a frequent pair
-            x = cond
-            starts, ends = self.pair_start[x], self.pair_start[x + 1]
-            reps = ends - starts
-            if reps.sum() == 0:
-                return np.zeros(0, np.int64), np.zeros(0, np.int64)
-            i = np.repeat(np.arange(n), reps)
-            off = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
-            y = self.pairs[np.repeat(starts, reps) + off, 1]
-            j = np.searchsorted(cond, y)
-            ok = (j < len(cond)) & (cond[np.minimum(j, len(cond) - 1)] == y)
-            return i[ok], j[ok]
+            return (self.pair_start[cond + 1] - self.pair_start[cond]).astype(np.int64)
         pre = parents[:, :-1]
         newg = np.ones(n, dtype=bool)
         newg[1:] = (pre[1:] != pre[:-1]).any(axis=1)
         starts = np.flatnonzero(newg)
-        gid = np.cumsum(newg) - 1
-        ends = np.append(starts[1:], n)[gid]
-        reps = ends - np.arange(n) - 1
-        tot = int(reps.sum())
+        ends = np.append(starts[1:], n)[np.cumsum(newg) - 1]
+        return (ends - np.arange(n) - 1).astype(np.int64)
+
+    def candidates(self, a: int, parents: np.ndarray, cond: np.ndarray, k: int,
+                   reps: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        """Candidate joins (i, j), i in [lo, hi), of the parent rows (local indices of
+        ``cond``, shape (n, k-2), lexicographic) that share their first k-3 items and pass the
+        pre-check; ``reps`` from ``joins``. Both arrays ascending in i."""
+        r = reps[lo:hi]
+        tot = int(r.sum())
         if tot == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        i = np.repeat(np.arange(n), reps)
-        j = i + 1 + (np.arange(tot) - np.repeat(np.cumsum(reps) - reps, reps))
+        i = np.repeat(np.arange(lo, hi), r)
+        off = np.arange(tot) - np.repeat(np.cumsum(r) - r, r)
+        if k == 3:
+            # triangles: y in cond and (x, y) a frequent pair
+            y = self.pairs[np.repeat(self.pair_start[cond[lo:hi]], r) + off, 1]
+            j = np.searchsorted(cond, y)
+            ok = (j < len(cond)) & (cond[np.minimum(j, len(cond) - 1)] == y)
+            return i[ok], j[ok]
+        j = i + 1 + off
         # pre-check: {a, last_i, last_j} must be a frequent triple
         tri = self.triples[self.tri_start[a]:self.tri_start[a + 1]]
+        if not len(tri):
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
         m = len(cond)
         tkeys = np.searchsorted(cond, tri[:, 1]).astype(np.int64) * m + np.searchsorted(cond, tri[:, 2])
         q = parents[i, -1].astype(np.int64) * m + parents[j, -1]
-        pos = np.minimum(np.searchsorted(tkeys, q), max(len(tkeys) - 1, 0))
-        ok = tkeys[pos] == q if len(tkeys) else np.zeros(len(q), bool)
+        pos = np.minimum(np.searchsorted(tkeys, q), len(tkeys) - 1)
+        ok = tkeys[pos] == q
         return i[ok], j[ok]
 
     def count(self, a: int, parents: np.ndarray, cond: np.ndarray, i: np.ndarray,

@@ -31,7 +31,7 @@ import pandas as pd
 
 from .baskets import Baskets
 from .errors import BundleLabError, Progress, TooManyItemsets, report
-from .itemset_count import BitsCache, LevelCounter, joins, pair_counts
+from .itemset_count import JOIN_CHUNK, BitsCache, LevelCounter, joins, pair_counts
 
 DEFAULT_MAX_ITEMSETS = 5_000_000
 # a level is refused before counting only when the estimate overshoots the limit by this factor;
@@ -238,6 +238,17 @@ class _Guard:
             self.fail(k, self.total + running, counted=True)
 
 
+def _chunks(reps: np.ndarray, size: int):
+    """[lo, hi) row ranges whose joins add up to about ``size`` (at least one row each)."""
+    csum = np.cumsum(reps)
+    lo, n = 0, len(reps)
+    while lo < n:
+        base = int(csum[lo - 1]) if lo else 0
+        hi = min(max(int(np.searchsorted(csum, base + size, side="right")), lo + 1), n)
+        yield lo, hi
+        lo = hi
+
+
 def _suggest_support(min_support: float, min_count: int, n_orders: int) -> str:
     if min_support >= 1:  # given as a count
         return f"{max(min_count * 2, min_count + 1)} orders"
@@ -308,26 +319,28 @@ def frequent_itemsets(baskets: Baskets, *, min_support: float = 0.01, max_len: i
                 parents = np.arange(len(cond), dtype=np.int64)[:, None]
             else:
                 parents = np.searchsorted(cond, prev[starts[a]:starts[a + 1], 1:])
-            i, j = level.candidates(a, parents, cond, k)
-            if not len(i):
-                continue
-            c = level.count(a, parents, cond, i, j)
-            ok = c >= min_count
-            if ok.any():
-                ii, jj = i[ok], j[ok]
-                rows = np.empty((len(ii), k), dtype=np.int32)
-                rows[:, 0] = a
-                rows[:, 1:k - 1] = cond[parents[ii]]
-                rows[:, k - 1] = cond[parents[jj, -1]]
-                new_sets.append(rows)
-                new_cnts.append(c[ok])
-                found += len(ii)
-                guard.check_count(k, found)
-            now = time.perf_counter()
-            if now - last_report > 0.2:
-                last_report = now
-                report(progress, frac0 + (frac1 - frac0) * a / R,
-                       f"counting {k}-itemsets ({found:,} frequent so far)")
+            reps = level.joins(a, parents, cond, k)
+            for lo, hi in _chunks(reps, JOIN_CHUNK):
+                i, j = level.candidates(a, parents, cond, k, reps, lo, hi)
+                if not len(i):
+                    continue
+                c = level.count(a, parents, cond, i, j)
+                ok = c >= min_count
+                if ok.any():
+                    ii, jj = i[ok], j[ok]
+                    rows = np.empty((len(ii), k), dtype=np.int32)
+                    rows[:, 0] = a
+                    rows[:, 1:k - 1] = cond[parents[ii]]
+                    rows[:, k - 1] = cond[parents[jj, -1]]
+                    new_sets.append(rows)
+                    new_cnts.append(c[ok])
+                    found += len(ii)
+                    guard.check_count(k, found)
+                now = time.perf_counter()
+                if now - last_report > 0.2:
+                    last_report = now
+                    report(progress, frac0 + (frac1 - frac0) * a / R,
+                           f"counting {k}-itemsets ({found:,} frequent so far)")
         sets[k] = np.concatenate(new_sets) if new_sets else np.zeros((0, k), np.int32)
         cnts[k] = np.concatenate(new_cnts) if new_cnts else np.zeros(0, np.int64)
         guard.done[k] = len(sets[k])

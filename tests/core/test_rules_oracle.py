@@ -94,3 +94,22 @@ def test_groceries_matches_mlxtend():
     assert_same_itemsets(ours, ref)
     rules = association_rules(ours, RuleParams(min_confidence=0.1, min_lift=0.0))
     assert_same_rules(rules, mlxtend_rules(ref, n_orders=b.n_orders, min_confidence=0.1))
+
+
+def test_chunked_paths_give_the_same_itemsets(monkeypatch):
+    """Tiny budgets force every bounded-memory path: blocked pair product, orders in chunks,
+    candidates in chunks, joins in chunks, sparse bitset building, no bitset cache."""
+    import core.itemset_count as ic
+    import core.itemsets as its
+
+    b = random_baskets(4, n_orders=300)
+    want = frequent_itemsets(b, min_support=0.03, max_len=0)
+    monkeypatch.setattr(ic, "_PAIR_BLOCK_WORK", 50)
+    monkeypatch.setattr(ic, "_BITS_BUDGET", 64)
+    monkeypatch.setattr(ic, "_CHUNK_BYTES", 8)
+    monkeypatch.setattr(ic, "_CACHE_BUDGET", 0)
+    monkeypatch.setattr(ic, "_DENSE_CELLS", 0)
+    monkeypatch.setattr(its, "JOIN_CHUNK", 3)
+    got = frequent_itemsets(b, min_support=0.03, max_len=0)
+    assert got.lengths() == want.lengths() and max(got.lengths()) >= 4
+    assert_same_itemsets(got, mlxtend_itemsets(b, min_support=got.min_count / b.n_orders))
