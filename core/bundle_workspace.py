@@ -40,8 +40,13 @@ def prepare_inputs(ws: Workspace, name: str, train: pd.DataFrame, items: pd.Data
                        customers=orders["customer_id"].to_numpy() if "customer_id" in orders
                        else None)
     if text and len(items):
+        from .config import finetune_overrides
         from .embeddings import item_vectors
 
+        if finetune_params is None and finetune_overrides():
+            from .finetune import FinetuneParams
+
+            finetune_params = FinetuneParams(**finetune_overrides())
         try:
             _, inp.vectors = item_vectors(ws, name, cut=cut, finetuned=True, model=model,
                                           params=finetune_params, train_lines=train

@@ -171,6 +171,7 @@ def build_bundles(inp: BundleInputs, params: BundleParams | None = None, *,
     """Choose ``params.top`` bundles from ``inp`` (see the module docstring)."""
     t0 = time.perf_counter()
     p = params or BundleParams()
+    inp = replace(inp, notes=list(inp.notes))  # notes of this build only; inputs stay as given
     b = inp.baskets
     min_orders = p.resolved_min_orders(b.n_orders)
     use_rules = p.strategy in ("rules", "hybrid")

@@ -1,0 +1,130 @@
+"""Bundles: the list of product bundles worth promoting, with the evidence for each."""
+
+import pandas as pd
+import streamlit as st
+
+from core.bundle_workspace import save_list
+from core.bundles import BundleParams
+from core.export import table_bytes
+from ui.bundles_view import KEY_INPUTS, KEY_RESULT, bundle_inputs, bundle_list, display_table
+from ui.common import data_version, dataset_picker, make_progress, user_errors, workspace
+
+st.set_page_config(page_title="Bundles · BundleLab", page_icon="🧺", layout="wide")
+st.title("Bundles")
+st.write("Product bundles worth promoting: items your customers buy together (and new items "
+         "whose description fits), chosen so the list touches as many orders as possible. Set "
+         "the thresholds in business terms; every bundle says why it is there, what it would "
+         "cost, and which customers to show it to.")
+
+ws = workspace()
+name = dataset_picker(ws)
+if name is None:
+    st.info("No dataset yet: load one on the Upload page, or use the sample data on the home page.")
+    st.stop()
+
+d = BundleParams()
+with user_errors():
+    version = data_version(ws, name)
+    info = ws.info(name)
+    text = st.toggle("Use product descriptions (a text model fine-tuned on your orders)",
+                     value=True, key="bundles_text",
+                     help="Finds complements and bundles new products by their text. The first "
+                          "run fine-tunes the model (minutes on a large shop); it is then reused.")
+    key = (str(ws.root), name, version, text)
+    if st.session_state.get(KEY_INPUTS) != key:
+        st.write(f"**{info['orders']:,} orders** and **{info['items']:,} items** in {name}.")
+        if st.button("Build bundles", type="primary", key="bundles_build"):
+            progress, bar = make_progress("Preparing the data and the text model")
+            bundle_inputs(str(ws.root), name, version, text, _progress=progress)
+            bar.empty()
+            st.session_state[KEY_INPUTS] = key
+            st.rerun()
+        st.stop()
+
+    st.subheader("Settings")
+    c1, c2, c3, c4 = st.columns(4)
+    top = c1.slider("Number of bundles", 5, 100, d.top, 5, key="bundles_top")
+    min_orders = c2.number_input("Bought together in at least N orders (0 = automatic)",
+                                 min_value=0, value=0, step=5, key="bundles_min_orders")
+    min_conf = c3.slider("Of orders with the anchor item, at least this share hold the rest",
+                         0.0, 1.0, 0.0, 0.05, key="bundles_min_conf")
+    discount = c4.slider("Bundle discount", 0.0, 0.5, d.discount, 0.05, key="bundles_discount",
+                         format="%.2f")
+    c1, c2, c3, c4 = st.columns(4)
+    w_rules = c1.slider("Weight: bought together", 0.0, 1.0, d.w_rules, 0.05, key="bundles_w_rules")
+    w_text = c2.slider("Weight: similar description", 0.0, 1.0, d.w_text, 0.05,
+                       key="bundles_w_text", disabled=not text)
+    w_rec = c3.slider("Weight: recommender affinity", 0.0, 1.0, d.w_rec, 0.05, key="bundles_w_rec")
+    objective = c4.radio("Cover as many", ["orders", "revenue"], horizontal=True,
+                         key="bundles_objective")
+    with st.expander("Items and categories, variants, limits"):
+        items = ws.items(name)
+        labels = (items["item_id"].astype(str) + " · " + items["item_name"].astype(str)).tolist()
+        cats = sorted(items["category"].dropna().astype(str).unique().tolist())
+        include = st.multiselect("Bundles must hold one of (items or categories)", cats + labels,
+                                 key="bundles_include")
+        exclude = st.multiselect("Never bundle (e.g. discontinued items or categories)",
+                                 cats + labels, key="bundles_exclude")
+        allow_variants = st.checkbox("Allow variants (the same product in another colour or "
+                                     "size) in one bundle", key="bundles_variants")
+        per_item = st.slider("Bundles per item at most", 1, 5, d.max_per_item,
+                             key="bundles_per_item")
+
+    def ids(chosen):
+        return tuple(c.split(" · ")[0] for c in chosen)
+
+    params = BundleParams(top=top, min_orders=int(min_orders), min_confidence=min_conf,
+                          discount=discount, w_rules=w_rules, w_text=w_text if text else 0.0,
+                          w_rec=w_rec, objective=objective, include=ids(include),
+                          exclude=ids(exclude), allow_variants=allow_variants,
+                          max_per_item=per_item)
+    result = bundle_list(str(ws.root), name, version, text, params)
+    st.session_state[KEY_RESULT] = result
+    st.session_state["bundle_result_dataset"] = name
+
+    t = result.bundles
+    st.subheader(f"{len(t)} bundles")
+    for note in result.notes:
+        st.info(note)
+    if t.empty:
+        st.stop()
+    m1, m2, m3 = st.columns(3)
+    m1.metric("Orders with 2+ items of a bundle", f"{t['cumulative_coverage'].iloc[-1]:.1%}")
+    m2.metric("New items bundled by text", int(t["cold_start"].sum()))
+    m3.metric("Candidates considered", f"{result.candidates:,}")
+    st.dataframe(display_table(t), hide_index=True, width="stretch",
+                 column_config={"confidence": st.column_config.NumberColumn(format="%.2f"),
+                                "lift": st.column_config.NumberColumn(format="%.1f"),
+                                "similarity": st.column_config.NumberColumn(format="%.2f")})
+
+    st.subheader("Bundle detail")
+    pick = st.selectbox("Bundle", t["bundle_id"] + " · " + t["name"], key="bundles_detail")
+    row = t[t["bundle_id"] == pick.split(" · ")[0]].iloc[0]
+    st.write(f"**{row['name']}** — {row['explanation']}")
+    detail = items.set_index("item_id").reindex(row["items"]).reset_index()
+    st.dataframe(detail[["item_id", "item_name", "category", "price", "n_orders"]],
+                 hide_index=True)
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Orders together", f"{row['orders_together']:,}")
+    c2.metric("Confidence", f"{row['confidence']:.0%}")
+    c3.metric("Lift", f"{row['lift']:.1f}x")
+    c4.metric("Bundle price", f"{row['bundle_price']:.2f}" if pd.notna(row["bundle_price"])
+              else "—", delta=f"list {row['list_price']:.2f}" if pd.notna(row["list_price"])
+              else None, delta_color="off")
+    st.caption(f"Evidence: {row['provenance']} · price: {row['price_note']} · show it to: "
+               f"{', '.join(map(str, row['target_customers'])) or 'no customer data'}")
+    if not result.flagged.empty:
+        with st.expander(f"{len(result.flagged)} variant pairs left out (same product, other "
+                         "colour or size)"):
+            f = result.flagged.copy()
+            f["items"] = f["item_names"].map(" | ".join)
+            st.dataframe(f[["items", "orders_together", "lift"]], hide_index=True)
+            st.caption("Tick 'Allow variants' above to bundle them anyway.")
+
+    c1, c2 = st.columns(2)
+    c1.download_button("Download this list (CSV)", table_bytes(t, "csv", sheet_name="bundles"),
+                       file_name=f"{name}-bundles.csv", mime="text/csv", key="bundles_download")
+    if c2.button("Save this list in the workspace", key="bundles_save"):
+        list_id = save_list(ws, name, result, label=f"{len(t)} bundles, min orders "
+                            f"{result.params['min_orders_used']}")
+        st.success(f"Saved as list {list_id} (see Evaluate & Export).")

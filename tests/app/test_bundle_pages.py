@@ -1,0 +1,77 @@
+"""AppTest: Bundles, Coverage and Evaluate & Export pages on the bundled sample data."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+from tests.core.tiny_encoder import make_tiny_encoder
+
+TIMEOUT = 240
+
+
+@pytest.fixture
+def tiny_model(tmp_path, monkeypatch):
+    path = make_tiny_encoder(tmp_path / "enc")
+    monkeypatch.setenv("BUNDLELAB_MODEL", str(path))
+    monkeypatch.setenv("BUNDLELAB_FINETUNE_SECONDS", "5")
+    monkeypatch.setenv("BUNDLELAB_FINETUNE_PAIRS", "64")
+    return path
+
+
+def page(name: str) -> AppTest:
+    return AppTest.from_file(str(ROOT / "pages" / name), default_timeout=TIMEOUT)
+
+
+def test_bundles_page_build_threshold_detail_and_save(sample_ws):
+    at = page("5_Bundles.py").run()
+    assert not at.exception
+    at.toggle(key="bundles_text").set_value(False).run()
+    at.button(key="bundles_build").click().run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert len(table) == 50 and "explanation" in table.columns
+    first = table["items"].tolist()
+    at.number_input(key="bundles_min_orders").set_value(150).run()
+    assert not at.exception
+    strict = at.dataframe[0].value
+    assert strict["items"].tolist() != first and (strict["orders_together"] >= 150).all()
+    assert any("only" in i.value and "bundles" in i.value for i in at.info)
+    at.selectbox(key="bundles_detail").select_index(1).run()
+    assert "Bought together in" in at.markdown[-1].value or any(
+        "Bought together in" in m.value for m in at.markdown)
+    at.button(key="bundles_save").click().run()
+    assert any("Saved as list" in s.value for s in at.success)
+    from core.bundle_workspace import bundle_lists
+
+    assert len(bundle_lists(sample_ws, "sample_online_retail")) == 1
+
+    cov = page("6_Coverage.py")
+    cov.session_state["bundle_result"] = at.session_state["bundle_result"]
+    cov.session_state["bundle_result_dataset"] = "sample_online_retail"
+    cov.run()
+    assert not cov.exception, cov.exception
+    charts = cov.get("plotly_chart")
+    assert len(charts) == 5
+
+
+def test_coverage_page_uses_the_saved_list(sample_ws):
+    at = page("6_Coverage.py").run()
+    assert any("No bundle list yet" in i.value for i in at.info)
+
+
+def test_evaluate_and_export_page(sample_ws, tiny_model):
+    from core.bundle_workspace import make_bundles
+    from core.bundles import BundleParams
+
+    make_bundles(sample_ws, "sample_online_retail", params=BundleParams(top=10), text=False)
+    at = page("7_Evaluate_Export.py").run()
+    assert not at.exception, at.exception
+    assert any("No evaluation yet" in i.value for i in at.info)
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Download CSV", "Download XLSX", "Download JSON"]
+    at.number_input(key="eval_top").set_value(10).run()
+    at.button(key="eval_run").click().run()
+    assert not at.exception, at.exception
+    assert at.dataframe[0].value["method"].tolist() == ["rules", "similarity", "hybrid"]
