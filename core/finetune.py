@@ -52,6 +52,7 @@ class FinetuneParams:
     learning_rate: float = 5e-5
     warmup: float = 0.1
     max_seq_length: int = 64
+    symmetric: bool = True
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -171,7 +172,11 @@ def train_encoder(base: Path, pairs: pd.DataFrame, out_dir: Path, *, params: Fin
     model = SentenceTransformer(str(base), local_files_only=True)  # a fresh copy: training mutates
     model.max_seq_length = min(model.max_seq_length or params.max_seq_length, params.max_seq_length)
     train_dataset = pairs_dataset(pairs)
-    loss = MultipleNegativesRankingLoss(model)
+    # Bought-together is symmetric: rank the positive among the batch for each anchor and the
+    # anchor among the batch for each positive (one softmax per direction).
+    loss = MultipleNegativesRankingLoss(
+        model, directions=("query_to_doc", "doc_to_query") if params.symmetric else ("query_to_doc",),
+        partition_mode="per_direction")
     budget = _budget_callback(params.seconds, progress)
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bundlelab-ft-") as scratch:  # outside the workspace

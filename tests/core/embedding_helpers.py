@@ -1,10 +1,49 @@
-"""A tiny sentence-transformer built in-process (random 1-layer BERT, word vocabulary) so tests
-can train and encode in a second; the real bundled model is used in test_embeddings_real.py."""
+"""Helpers for the embedding tests: a tiny sentence-transformer built in-process (random 1-layer
+BERT, word vocabulary) so tests train and encode in seconds (the real bundled model is used in
+test_embeddings_real.py), and a small synthetic shop with a known co-purchase structure."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+
+import pandas as pd
+
+ITEMS = {  # item_id: (name, category)
+    "10001": ("PAPER PLATES", "party"), "10002": ("PAPER NAPKINS", "party"),
+    "10003": ("PAPER CUPS", "party"), "10004": ("TEA CUP AND SAUCER", "kitchen"),
+    "10005": ("CAKE TIN", "kitchen"), "10006": ("HERB MARKER BASIL", "garden"),
+    "10007": ("GARDEN BASKET", "garden"), "10008": ("LUNCH BAG RED RETROSPOT", "bags"),
+    "10009": ("JUMBO BAG", "bags"), "10010": ("CHRISTMAS TREE STAR", "christmas"),
+    "10011": ("CHRISTMAS BELL BUNTING", "christmas"), "10012": ("GLASS JAR", "kitchen"),
+}
+# January (before the cut 2011-02-01) and March: the christmas items sell only in March (cold).
+TRAIN_ORDERS = ([["10001", "10002", "10003"]] * 4 + [["10004", "10005"]] * 3 +
+                [["10006", "10007"]] * 3 + [["10008", "10009"]] * 3 + [["10012"]] * 4 +
+                [["10001", "10012"], ["10004", "10009"]])
+TEST_ORDERS = ([["10001", "10002"]] * 2 + [["10004", "10005", "10012"]] +
+               [["10010", "10011"]] * 2 + [["10006", "10007", "10003"]])
+CUT = "2011-02-01"
+
+
+def write_orders(path: Path, train=TRAIN_ORDERS, test=TEST_ORDERS) -> Path:
+    """Order lines as a CSV (order_id, item_id, item_name, category, quantity, unit_price,
+    customer_id, timestamp): ``train`` orders in January 2011, ``test`` orders in March."""
+    rows = []
+    for n, (orders, month) in enumerate(((train, 1), (test, 3))):
+        for i, order in enumerate(orders):
+            for item in order:
+                name, cat = ITEMS[item]
+                rows.append({"order_id": f"{n}{i:04d}", "item_id": item, "item_name": name,
+                             "category": cat, "quantity": 1, "unit_price": 2.5,
+                             "customer_id": f"c{i % 5}",
+                             "timestamp": f"2011-{month:02d}-{1 + i % 27:02d} 10:00:00"})
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def tiny_words() -> tuple[str, ...]:
+    return tuple(n for n, _ in ITEMS.values()) + tuple(c for _, c in ITEMS.values())
 
 WORDS = """
 red pink blue green white black lunch bag box jumbo retrospot polkadot tea cup saucer set cake

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -16,43 +15,15 @@ from core import finetune as ft
 from core.errors import BundleLabError, Cancelled, ModelNotTrained
 from core.finetune import FinetuneParams
 from core.ingest import ingest
-from tests.core.tiny_encoder import make_tiny_encoder
+from tests.core.embedding_helpers import (ITEMS, TRAIN_ORDERS, make_tiny_encoder, tiny_words,
+                                          write_orders)
 
 SMALL = FinetuneParams(max_pairs=16, batch_size=4, min_cocount=2, seconds=60)
-
-ITEMS = {  # item_id: (name, category)
-    "10001": ("PAPER PLATES", "party"), "10002": ("PAPER NAPKINS", "party"),
-    "10003": ("PAPER CUPS", "party"), "10004": ("TEA CUP AND SAUCER", "kitchen"),
-    "10005": ("CAKE TIN", "kitchen"), "10006": ("HERB MARKER BASIL", "garden"),
-    "10007": ("GARDEN BASKET", "garden"), "10008": ("LUNCH BAG RED RETROSPOT", "bags"),
-    "10009": ("JUMBO BAG", "bags"), "10010": ("CHRISTMAS TREE STAR", "christmas"),
-    "10011": ("CHRISTMAS BELL BUNTING", "christmas"), "10012": ("GLASS JAR", "kitchen"),
-}
-TRAIN_ORDERS = ([["10001", "10002", "10003"]] * 4 + [["10004", "10005"]] * 3 +
-                [["10006", "10007"]] * 3 + [["10008", "10009"]] * 3 + [["10012"]] * 4 +
-                [["10001", "10012"], ["10004", "10009"]])
-TEST_ORDERS = ([["10001", "10002"]] * 2 + [["10004", "10005", "10012"]] +
-               [["10010", "10011"]] * 2 + [["10006", "10007", "10003"]])
-
-
-def write_orders(path: Path, train=TRAIN_ORDERS, test=TEST_ORDERS) -> Path:
-    rows = []
-    for n, (orders, month) in enumerate(((train, 1), (test, 3))):
-        for i, order in enumerate(orders):
-            for item in order:
-                name, cat = ITEMS[item]
-                rows.append({"order_id": f"{n}{i:04d}", "item_id": item, "item_name": name,
-                             "category": cat, "quantity": 1, "unit_price": 2.5,
-                             "customer_id": f"c{i % 5}",
-                             "timestamp": f"2011-{month:02d}-{1 + i % 27:02d} 10:00:00"})
-    pd.DataFrame(rows).to_csv(path, index=False)
-    return path
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> Path:
-    words = tuple(n for n, _ in ITEMS.values()) + tuple(c for _, c in ITEMS.values())
-    return make_tiny_encoder(tmp_path_factory.mktemp("tiny"), extra_words=words)
+    return make_tiny_encoder(tmp_path_factory.mktemp("tiny"), extra_words=tiny_words())
 
 
 @pytest.fixture

@@ -1,0 +1,70 @@
+"""AppTest: the Item similarity page (train, evaluate, neighbour explorer, 2-D map) on a small
+synthetic shop with a tiny in-process encoder configured as the base model."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+from tests.core.embedding_helpers import CUT, make_tiny_encoder, tiny_words, write_orders
+
+TIMEOUT = 120
+PAGE = str(ROOT / "pages" / "3_Item_similarity.py")
+
+
+@pytest.fixture
+def shop_ws(app_ws, tmp_path, monkeypatch):
+    from core.ingest import ingest
+
+    tiny = make_tiny_encoder(tmp_path / "tiny", extra_words=tiny_words())
+    monkeypatch.setenv("BUNDLELAB_MODEL", str(tiny))
+    ingest(app_ws, write_orders(tmp_path / "shop.csv"), dataset="shop")
+    return app_ws
+
+
+def test_item_similarity_page(shop_ws, monkeypatch):
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Item similarity"
+    assert any("buy together" in m.value for m in at.markdown)
+    assert any("No fine-tuned model yet" in i.value for i in at.info)
+    assert any("No evaluation yet" in i.value for i in at.info)
+    base_table = at.dataframe[0].value
+    assert list(base_table.columns) == ["rank", "item_id", "item_name", "similarity",
+                                        "orders_together"]
+    assert len(base_table) == 10
+    chart = at.get("plotly_chart")[0].proto.spec
+    assert "Products placed by the base model" in chart and "Component 1" in chart
+
+    # train (the progress bar reports through make_progress), then the explorer shows both models
+    at.button(key="sim_train").click().run()
+    assert not at.exception, at.exception
+    assert any("Fine-tuned on" in s.value for s in at.success)
+    assert len(shop_ws.runs("shop", kind="finetune")) == 1
+    assert len(at.dataframe) == 2
+    assert "Products placed by the fine-tuned model" in at.get("plotly_chart")[0].proto.spec
+
+    # evaluation on demand: one row per method
+    at.text_input(key="sim_eval_cut").input(CUT)
+    at.button(key="sim_eval").click().run()
+    assert not at.exception, at.exception
+    metrics = at.dataframe[0].value
+    assert list(metrics.index) == ["Bought together (counts)", "Language model (base)",
+                                   "Language model (fine-tuned)"]
+    assert list(metrics.columns) == ["Recall@10", "MRR", "Recall@10, new items"]
+
+    # a widget move re-renders from the caches: no encoding, no projection, no counting again
+    def boom(*a, **k):
+        raise AssertionError("heavy work reran on a widget move")
+
+    import core.embeddings
+    import core.similarity
+
+    monkeypatch.setattr(core.embeddings, "encode_texts", boom)
+    monkeypatch.setattr(core.similarity, "item_map", boom)
+    monkeypatch.setattr(core.similarity, "copurchase_counts", boom)
+    at.selectbox(key="sim_item").select_index(3).run()
+    at.slider(key="sim_k").set_value(5).run()
+    assert not at.exception, at.exception
+    assert len(at.dataframe[-1].value) == 5

@@ -1,0 +1,99 @@
+"""Cached wrappers for the Item similarity page. Keys: workspace root, dataset, data version and
+the model identity, so a re-ingest or a new training invalidates them and a widget move never
+recomputes anything."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from core.workspace import Workspace
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def items_table(root: str, dataset: str, version: int) -> pd.DataFrame:
+    return Workspace(root).items(dataset)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def default_cut(root: str, dataset: str, version: int) -> str | None:
+    from core.baskets import default_cut as _default_cut
+
+    cut = _default_cut(Workspace(root).lines(dataset, columns=["order_id", "timestamp"]))
+    return None if cut is None else cut.date().isoformat()
+
+
+@st.cache_data(show_spinner="Encoding the items with the base model…", max_entries=8)
+def base_vectors(root: str, dataset: str, version: int, model: str | None) -> np.ndarray:
+    from core.embeddings import item_vectors
+
+    return item_vectors(Workspace(root), dataset, finetuned=False, model=model)[1]
+
+
+@st.cache_data(show_spinner="Encoding the items with the fine-tuned model…", max_entries=8)
+def tuned_vectors(root: str, dataset: str, version: int, encoder: str, model_id: str) -> np.ndarray:
+    """Vectors from the saved encoder in directory ``encoder`` (``model_id`` keys the cache)."""
+    from core.embeddings import encode_items, item_texts
+
+    ws = Workspace(root)
+    return encode_items(ws, dataset, item_texts(ws.items(dataset)), model=encoder)
+
+
+@st.cache_data(show_spinner="Counting co-purchases…", max_entries=8)
+def copurchases(root: str, dataset: str, version: int):
+    from core.similarity import copurchase_counts
+
+    ws = Workspace(root)
+    return copurchase_counts(ws, dataset, ws.items(dataset)["item_id"].tolist())
+
+
+@st.cache_data(show_spinner="Projecting the items to 2-D…", max_entries=8)
+def item_map(root: str, dataset: str, version: int, key: str, _vectors: np.ndarray):
+    """``key`` names the vectors (``_vectors`` itself is not hashed)."""
+    from core.similarity import item_map as _item_map
+
+    return _item_map(items_table(root, dataset, version), _vectors)
+
+
+def encoder_label(row: pd.Series) -> str:
+    period = "all orders" if not row["cut"] else f"orders before {row['cut']}"
+    return (f"{period} · {int(row['pairs']):,} pairs, {int(row['steps'])} steps · "
+            f"trained {pd.Timestamp(row['trained_at']):%Y-%m-%d %H:%M}")
+
+
+def latest_embedding_metrics(ws: Workspace, dataset: str) -> tuple[dict, dict] | None:
+    """The newest recorded evaluation of this dataset with an embeddings block:
+    ``(block, {"cut", "created_at", "data_version"})``."""
+    runs = ws.runs(dataset, kind="evaluate")
+    for _, run in runs.iterrows():
+        metrics = json.loads(run["metrics"] or "{}")
+        if "embeddings" in metrics:
+            return metrics["embeddings"], {"cut": metrics.get("cut"),
+                                           "created_at": run["created_at"],
+                                           "data_version": run["data_version"]}
+    return None
+
+
+def metrics_frame(block: dict) -> pd.DataFrame:
+    """One row per method: Recall@10, MRR, Recall@10 on new items."""
+    labels = {"cooccurrence": "Bought together (counts)", "base": "Language model (base)",
+              "finetuned": "Language model (fine-tuned)"}
+    rows = [{"method": labels[m], "Recall@10": v.get("recall@10"), "MRR": v.get("mrr"),
+             "Recall@10, new items": v.get("cold_recall@10")}
+            for m, v in block.items() if m in labels]
+    return pd.DataFrame(rows).set_index("method")
+
+
+def map_figure(table: pd.DataFrame, ratio: tuple[float, float], title: str, legend: str):
+    fig = px.scatter(table, x="x", y="y", color="group", hover_name="item_name",
+                     hover_data={"item_id": True, "n_orders": True, "x": False, "y": False,
+                                 "group": False}, title=title, opacity=0.7)
+    fig.update_traces(marker={"size": 6})
+    fig.update_layout(xaxis_title=f"Component 1 ({ratio[0]:.0%} of variance)",
+                      yaxis_title=f"Component 2 ({ratio[1]:.0%} of variance)",
+                      legend_title=legend)
+    return fig
