@@ -125,10 +125,10 @@ def run_child(engine: str, data: str, ms: float, ml: int, timeout: float, mem_ca
         out = subprocess.run([sys.executable, "-c", script, engine, data, str(ms), str(ml),
                               str(mem_cap)], capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return {"failed": f"timeout>{timeout:.0f}s"}
+        return {"failed": f"timeout >{timeout:.0f}s"}
     if out.returncode != 0:
         oom = "MemoryError" in out.stderr or "Cannot allocate" in out.stderr or out.returncode < 0
-        return {"failed": f"out of memory (>{mem_cap / 2**30:.0f} GB)" if oom and mem_cap
+        return {"failed": f"OOM >{mem_cap / 2**30:.0f} GB" if oom and mem_cap
                 else f"exit {out.returncode}: {out.stderr.strip().splitlines()[-1][:80]}"}
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -179,7 +179,7 @@ def main() -> None:
             for eng in engines:
                 if eng == "apriori" and any(n == name and s >= ms and (k <= ml or ml == 0) and k
                                             for n, s, k in failed_apriori):
-                    res[eng] = {"failed": "skipped (failed at an easier setting)"}
+                    res[eng] = {"failed": "skipped"}
                     continue
                 is_ap = eng == "apriori"
                 res[eng] = measure(eng, data[name], ms, ml, repeats=repeats,
@@ -211,7 +211,7 @@ def report(rows, engines) -> None:
         for e in engines:
             r = res[e]
             if "failed" in r:
-                line += f"{r['failed'][:26]:>28}"
+                line += f"{r['failed'][:26]:>28}"  # skipped: failed at an easier setting
             else:
                 line += f"{r['seconds']:>11.2f} ({r['n']}){r['peak_mb']:>12.0f}"
         fp = res.get("fpgrowth", {})
@@ -222,7 +222,8 @@ def report(rows, engines) -> None:
         print(line)
     print("\nseconds: median of n runs (mining only); MB: peak RSS of the measuring process up to "
           "the end of mining (Python, libraries and data included); 'same': identical itemsets and counts (digest) "
-          "as ours for every engine that finished.")
+          "as ours for every engine that finished; apriori 'skipped': it failed at an easier "
+          "setting (higher support or shorter max_len).")
 
 
 if __name__ == "__main__":
