@@ -255,6 +255,7 @@ def _run_mine(args: argparse.Namespace, ws: Workspace, progress: Callable) -> di
 # ---------------------------------------------------------------------------- registry
 # Later stages add their (_add_x, _run_x) pair here.
 from .cli_bundles import add_bundles, add_run, run_bundles, run_run  # noqa: E402
+from .cli_recommend import add_recommend, run_recommend  # noqa: E402
 
 COMMANDS: dict[str, tuple[Callable, Callable]] = {
     "ingest": (_add_ingest, _run_ingest),
@@ -263,6 +264,7 @@ COMMANDS: dict[str, tuple[Callable, Callable]] = {
     "embed": (_add_embed, _run_embed),
     "bundles": (add_bundles, run_bundles),
     "run": (add_run, run_run),
+    "recommend": (add_recommend, run_recommend),
 }
 
 

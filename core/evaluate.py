@@ -40,6 +40,7 @@ Block = Callable[[EvalContext, Progress | None], dict]
 BLOCKS: list[tuple[str, str]] = [
     ("embeddings", "core.eval_embeddings:embeddings_block"),
     ("bundles", "core.eval_bundles:bundles_block"),
+    ("recommender", "core.eval_recommender:recommender_block"),
 ]
 
 
