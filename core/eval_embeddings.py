@@ -134,11 +134,16 @@ def embeddings_block(ctx, progress: Progress | None = None) -> dict:
     "cold_recall@10"}, "n": {queries, cold_queries, items, test_orders, ...}}``.
 
     ``ctx.options["embeddings"]`` may hold ``params`` (``FinetuneParams``) and ``model`` (a base
-    model directory). The fine-tuned model is trained on ``ctx.split.train`` only (or reused from
-    an earlier run with the same cut). Vectors are left in ``ctx.shared["item_vectors"]``."""
+    model directory); ``ctx.options["finetune_params"]``/``["model"]`` (shared with the bundles
+    block) are used otherwise. The fine-tuned model is trained on ``ctx.split.train`` only (or
+    reused from an earlier run with the same cut, e.g. by another block). Vectors are left in
+    ``ctx.shared["item_vectors"]``."""
     from .embeddings import item_vectors
+    from .finetune import HOLDOUT_TAG
 
     opts = dict(ctx.options.get("embeddings") or {})
+    opts.setdefault("params", ctx.options.get("finetune_params"))
+    opts.setdefault("model", ctx.options.get("model"))
     known = ctx.items["item_id"].astype(str).tolist()
     train = build_baskets(ctx.split.train, item_ids=known)
     test = build_baskets(ctx.split.test, item_ids=known)
@@ -162,7 +167,7 @@ def embeddings_block(ctx, progress: Progress | None = None) -> dict:
     if ctx.split.cut is not None:
         train_kw = {"cut": ctx.split.cut}
     else:  # no timestamps: the last 20% of orders in file order are held out
-        train_kw = {"train_lines": ctx.split.train, "train_tag": "holdout-file-order"}
+        train_kw = {"train_lines": ctx.split.train, "train_tag": HOLDOUT_TAG}
     try:
         ids, ft = item_vectors(ctx.ws, ctx.dataset, finetuned=True, model=opts.get("model"),
                                params=opts.get("params"), progress=sub_progress(progress, 0.3, 0.9),

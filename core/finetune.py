@@ -49,6 +49,7 @@ class FinetuneParams:
     per_item_cap: int = 8
     min_pmi: float = 0.0
     variant_similarity: float = 0.8
+    pair_rank: str = "score"
     learning_rate: float = 5e-5
     warmup: float = 0.1
     max_seq_length: int = 64
@@ -61,12 +62,26 @@ class FinetuneParams:
         checks = [("epochs", self.epochs >= 1), ("max_pairs", self.max_pairs >= 2),
                   ("seconds", self.seconds > 0), ("batch_size", self.batch_size >= 2),
                   ("min_cocount", self.min_cocount >= 1), ("per_item_cap", self.per_item_cap >= 1)]
+        checks.append(("pair_rank", self.pair_rank in ("score", "cocount", "pmi")))
         bad = [name for name, ok in checks if not ok]
         if bad:
             raise BundleLabError(
                 f"fine-tuning setting(s) out of range: {', '.join(f'{b}={getattr(self, b)!r}' for b in bad)}"
                 " (epochs >= 1, max_pairs >= 2, seconds > 0, batch_size >= 2, min_cocount >= 1, "
-                "per_item_cap >= 1)")
+                "per_item_cap >= 1, pair_rank one of 'score', 'cocount', 'pmi')")
+
+
+def default_params() -> FinetuneParams:
+    """``FinetuneParams()`` with the budget overrides of the environment applied
+    (``BUNDLELAB_FINETUNE_SECONDS`` / ``BUNDLELAB_FINETUNE_PAIRS``, see ``core.config``), so every
+    caller that leaves the settings out shares one cached model."""
+    from .config import finetune_overrides
+
+    return FinetuneParams(**finetune_overrides())
+
+
+# The train_tag of models trained on the first 80% of orders in file order (data without dates).
+HOLDOUT_TAG = "file-order-80"
 
 
 @dataclass(frozen=True)
@@ -101,7 +116,7 @@ def encoder_dir(ws: Workspace, dataset: str, *, cut: object = None,
                 model: str | os.PathLike | None = None, params: FinetuneParams | None = None,
                 train_lines: pd.DataFrame | None = None, train_tag: str | None = None) -> Path:
     """Where the encoder for these settings is (or would be) saved."""
-    params = params or FinetuneParams()
+    params = params or default_params()
     name = ws.resolve(dataset)
     tag = _tag(cut, train_lines, train_tag)
     blob = json.dumps({"params": asdict(params), "base": model_key(base_model_dir(model)),
@@ -215,14 +230,14 @@ def finetune(ws: Workspace, dataset: str | None = None, *, cut: object = None,
 
     Training orders: those before ``cut`` (DESIGN §6), all orders when ``cut`` is None, or exactly
     ``train_lines`` (then ``train_tag`` names them in the cache key). Starts from ``model`` (None:
-    the configured base model). Raises ``ModelNotTrained`` when the orders hold fewer than two
+    the configured base model) with ``params`` (None: ``default_params()``). Raises ``ModelNotTrained`` when the orders hold fewer than two
     usable co-purchase pairs. Records a ``finetune`` run when it trains.
 
     With ``texts`` (item texts, see ``core.embeddings.item_texts``) a freshly trained model also
     encodes them before it is committed, so a ``Cancelled`` during that encoding still leaves the
     workspace unchanged; the vectors are returned in ``result.vectors`` and cached."""
     t0 = time.perf_counter()
-    params = params or FinetuneParams()
+    params = params or default_params()
     name = ws.resolve(dataset)
     base = base_model_dir(model)
     target = encoder_dir(ws, name, cut=cut, model=model, params=params, train_lines=train_lines,
@@ -244,7 +259,7 @@ def finetune(ws: Workspace, dataset: str | None = None, *, cut: object = None,
     pairs = mine_pairs(baskets, item_texts(items), min_cocount=params.min_cocount,
                        min_pmi=params.min_pmi, per_item_cap=params.per_item_cap,
                        max_pairs=params.max_pairs, variant_similarity=params.variant_similarity,
-                       seed=params.seed)
+                       rank_by=params.pair_rank, seed=params.seed)
     if len(pairs) < 2:
         raise ModelNotTrained(
             f"only {len(pairs)} co-purchase pair(s) found in {baskets.n_orders:,} training orders "

@@ -65,12 +65,16 @@ def cooccurrence(baskets: Baskets) -> sp.csr_matrix:
 
 def mine_pairs(baskets: Baskets, texts: pd.Series, *, min_cocount: int = 3,
                min_pmi: float = 0.0, per_item_cap: int = 8, max_pairs: int = 8192,
-               variant_similarity: float = 0.8, seed: int = 0) -> pd.DataFrame:
+               variant_similarity: float = 0.8, rank_by: str = "score",
+               seed: int = 0) -> pd.DataFrame:
     """Co-purchase pairs from ``baskets`` (training orders only) with item ``texts`` (a Series
     indexed by item_id; items without text are skipped).
 
-    Returns one row per pair, best first, columns: anchor_id, positive_id, anchor, positive
+    ``rank_by``: "score" (co-count * PMI, the default), "cocount" or "pmi" orders the candidates
+    before the cap and ``max_pairs`` apply. Returns one row per pair, best first, columns: anchor_id, positive_id, anchor, positive
     (texts), cocount, pmi, score."""
+    if rank_by not in ("score", "cocount", "pmi"):
+        raise ValueError(f"rank_by must be 'score', 'cocount' or 'pmi', not {rank_by!r}")
     cols = ["anchor_id", "positive_id", "anchor", "positive", "cocount", "pmi", "score"]
     if baskets.n_orders == 0 or baskets.n_items < 2:
         return pd.DataFrame(columns=cols)
@@ -87,7 +91,7 @@ def mine_pairs(baskets: Baskets, texts: pd.Series, *, min_cocount: int = 3,
     has_text = np.array([isinstance(t, str) and bool(t.strip()) for t in text_of])
     keep = has_text[i] & has_text[j]
     i, j, n, pmi = i[keep], j[keep], n[keep], pmi[keep]
-    score = n * pmi
+    score = {"score": n * pmi, "cocount": n + pmi * 1e-6, "pmi": pmi + n * 1e-9}[rank_by]
     order = np.lexsort((j, i, -score))  # best first; ties by item position: deterministic
     i, j, n, pmi, score = i[order], j[order], n[order], pmi[order], score[order]
 

@@ -7,7 +7,7 @@ import streamlit as st
 
 from core.embeddings import item_texts
 from core.evaluate import evaluate
-from core.finetune import FinetuneParams, encoders, finetune, read_meta
+from core.finetune import default_params, encoders, finetune, read_meta
 from core.similarity import neighbour_table
 from ui.common import data_version, dataset_picker, make_progress, user_errors, workspace
 from ui.similarity_view import (base_vectors, copurchases, default_cut, encoder_label, item_map,
@@ -30,15 +30,16 @@ with user_errors():
     version = data_version(ws, name)
     root = str(ws.root)
     items = items_table(root, name, version)
-    defaults = FinetuneParams()
+    defaults = default_params()  # with the environment's budget overrides, if any
 
     # ------------------------------------------------------------------ training
     st.subheader("1. Fine-tune on your co-purchases")
     c1, c2, c3 = st.columns(3)
-    seconds = c1.slider("Training time budget (seconds)", 10, 600, int(defaults.seconds), 10,
+    seconds = c1.slider("Training time budget (seconds)", 5, 600,
+                        min(600, max(5, int(defaults.seconds))), 5,
                         key="sim_seconds", help="Training stops at this time whatever is left. "
                         "The default finishes within about 3 minutes on a 2-core laptop.")
-    max_pairs = c2.number_input("Most product pairs to learn from", 64, 100_000,
+    max_pairs = c2.number_input("Most product pairs to learn from", 2, 100_000,
                                 defaults.max_pairs, 512, key="sim_max_pairs")
     epochs = c3.number_input("Passes over the pairs", 1, 10, defaults.epochs, key="sim_epochs")
     holdout = st.checkbox("Train on orders before a date only (to compare with later orders)",
