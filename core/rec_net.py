@@ -20,6 +20,7 @@ from .rec_history import N_REPEAT_FEATURES, PurchaseHistory, UserBatch
 N_USER_FEATURES = 3
 GROUP_EDGES = (2, 5)      # customers with 1 | 2-4 | 5+ orders get their own neural weight
 MIX_GRID = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
+MIN_GROUP = 50            # validation orders a group needs for its own weight
 
 
 @dataclass

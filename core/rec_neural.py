@@ -39,7 +39,7 @@ from torch.nn import functional as F
 from .errors import report, sub_progress
 from .rec_base import Recommender
 from .rec_history import PurchaseHistory, UserBatch
-from .rec_net import (GROUP_EDGES, MIX_GRID, Encoded, NextBasketNet, encode, gather,
+from .rec_net import (GROUP_EDGES, MIN_GROUP, MIX_GRID, Encoded, NextBasketNet, encode, gather,
                       training_examples)
 
 
@@ -212,7 +212,8 @@ class NeuralRecommender(Recommender):
     @torch.no_grad()
     def _choose_mix(self, net: NextBasketNet, data: tuple, ex: np.ndarray) -> float:
         """Per customer group, the weight of the neural score (from ``MIX_GRID``) that gives the
-        best validation NDCG@10; ties go to the smaller weight. Returns the resulting NDCG."""
+        best validation NDCG@10 (ties: the smaller weight; groups with fewer than ``MIN_GROUP``
+        validation orders: the best weight over all of them). Returns the resulting NDCG."""
         enc, targets = data
         net.eval()
         if len(ex) == 0:
@@ -222,19 +223,25 @@ class NeuralRecommender(Recommender):
         neural = torch.cat([p[1] for p in parts])
         group = np.searchsorted(np.asarray(GROUP_EDGES), enc.n_orders[ex], side="right")
         y = targets[ex]
-        total, self.mix_ = 0.0, []
-        for g in range(len(GROUP_EDGES) + 1):
-            rows = np.flatnonzero(group == g)
+
+        def best_alpha(rows: np.ndarray) -> tuple[float, float]:
             best = (-1.0, 0.0)
             for alpha in MIX_GRID:
-                if len(rows) == 0:
-                    break
                 v = float(_ndcg_rows(base[rows] + alpha * neural[rows], y[rows]).sum())
                 if v > best[0] + 1e-9:
                     best = (v, alpha)
-            net.mix[g] = best[1]
-            self.mix_.append(best[1])
-            total += max(best[0], 0.0)
+            return best
+
+        overall = best_alpha(np.arange(len(ex)))[1]
+        total, self.mix_ = 0.0, []
+        for g in range(len(GROUP_EDGES) + 1):
+            rows = np.flatnonzero(group == g)
+            # groups with few validation orders take the weight chosen over all of them
+            alpha = best_alpha(rows)[1] if len(rows) >= MIN_GROUP else overall
+            net.mix[g] = alpha
+            self.mix_.append(alpha)
+            if len(rows):
+                total += float(_ndcg_rows(base[rows] + alpha * neural[rows], y[rows]).sum())
         return total / len(ex)
 
     @torch.no_grad()

@@ -131,7 +131,7 @@ def train_recommender(ws: Workspace, dataset: str | None = None, *, cut=None,
                "items": int(history.n_items), "customers": int(history.n_customers),
                "text": used, "val_ndcg@10": _round(getattr(model, "val_ndcg_", None)),
                "cut": None if parse_cut(cut) is None else _cut_key(cut)}
-    report(progress, 0.98, "saving the model")
+    report(progress, 0.98, "saving the model")   # the last point where Cancelled may stop it
     with ws.atomic_dir(target) as tmp:
         model.save(tmp)
         if text is not None:
@@ -146,7 +146,6 @@ def train_recommender(ws: Workspace, dataset: str | None = None, *, cut=None,
                                             "epochs": getattr(model, "epochs_run_", None),
                                             "mix": getattr(model, "mix_", None)},
                   artifact=str(target))
-    report(progress, 1.0, "recommender trained")
     return {**summary, "reused": False}
 
 
