@@ -149,6 +149,23 @@ def train_recommender(ws: Workspace, dataset: str | None = None, *, cut=None,
     return {**summary, "reused": False}
 
 
+def trained_models(ws: Workspace, dataset: str) -> pd.DataFrame:
+    """The saved recommenders of ``dataset``, newest first. Columns: cut (None = all orders),
+    method, text, customers, items, seconds, val_ndcg, data_version, trained_at, path."""
+    cols = ["cut", "method", "text", "customers", "items", "seconds", "val_ndcg",
+            "data_version", "trained_at", "path"]
+    root = ws.model_dir(dataset, "recommender")
+    rows = []
+    for meta_file in sorted(root.glob("*/meta.json")) if root.exists() else []:
+        meta = json.loads(meta_file.read_text())
+        s = meta["summary"]
+        rows.append((s.get("cut"), s["method"], s.get("text"), s["customers"], s["items"],
+                     s["seconds"], s.get("val_ndcg@10"), meta["key"]["data_version"],
+                     pd.Timestamp(meta_file.stat().st_mtime, unit="s"), str(meta_file.parent)))
+    df = pd.DataFrame(rows, columns=cols)
+    return df.sort_values("trained_at", ascending=False).reset_index(drop=True)
+
+
 def _round(x):
     return None if x is None else round(float(x), 4)
 
