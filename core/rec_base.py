@@ -45,8 +45,8 @@ class Recommender:
             raise BundleLabError(
                 f"item_text_vectors has {len(item_text_vectors)} rows but the item index has "
                 f"{history.n_items} items: align the vectors to history.item_ids")
-        self.history_ = history
         self._fit(history, item_text_vectors, progress)
+        self.history_ = history
         report(progress, 1.0, f"{self.name} trained")
         return self
 

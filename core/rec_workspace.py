@@ -201,3 +201,31 @@ def load_trained(ws: Workspace, dataset: str | None = None, *, cut=None) -> Trai
     names = dict(zip(items["item_id"].astype(str), items["item_name"].fillna(items["item_id"])))
     meta = json.loads((path / "meta.json").read_text())
     return TrainedRecommender(model, model.history_, names, text, meta)
+
+
+def item_affinity(ws: Workspace, dataset: str | None, item_ids: Sequence[str], *, cut=None,
+                  trained: TrainedRecommender | None = None):
+    """For the bundles stage: a function ``affinity(cols) -> (len(cols), len(item_ids))`` giving,
+    for each anchor ``item_ids[c]``, the trained recommender's score of every item for a customer
+    whose basket holds just the anchor, scaled to [0, 1] per row (items the model does not know:
+    0). Raises ``ModelNotTrained`` when no recommender is saved for ``cut``."""
+    tr = trained or load_trained(ws, dataset, cut=cut)
+    index = tr.history.item_index()
+    ids = [str(i) for i in item_ids]
+    to_model = np.asarray([index.get(i, -1) for i in ids], dtype=np.int64)
+    known = to_model >= 0
+
+    def affinity(cols: np.ndarray) -> np.ndarray:
+        cols = np.asarray(cols, dtype=np.int64)
+        out = np.zeros((len(cols), len(ids)), dtype=np.float64)
+        rows = [r for r, c in enumerate(cols) if known[c]]
+        if not rows:
+            return out
+        batch = tr.history.batch_from_baskets([[[ids[cols[r]]]] for r in rows])
+        scores = np.asarray(tr.model.score(batch), dtype=np.float64)[:, to_model[known]]
+        lo = scores.min(axis=1, keepdims=True)
+        span = np.maximum(scores.max(axis=1, keepdims=True) - lo, 1e-12)
+        out[np.ix_(rows, np.flatnonzero(known))] = (scores - lo) / span
+        return out
+
+    return affinity

@@ -50,11 +50,12 @@ def item_index_for(train_lines: pd.DataFrame, items: pd.DataFrame | None = None)
 
 
 from .rec_workspace import (RecommenderParams, TrainedRecommender, load_trained,  # noqa: E402
-                            model_path, text_vectors_for, train_recommender, trained_models)
+                            item_affinity, model_path, text_vectors_for,
+                            train_recommender, trained_models)
 from .rec_explain import complete_basket, customer_history, recommend_for  # noqa: E402
 
 __all__ = ["METHODS", "BASELINES", "REGISTRY", "Recommender", "PurchaseHistory", "UserBatch",
            "build_history", "make_recommender", "item_index_for", "load_recommender",
            "RecommenderParams", "TrainedRecommender", "load_trained", "model_path",
            "text_vectors_for", "train_recommender", "trained_models", "complete_basket",
-           "customer_history", "recommend_for"]
+           "customer_history", "recommend_for", "item_affinity"]

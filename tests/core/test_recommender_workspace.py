@@ -15,7 +15,8 @@ from core.cli import main
 from core.errors import Cancelled, ModelNotTrained
 from core.ingest import ingest
 from core.recommender import (RecommenderParams, complete_basket, customer_history,
-                              load_trained, model_path, recommend_for, train_recommender)
+                              item_affinity, load_trained, model_path, recommend_for,
+                              train_recommender)
 
 FAST = RecommenderParams(text="none", epochs=3, max_seconds=20.0)
 TEA = ["TEA POT", "TEA CUP", "TEA SAUCER", "TEA TOWEL", "TEA SPOON", "TEA TIN"]
@@ -89,6 +90,23 @@ def test_reasons_for_a_customer_and_a_basket(shop_ws):
     addons = complete_basket(ws, "shop", ["G1", "G2"], 3)
     assert not {"G1", "G2"} & set(addons["item_id"])
     assert addons["reason"].str.contains("often bought with|similar text|popular").all()
+
+
+def test_item_affinity_for_bundles(shop_ws):
+    """Affinity rows follow the caller's item order; a tea anchor is closest to tea things
+    (any method works; item-KNN's answer here is exact)."""
+    ws = shop_ws
+    with pytest.raises(ModelNotTrained):
+        item_affinity(ws, "shop", ["T0"])
+    train_recommender(ws, "shop", params=RecommenderParams(method="item_knn"))
+    ids = ws.items("shop")["item_id"].tolist() + ["NOT_SOLD"]
+    aff = item_affinity(ws, "shop", ids)([ids.index("T1"), len(ids) - 1])
+    assert aff.shape == (2, len(ids)) and aff.min() >= 0.0 and aff.max() <= 1.0
+    assert (aff[1] == 0).all(), "an item the model does not know has no affinity"
+    row = pd.Series(aff[0], index=ids).drop("T1")
+    tea = row[[i for i in ids if i.startswith("T") and i != "T1"]].mean()
+    bags = row[[i for i in ids if i.startswith("G")]].mean()
+    assert tea > bags
 
 
 def _json_out(capsys) -> dict:
