@@ -11,8 +11,9 @@ Strategies (DESIGN §6 compares them at the same list size):
 Selection: greedy. At each step the candidate with the largest ``gain / (k - 1) * (eps + score)``
 is taken, where ``gain`` is the weight (orders, or revenue) of training orders that hold at least
 two of its k items and are not yet covered by a chosen bundle; each item appears in at most ``max_per_item``
-bundles, and a bundle that is a subset or superset of a chosen one is skipped. ``similarity``
-ranks by score alone (it must not read co-purchase data).
+bundles, and a bundle that is a subset or superset of a chosen one is skipped. The list ends
+early when no candidate covers a new order (it is not padded with bundles nobody bought).
+``similarity`` ranks by score alone (it must not read co-purchase data).
 """
 
 from __future__ import annotations
@@ -86,12 +87,12 @@ def greedy_select(c: Candidates, score: np.ndarray, eligible: np.ndarray, *, n: 
     while len(chosen) < n and alive.any():
         if u is not None:
             gains = cover.T @ u
-            value = np.where(alive, gains / size_norm * (EPS + score), -1.0)
-            if value.max() <= 0:  # nothing left to cover: fall back to the score
-                value = np.where(alive, score, -1.0)
+            value = np.where(alive & (gains > 0), gains / size_norm * (EPS + score), -1.0)
         else:
             gains = np.zeros(len(c))
             value = np.where(alive, score, -1.0)
+        if value.max() < 0:  # nothing eligible covers a new order: the list ends here
+            break
         for i in np.argsort(-value, kind="stable"):
             if value[i] < 0:
                 break

@@ -135,9 +135,12 @@ def _filters(c: Candidates, inp: BundleInputs, p: BundleParams, min_orders: int)
     if not p.allow_variants:
         keep &= ~c.variant
     keep &= np.array([len(s) <= p.max_size for s in c.sets], dtype=bool)
-    # rule evidence counts only above the floors; weaker co-purchases stay text/rec candidates
+    # the thresholds are the merchandiser's floors for every bundle built on co-purchases; the
+    # similarity strategy reads text only (new items join bundles later, flagged)
     weak = (c.orders < min_orders) | (c.confidence < p.min_confidence) | (c.lift < p.min_lift)
     c.from_rules &= ~weak
+    if p.strategy != "similarity":
+        keep &= ~weak
     keep &= c.from_rules | c.from_text | c.from_rec
     return keep
 

@@ -35,7 +35,7 @@ with user_errors():
         st.write(f"**{info['orders']:,} orders** and **{info['items']:,} items** in {name}.")
         if st.button("Build bundles", type="primary", key="bundles_build"):
             progress, bar = make_progress("Preparing the data and the text model")
-            bundle_inputs(str(ws.root), name, version, text, _progress=progress)
+            bundle_inputs(str(ws.root), name, version, text, progress=progress)
             bar.empty()
             st.session_state[KEY_INPUTS] = key
             st.rerun()
@@ -83,7 +83,7 @@ with user_errors():
     st.session_state["bundle_result_dataset"] = name
 
     t = result.bundles
-    st.subheader(f"{len(t)} bundles")
+    st.subheader(f"{len(t)} bundle{'' if len(t) == 1 else 's'}")
     for note in result.notes:
         st.info(note)
     if t.empty:

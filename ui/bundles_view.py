@@ -14,15 +14,28 @@ KEY_RESULT = "bundle_result"
 KEY_INPUTS = "bundle_inputs_key"
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def bundle_inputs(root: str, dataset: str, version: int, text: bool, _progress=None):
+@st.cache_resource(show_spinner=False)
+def _inputs_store() -> dict:
+    """Process-wide store of prepared inputs (a plain dict: the progress bar drawn while they
+    are prepared must not become part of a cached function's replay)."""
+    return {}
+
+
+def bundle_inputs(root: str, dataset: str, version: int, text: bool, progress=None):
     """Training baskets, fine-tuned and base text vectors for a dataset version (the heavy part,
     done once: the text model is fine-tuned or reused from the workspace)."""
     from core.bundle_workspace import prepare_inputs
 
-    ws = Workspace(root)
-    return prepare_inputs(ws, dataset, ws.lines(dataset), ws.items(dataset), text=text,
-                          progress=_progress)
+    store = _inputs_store()
+    key = (root, dataset, version, text)
+    if key not in store:
+        ws = Workspace(root)
+        inputs = prepare_inputs(ws, dataset, ws.lines(dataset), ws.items(dataset), text=text,
+                                progress=progress)
+        while len(store) >= 4:
+            store.pop(next(iter(store)))
+        store[key] = inputs
+    return store[key]
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

@@ -39,8 +39,13 @@ def dataset_picker(ws: Workspace | None = None) -> str | None:
                         "the home page.")
         return None
     current = st.session_state.get(KEY_DATASET)
-    index = names.index(current) if current in names else len(names) - 1
-    choice = st.sidebar.selectbox("Dataset", names, index=index, key="dataset_select")
+    # the chosen dataset follows the session (e.g. just uploaded), the box follows the choice
+    st.session_state["dataset_select"] = current if current in names else names[-1]
+
+    def changed() -> None:
+        st.session_state[KEY_DATASET] = st.session_state["dataset_select"]
+
+    choice = st.sidebar.selectbox("Dataset", names, key="dataset_select", on_change=changed)
     st.session_state[KEY_DATASET] = choice
     return choice
 

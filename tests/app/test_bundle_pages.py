@@ -6,7 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
-from tests.core.tiny_encoder import make_tiny_encoder
+from tests.core.embedding_helpers import make_tiny_encoder
 
 TIMEOUT = 240
 

@@ -167,3 +167,13 @@ def test_names_variants_and_prices():
     price, note = bundle_price(20.0, discount=0.5, cost=15.0, min_margin=0.1)
     assert price == 16.5 and "price floor" in note
     assert np.isnan(bundle_price(float("nan"), discount=0.1)[0])
+
+
+@pytest.mark.parametrize("strategy", ["rules", "hybrid"])
+def test_list_ends_when_nothing_new_is_covered(strategy):
+    """Asking for more bundles than the orders support gives a shorter list with a note, never
+    bundles nobody bought (and never a hang)."""
+    res = build_bundles(synthetic(), BundleParams(strategy=strategy, top=40, min_orders=10))
+    assert 3 <= len(res.bundles) < 40
+    assert (res.bundles["coverage_gain"] > 0).all()
+    assert any(n.startswith(f"only {len(res.bundles)} of 40 bundles") for n in res.notes)

@@ -15,7 +15,7 @@ import pytest
 from core.cli import main
 from core.ingest import ingest
 
-from .tiny_encoder import make_tiny_encoder
+from tests.core.embedding_helpers import make_tiny_encoder
 
 PAIRS = [("TEA POT", "TEA CUP"), ("CAKE TIN", "CANDLE HOLDER"), ("LUNCH BAG", "PICNIC BASKET"),
          ("GIFT WRAP", "GREETING CARD")]

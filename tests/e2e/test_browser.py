@@ -1,0 +1,251 @@
+"""The newcomer's path in a real headless Chromium (Debian's chromium + chromium-driver):
+open the app on the sample data, upload a Latin-1 semicolon CSV, correct a column mapping, build
+bundles with small budgets, change a threshold and see the list change, download the export and
+check it. Saves a screenshot of every page to tests/e2e/screenshots/ and prints the home page's
+render time (measured, not asserted)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+if not (CHROMIUM and DRIVER):
+    pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium "
+                "chromium-driver; .ci/run does it)", allow_module_level=True)
+
+from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+SHOTS = ROOT / "tests" / "e2e" / "screenshots"
+UPLOAD = ("Beleg;Artikelnr;Bezeichnung;Menge;Preis;Kunde;Datum\n" + "".join(
+    f"{1000 + o};{a};{n};{1 + o % 2};{p};K{o % 9};{1 + o % 28:02d}.03.2024\n"
+    for o in range(120)
+    for a, n, p in ([("T1", "Théière émaillée", "12,50"), ("T2", "Tasse à thé", "3,20")]
+                    if o % 3 else [("K1", "Kerzenhalter Glas", "4,10"), ("K2", "Teelicht 10er", "1,99")])
+)).encode("cp1252")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("e2e")
+    port = free_port()
+    # the real bundled text model, with a small fine-tuning budget
+    env = {**os.environ, "BUNDLELAB_WORKSPACE": str(tmp / "ws"),
+           "BUNDLELAB_FINETUNE_SECONDS": "5", "BUNDLELAB_FINETUNE_PAIRS": "64"}
+    env.pop("BUNDLELAB_MODEL", None)
+    log = open(tmp / "streamlit.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py",
+                             "--server.port", str(port), "--server.address", "127.0.0.1",
+                             "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.5)
+    yield {"url": url, "tmp": tmp}
+    proc.terminate()
+    proc.wait(timeout=20)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def driver(app):
+    downloads = app["tmp"] / "downloads"
+    downloads.mkdir()
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", "--window-size=1600,1200",
+                f"--user-data-dir={app['tmp'] / 'chrome'}"):
+        opts.add_argument(arg)
+    opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                           "download.prompt_for_download": False})
+    drv = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    drv.downloads = downloads
+    yield drv
+    drv.quit()
+
+
+def wait_text(drv, text: str, timeout: float = 120) -> None:
+    WebDriverWait(drv, timeout).until(
+        lambda d: text in d.find_element(By.TAG_NAME, "body").text,
+        message=f"text {text!r} did not appear")
+
+
+def no_exception(drv) -> None:
+    assert not drv.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]'), \
+        drv.find_element(By.TAG_NAME, "body").text[-2000:]
+
+
+def idle(drv, timeout: float = 300, quiet: float = 1.5) -> None:
+    """Wait until the script run finished: Streamlit's running indicator (stStatusWidget) absent
+    for ``quiet`` seconds in a row (it appears with a short delay after a run starts)."""
+    deadline = time.time() + timeout
+    calm_since = time.time()
+    while time.time() < deadline:
+        if drv.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]'):
+            calm_since = time.time()
+        elif time.time() - calm_since >= quiet:
+            return
+        time.sleep(0.2)
+    raise TimeoutError("the app was still running")
+
+
+def click_button(drv, text: str, timeout: float = 120) -> None:
+    WebDriverWait(drv, timeout).until(EC.element_to_be_clickable(
+        (By.XPATH, f'//button[.//p[text()="{text}"]]'))).click()
+
+
+def nav(label: str) -> str:
+    return f'a[data-testid="stSidebarNavLink"][href$="/{label.replace(" & ", "_").replace(" ", "_")}"]'
+
+
+def goto(drv, label: str) -> None:
+    link = WebDriverWait(drv, 30).until(EC.element_to_be_clickable((By.CSS_SELECTOR, nav(label))))
+    link.click()
+    idle(drv)
+
+
+def shot(drv, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    drv.save_screenshot(str(SHOTS / f"{name}.png"))
+
+
+def widget(drv, testid: str, label: str):
+    return drv.find_element(By.XPATH, f'//div[@data-testid="{testid}"][.//*[contains(text(), '
+                                      f'"{label}")]]')
+
+
+def choose(drv, label: str, option: str, tries: int = 3) -> None:
+    """Pick ``option`` in the select box or multiselect whose label starts with ``label``
+    (the page re-renders after each pick, so elements are found afresh on every try)."""
+    for attempt in range(tries):
+        try:
+            entry = drv.find_element(By.CSS_SELECTOR,
+                                     f'input[role="combobox"][aria-label^="{label}"]')
+            entry.click()
+            entry.send_keys(Keys.CONTROL, "a")
+            entry.send_keys(option)
+            WebDriverWait(drv, 20).until(EC.element_to_be_clickable(
+                (By.XPATH, f'//*[@role="option"][normalize-space(.)="{option}"]'))).click()
+            idle(drv)
+            return
+        except StaleElementReferenceException:
+            if attempt == tries - 1:
+                raise
+            idle(drv)
+
+
+@pytest.fixture
+def failure_shot(driver):
+    yield
+    # pytest has no outcome here; a screenshot at the end costs little and helps CI debugging
+    shot(driver, "last_state")
+
+
+def test_newcomer_path(app, driver, failure_shot):
+    t0 = time.perf_counter()
+    driver.get(app["url"])
+    wait_text(driver, "Cleaning report", timeout=90)
+    print(f"\nhome page rendered with the sample data in {time.perf_counter() - t0:.2f} s "
+          "(first start: includes loading the sample)")
+    idle(driver)
+    no_exception(driver)
+    assert "sample_online_retail" in driver.find_element(By.TAG_NAME, "body").text
+    t0 = time.perf_counter()
+    driver.get(app["url"])  # a returning visit: the sample is in the workspace already
+    wait_text(driver, "Cleaning report", timeout=90)
+    print(f"home page rendered again (sample already loaded) in {time.perf_counter() - t0:.2f} s")
+    idle(driver)
+    shot(driver, "home")
+
+    # upload a Latin-1, semicolon-separated export and map its columns
+    goto(driver, "Upload")
+    f = app["tmp"] / "kasse.csv"
+    f.write_bytes(UPLOAD)
+    driver.find_element(By.CSS_SELECTOR, 'input[type="file"]').send_keys(str(f))
+    wait_text(driver, "encoding cp1252")
+    idle(driver)
+    for label, col in (("Order id", "Beleg"), ("Item id", "Artikelnr"), ("Quantity", "Menge"),
+                       ("Unit price", "Preis"), ("Customer", "Kunde"), ("Item name", "Bezeichnung"),
+                       ("Date / time", "Datum")):
+        choose(driver, label, col)
+    click_button(driver, "Load into workspace")
+    wait_text(driver, "Loaded kasse")
+    idle(driver)
+    no_exception(driver)
+    assert "Théière émaillée" in UPLOAD.decode("cp1252")
+    shot(driver, "upload")
+
+    # bundles with small budgets (5 s fine-tune of the bundled model)
+    goto(driver, "Bundles")
+    click_button(driver, "Build bundles")
+    wait_text(driver, "Bundle detail", timeout=300)
+    idle(driver)
+    no_exception(driver)
+    body = driver.find_element(By.TAG_NAME, "body").text
+    assert "2 bundles" in body  # the two planted pairs of the upload
+    shot(driver, "bundles")
+    box = widget(driver, "stNumberInput", "Bought together in at least N orders")
+    entry = box.find_element(By.TAG_NAME, "input")
+    entry.send_keys(Keys.CONTROL, "a")
+    entry.send_keys("50", Keys.ENTER)
+    wait_text(driver, "1 bundle\n")  # only the 80-order pair is left
+    idle(driver)
+    no_exception(driver)
+
+    goto(driver, "Coverage")
+    wait_text(driver, "Coverage against the number of bundles")
+    no_exception(driver)
+    shot(driver, "coverage")
+
+    goto(driver, "Evaluate & Export")
+    no_exception(driver)
+    shot(driver, "evaluate_export")
+    click_button(driver, "Download CSV")
+    deadline = time.time() + 30
+    target = driver.downloads / "kasse-bundles.csv"
+    while time.time() < deadline and not target.exists():
+        time.sleep(0.3)
+    rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
+    assert len(rows) == 1
+    assert set(rows[0]["items"].split(" | ")) == {"T1", "T2"}
+    assert "Bought together in" in rows[0]["explanation"]
+
+    for label, name in (("Rules", "rules"), ("Item similarity", "item_similarity"),
+                        ("Recommender", "recommender")):
+        if driver.find_elements(By.CSS_SELECTOR, nav(label)):
+            goto(driver, label)
+            no_exception(driver)
+            shot(driver, name)
