@@ -42,6 +42,9 @@ class BundleInputs:
     affinity: Callable[[np.ndarray], np.ndarray] | None = None
     order_revenue: np.ndarray | None = None
     customers: np.ndarray | None = None  # customer id per basket row (None entries allowed)
+    # customer_scores(cols) -> (customer ids, (n_customers, len(cols)) scores): the trained
+    # recommender's scores of the given items for every known customer
+    customer_scores: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
     notes: list[str] = field(default_factory=list)
 
 

@@ -28,7 +28,7 @@ LISTS_SQL = """CREATE TABLE IF NOT EXISTS bundle_lists (
 def prepare_inputs(ws: Workspace, name: str, train: pd.DataFrame, items: pd.DataFrame, *,
                    cut: Any = None, train_tag: str | None = None, text: bool = True,
                    finetune_params: Any = None, model: str | None = None,
-                   progress: Progress | None = None) -> BundleInputs:
+                   recommender: bool = True, progress: Progress | None = None) -> BundleInputs:
     """Inputs for ``build_bundles`` from training lines ``train`` (orders before ``cut``, or all
     orders). Text vectors come from the encoder fine-tuned on exactly these orders (trained or
     reused); without co-purchase pairs to fine-tune on, the base model's vectors are used and a
@@ -58,7 +58,41 @@ def prepare_inputs(ws: Workspace, name: str, train: pd.DataFrame, items: pd.Data
         report(progress, 0.85, "base-model vectors for variant detection")
         _, inp.base_vectors = item_vectors(ws, name, finetuned=False, model=model,
                                            progress=sub_progress(progress, 0.85, 1.0))
+    if recommender:
+        _attach_recommender(ws, name, inp, cut)
     return inp
+
+
+def _attach_recommender(ws: Workspace, name: str, inp: BundleInputs, cut: Any) -> None:
+    """Recommender affinity (candidates, the w_rec part of the score) and target customers,
+    from the recommender saved for this dataset and cut; a note when there is none."""
+    from .rec_workspace import item_affinity, load_trained
+
+    try:
+        trained = load_trained(ws, name, cut=cut)
+    except ModelNotTrained:
+        inp.notes.append("no recommender trained for these orders: recommender affinity is not "
+                         "used and target customers are those who bought part of a bundle "
+                         "(train it on the Recommender page or with `python -m core recommend`)")
+        return
+    ids = inp.items["item_id"].astype(str).tolist()
+    inp.affinity = item_affinity(ws, name, ids, cut=cut, trained=trained)
+    history, model = trained.history, trained.model
+    index = history.item_index()
+    to_model = np.asarray([index.get(i, -1) for i in ids], dtype=np.int64)
+    customers = np.asarray(list(history.customer_index()), dtype=object)
+
+    def customer_scores(cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        cols = np.asarray(cols, dtype=np.int64)
+        out = np.zeros((len(customers), len(cols)), dtype=np.float32)
+        known = to_model[cols] >= 0
+        for start in range(0, len(customers), 2048):
+            batch = history.batch(customers[start:start + 2048])
+            scores = np.asarray(model.score(batch))
+            out[start:start + 2048, known] = scores[:, to_model[cols][known]]
+        return customers, out
+
+    inp.customer_scores = customer_scores
 
 
 def make_bundles(ws: Workspace, dataset: str | None = None, *, params: BundleParams | None = None,

@@ -146,10 +146,22 @@ def _filters(c: Candidates, inp: BundleInputs, p: BundleParams, min_orders: int)
 
 
 def _target_customers(inp: BundleInputs, sets: list[tuple[int, ...]], k: int) -> list[list[str]]:
-    """Customers who bought part of the bundle but not all of it, most bundle items first, then
-    most orders (the recommender-based ranking replaces this where a model is trained)."""
+    """The customers most likely to take each bundle: by the trained recommender's summed scores
+    of its items when there is one, else those who bought part of the bundle but not all of it
+    (most bundle items first, then most orders). Customers who bought every item are left out."""
     if inp.customers is None or k <= 0:
         return [[] for _ in sets]
+    if inp.customer_scores is not None and sets:
+        cols = np.unique(np.concatenate([np.asarray(s) for s in sets]))
+        ids, scores = inp.customer_scores(cols)
+        pos = {c: j for j, c in enumerate(cols)}
+        owned = _owners(inp, sets)
+        out = []
+        for s, own in zip(sets, owned):
+            total = scores[:, [pos[x] for x in s]].sum(axis=1)
+            order = np.argsort(-total, kind="stable")
+            out.append([str(ids[u]) for u in order if ids[u] not in own][:k])
+        return out
     csc = inp.baskets.matrix.tocsc()
     cust = np.asarray(inp.customers, dtype=object)
     valid = pd.notna(cust)
@@ -166,6 +178,17 @@ def _target_customers(inp: BundleInputs, sets: list[tuple[int, ...]], k: int) ->
         rank = pd.DataFrame({"held": held, "orders": orders_per.reindex(held.index).fillna(0)})
         rank = rank.sort_values(["held", "orders"], ascending=False, kind="stable")
         out.append([str(x) for x in rank.index[:k]])
+    return out
+
+
+def _owners(inp: BundleInputs, sets: list[tuple[int, ...]]) -> list[set]:
+    """Customers who already bought every item of each bundle."""
+    csc = inp.baskets.matrix.tocsc()
+    cust = np.asarray(inp.customers, dtype=object)
+    out = []
+    for s in sets:
+        per_item = [set(cust[csc.indices[csc.indptr[x]:csc.indptr[x + 1]]]) for x in s]
+        out.append(set.intersection(*per_item) - {None} if per_item else set())
     return out
 
 

@@ -162,11 +162,9 @@ def _mine_summary(ws: Workspace, name: str) -> dict:
 
 
 def _recommend_step(ws: Workspace, name: str, progress) -> list[str]:
-    """Train (or reuse) the recommender when the recommender module offers it."""
-    try:
-        from .recommender import train_recommender  # type: ignore[attr-defined]
-    except ImportError:
-        return ["recommender not available in this build; skipped"]
+    """Train (or reuse) the recommender on all orders (affinity and target customers)."""
+    from .rec_workspace import train_recommender
+
     try:
         train_recommender(ws, name, progress=progress)
     except BundleLabError as exc:

@@ -177,3 +177,20 @@ def test_list_ends_when_nothing_new_is_covered(strategy):
     assert 3 <= len(res.bundles) < 40
     assert (res.bundles["coverage_gain"] > 0).all()
     assert any(n.startswith(f"only {len(res.bundles)} of 40 bundles") for n in res.notes)
+
+
+def test_target_customers_follow_the_recommender_scores():
+    inp = synthetic()
+    customers = np.array(["c0", "c1", "c2", "zz"], dtype=object)
+
+    def scores(cols):  # "zz" (a customer without these items) loves item A; c1 the least
+        s = np.ones((4, len(cols)), dtype=np.float32)
+        s[3] = 5.0
+        s[1] = 0.0
+        return customers, s
+
+    inp.customer_scores = scores
+    res = build_bundles(inp, BundleParams(strategy="rules", top=1, min_orders=10,
+                                          n_customers=2))
+    # every synthetic customer bought A and B together, so only "zz" is left to show it to
+    assert res.bundles.iloc[0]["target_customers"] == ["zz"]
