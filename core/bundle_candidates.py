@@ -124,7 +124,7 @@ def mine_itemsets(baskets: Baskets, *, min_orders: int, max_size: int, pool_size
 
 
 def top_neighbours(vectors: np.ndarray, anchors: np.ndarray, k: int,
-                   allowed: np.ndarray | None = None, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+                   allowed: np.ndarray | None = None, chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """Top-``k`` cosine neighbours of each anchor row (itself excluded), optionally only among
     ``allowed`` columns (bool mask). Chunked, so 90,000-item catalogs fit in memory."""
     out_idx = np.zeros((len(anchors), k), dtype=np.int64)
