@@ -52,16 +52,19 @@ def make_data(folder: Path, n_products: int, n_lines: int, seed: int = 0) -> tup
     pop /= pop.sum()
     n_orders = n_lines // 5
     sizes = np.clip(rng.poisson(4, n_orders) + 1, 1, 40)
-    sizes = (sizes * (n_lines / sizes.sum())).astype(int).clip(1)
+    sizes = (sizes * (1.25 * n_lines / sizes.sum())).astype(int).clip(1)  # ~20% lost to repeats
     anchors = rng.choice(sold, size=n_orders, p=pop)
     family = anchors // 4 * 4  # items of a family of 4 are bought together
+    pool = rng.choice(sold, size=int(sizes.sum()), p=pop)  # all extra items at once
+    partner = np.minimum(sold - 1, family + rng.integers(0, 4, n_orders))
+    with_partner = rng.random(n_orders) < 0.6
+    starts = np.concatenate([[0], np.cumsum(sizes)])
     rows_o, rows_i = [], []
-    for o, (a, f, k) in enumerate(zip(anchors, family, sizes)):
-        items = {a}
-        if rng.random() < 0.6:
-            items.add(min(sold - 1, f + rng.integers(0, 4)))
-        extra = rng.choice(sold, size=max(0, k - len(items)), p=pop)
-        items.update(extra.tolist())
+    for o in range(n_orders):
+        items = {int(anchors[o])}
+        if with_partner[o]:
+            items.add(int(partner[o]))
+        items.update(pool[starts[o]:starts[o] + max(0, sizes[o] - len(items))].tolist())
         rows_o.extend([o] * len(items))
         rows_i.extend(items)
     rows_o, rows_i = np.array(rows_o), np.array(rows_i)

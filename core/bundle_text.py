@@ -40,10 +40,17 @@ def variant_key(name: str) -> str:
 
 def is_variant_pair(name_a: str, name_b: str, base_similarity: float,
                     threshold: float = 0.9) -> bool:
-    """Near-duplicates (substitutes, not complements): the same variant key, or base-model text
+    """Near-duplicates (substitutes, not complements): the same variant key (name without colour,
+    pattern and size words), one key the other plus one design word, or base-model text
     similarity at or above ``threshold``."""
     ka, kb = variant_key(name_a), variant_key(name_b)
-    return bool(ka) and ka == kb or base_similarity >= threshold
+    if ka and ka == kb or base_similarity >= threshold:
+        return True
+    # one name is the other plus a single design word ("ROSES REGENCY TEACUP" vs "GREEN
+    # REGENCY TEACUP" -> "roses regency teacup" vs "regency teacup")
+    wa, wb = set(ka.split()), set(kb.split())
+    small, big = (wa, wb) if len(wa) <= len(wb) else (wb, wa)
+    return len(small) >= 2 and small < big and len(big - small) == 1
 
 
 def _title(text: str) -> str:

@@ -163,6 +163,11 @@ def test_names_variants_and_prices():
     assert is_variant_pair("LUNCH BAG RED", "LUNCH BAG BLUE", 0.1)
     assert not is_variant_pair("TEA POT", "TEA CUP", 0.5)
     assert is_variant_pair("TEA POT", "TEAPOT", 0.95)
+    assert is_variant_pair("ROSES REGENCY TEACUP AND SAUCER", "GREEN REGENCY TEACUP AND SAUCER", 0.8)
+    assert is_variant_pair("LUNCH BAG RED RETROSPOT", "LUNCH BAG BLACK SKULL", 0.5)
+    assert not is_variant_pair("SET/6 RED SPOTTY PAPER PLATES", "SET/6 RED SPOTTY PAPER CUPS", 0.82)
+    assert not is_variant_pair("SET OF 3 CAKE TINS PANTRY DESIGN", "SET OF 6 SPICE TINS PANTRY DESIGN",
+                               0.78)
     assert bundle_price(20.0, discount=0.1) == (17.99, "10% off the list price")
     price, note = bundle_price(20.0, discount=0.5, cost=15.0, min_margin=0.1)
     assert price == 16.5 and "price floor" in note
