@@ -22,7 +22,9 @@ steps, each early-stopped on the validation slice of the training period (each r
 last training order): 1. biases + repeat gate; 2. the neural part on top of the frozen biases;
 3. the mixing weights alpha, by grid search on the validation orders (trained jointly, the neural
 part is over-confident on its own training orders and crowds out repeat purchases that do come
-back). Deterministic for a given ``seed``.
+back); 4. (``refit``) both steps again from scratch on all orders, validation orders included
+(each customer's most recent), for the epochs chosen in 1-2, keeping alpha. Deterministic for a
+given ``seed``.
 """
 
 from __future__ import annotations
@@ -73,8 +75,12 @@ class NeuralRecommender(Recommender):
     ``dim`` (embedding size), ``max_baskets`` (orders attended to), ``max_history`` (orders read
     for repeat features), ``epochs`` (at most), ``patience`` (epochs without a better validation
     NDCG@10 before stopping), ``batch_size``, ``lr``, ``weight_decay``, ``id_dropout``,
-    ``text_components``, ``seed``, ``max_seconds`` (training time budget, 45% for the repeat
-    step; the best epoch so far is kept) and ``threads`` (torch threads while fitting/scoring).
+    ``text_components``, ``seed``, ``max_seconds`` (training time budget: 45% for the repeat
+    step, the rest for the explore step, or 30% / 30% / 40% with ``refit``; the best epoch so far
+    is kept), ``threads`` (torch threads while fitting/scoring) and ``refit`` (after choosing
+    epochs and mixing weights on the validation orders, train again on all orders with them; off
+    by default: on UCI Online Retail it changed NDCG@10 by -0.004..+0.005 across seeds, median
+    +0.001, for ~50% more time).
 
     Learned state: ``net_`` (the network), ``mix_`` (neural weight per customer group),
     ``val_ndcg_``, ``curve_`` (per-epoch loss and validation NDCG), ``epochs_run_``,
@@ -85,12 +91,13 @@ class NeuralRecommender(Recommender):
     def __init__(self, *, dim: int = 32, max_baskets: int = 16, max_history: int = 100,
                  epochs: int = 30, patience: int = 4, batch_size: int = 128, lr: float = 3e-3,
                  weight_decay: float = 0.0, id_dropout: float = 0.3, text_components: int = 64,
-                 seed: int = 0, max_seconds: float = 150.0, threads: int = 1) -> None:
+                 seed: int = 0, max_seconds: float = 150.0, threads: int = 1,
+                 refit: bool = False) -> None:
         self._set_params(dim=dim, max_baskets=max_baskets, max_history=max_history,
                          epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
                          weight_decay=weight_decay, id_dropout=id_dropout,
                          text_components=text_components, seed=seed, threads=threads,
-                         max_seconds=max_seconds)
+                         max_seconds=max_seconds, refit=refit)
 
     def _net(self, history: PurchaseHistory, text_dim: int) -> NextBasketNet:
         torch.manual_seed(int(self.seed))
@@ -113,6 +120,25 @@ class NeuralRecommender(Recommender):
         z = (t - mean) @ vt[:k].T / np.maximum(sv[:k] / math.sqrt(max(1, has.sum())), 1e-6)
         return np.where(has[:, None], z, 0.0).astype(np.float32)
 
+    def _new_net(self, history: PurchaseHistory, text: np.ndarray | None) -> NextBasketNet:
+        net = self._net(history, 0 if text is None else text.shape[1])
+        if text is not None:
+            net.text.copy_(torch.from_numpy(text))
+        with torch.no_grad():   # start from log popularity
+            pop = torch.from_numpy(history.item_orders().astype(np.float32))
+            net.item_bias.copy_(torch.log1p(pop) - torch.log1p(pop).mean())
+        return net
+
+    @staticmethod
+    def _param_groups(net: NextBasketNet) -> list[tuple[str, list, bool, bool]]:
+        """(stage, parameters, neural_on, repeat_on) of the two training steps."""
+        rep = [net.item_bias, net.item_repeat, *net.repeat_gate.parameters()]
+        if net.text_bias is not None:
+            rep += list(net.text_bias.parameters())
+        rep_ids = {id(p) for p in rep}
+        explore = [p for p in net.parameters() if id(p) not in rep_ids]
+        return [("repeat", rep, False, True), ("explore", explore, True, False)]
+
     def _encode(self, batch: UserBatch) -> Encoded:
         return encode(batch, max_baskets=int(self.max_baskets), max_history=int(self.max_history))
 
@@ -124,12 +150,7 @@ class NeuralRecommender(Recommender):
         t0 = time.perf_counter()
         self._rng = np.random.default_rng(int(self.seed))
         text = None if item_text_vectors is None else self._text(item_text_vectors)
-        net = self._net(history, 0 if text is None else text.shape[1])
-        if text is not None:
-            net.text.copy_(torch.from_numpy(text))
-        with torch.no_grad():   # start from log popularity
-            pop = torch.from_numpy(history.item_orders().astype(np.float32))
-            net.item_bias.copy_(torch.log1p(pop) - torch.log1p(pop).mean())
+        net = self._new_net(history, text)
         report(progress, 0.02, "neural: building training examples")
         ex_batch, target_rows, is_val = training_examples(history)
         data = (self._encode(ex_batch), history.orders[target_rows].astype(np.float32).tocsr())
@@ -141,38 +162,58 @@ class NeuralRecommender(Recommender):
         # 2. the neural explore part (history attention x item vectors) on top of the frozen
         #    biases; 3. its weight per customer group, chosen on the validation orders, where the
         #    neural part is not over-confident as it is on the orders it was trained on
-        rep = [net.item_bias, net.item_repeat, *net.repeat_gate.parameters()]
-        if net.text_bias is not None:
-            rep += list(net.text_bias.parameters())
-        rep_ids = {id(p) for p in rep}
-        explore = [p for p in net.parameters() if id(p) not in rep_ids]
-        for n_stage, (stage, params, neural_on, repeat_on) in enumerate(
-                [("repeat", rep, False, True), ("explore", explore, True, False)]):
+        self._best_epoch = {}
+        share = (0.3, 0.6) if self.refit else (0.45, 0.95)   # of max_seconds, cumulative
+        for n_stage, (stage, params, neural_on, repeat_on) in enumerate(self._param_groups(net)):
             if self._best_state is not None:
                 net.load_state_dict(self._best_state)
             net.neural_on.fill_(neural_on)
             net.repeat_on.fill_(repeat_on)
             self._best = -1.0
-            deadline = t0 + float(self.max_seconds) * (0.45 if stage == "repeat" else 0.95)
+            deadline = t0 + float(self.max_seconds) * share[n_stage]
             self._stage(net, stage, params, data, train_ex, val_ex, history, deadline,
-                        sub_progress(progress, 0.45 * n_stage, 0.45 * (n_stage + 1)))
+                        sub_progress(progress, share[0] if n_stage else 0.0, share[n_stage]))
         net.load_state_dict(self._best_state)
         net.repeat_on.fill_(True)
-        report(progress, 0.92, "neural: weighing repeat and explore scores")
+        report(progress, share[1], "neural: weighing repeat and explore scores")
         self.val_ndcg_ = self._choose_mix(net, data, val_ex)
+        if self.refit and len(val_ex) and not np.array_equal(train_ex, val_ex):
+            # the validation orders are each customer's latest: learn from them too, with the
+            # epochs and mixing weights chosen above
+            report(progress, 0.62, "neural: refitting on all orders")
+            refit = self._new_net(history, text)
+            every = np.concatenate([train_ex, val_ex])
+            deadline = t0 + float(self.max_seconds)
+            done = True
+            for n_stage, (stage, params, neural_on, repeat_on) in enumerate(
+                    self._param_groups(refit)):
+                refit.neural_on.fill_(neural_on)
+                refit.repeat_on.fill_(repeat_on)
+                done &= self._stage(refit, stage, params, data, every, val_ex, history, deadline,
+                                    sub_progress(progress, 0.62 + 0.18 * n_stage,
+                                                 0.62 + 0.18 * (n_stage + 1)),
+                                    fixed_epochs=self._best_epoch.get(stage, 1))
+            if done:   # within the time budget; otherwise keep the validated model
+                refit.mix.copy_(net.mix)
+                refit.neural_on.fill_(True)
+                refit.repeat_on.fill_(True)
+                net = refit
         net.eval()
         self.net_ = net
         self.epochs_run_ = len(self.curve_)
         self.train_seconds_ = time.perf_counter() - t0
-        del self._rng, self._t0, self._best, self._best_state
+        del self._rng, self._t0, self._best, self._best_state, self._best_epoch
 
-    def _stage(self, net, stage, params, data, train_ex, val_ex, history, deadline,
-               progress) -> None:
+    def _stage(self, net, stage, params, data, train_ex, val_ex, history, deadline, progress,
+               fixed_epochs: int | None = None) -> bool:
+        """Train ``params`` for up to ``epochs`` epochs with early stopping on ``val_ex`` (or
+        exactly ``fixed_epochs`` epochs, no validation). False when the deadline cut it short."""
         enc, targets = data
         known = torch.from_numpy(history.item_orders() > 0)
         opt = torch.optim.Adam(params, lr=float(self.lr), weight_decay=float(self.weight_decay))
         bs, bad = int(self.batch_size), 0
-        for epoch in range(int(self.epochs)):
+        n_epochs = int(self.epochs) if fixed_epochs is None else int(fixed_epochs)
+        for epoch in range(n_epochs):
             net.train()
             order = self._rng.permutation(train_ex)
             total = 0.0
@@ -186,19 +227,25 @@ class NeuralRecommender(Recommender):
                 loss.backward()
                 opt.step()
                 total += float(loss.detach()) * len(ex)
-                frac = (epoch + s / len(order)) / int(self.epochs)
+                frac = (epoch + s / len(order)) / n_epochs
                 report(progress, frac, f"neural ({stage}): epoch {epoch + 1}, "
                                        f"loss {float(loss.detach()):.3f}")
+            if fixed_epochs is not None:
+                if time.perf_counter() > deadline and epoch + 1 < n_epochs:
+                    return False
+                continue
             score = self._val_ndcg(net, enc, val_ex, targets)
             self.curve_.append({"stage": stage, "epoch": epoch + 1, "loss": total / len(order),
                                 "val_ndcg@10": score})
             if score > self._best + 1e-5:
                 self._best, bad = score, 0
+                self._best_epoch[stage] = epoch + 1
                 self._best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
             else:
                 bad += 1
             if bad >= int(self.patience) or time.perf_counter() > deadline:
                 break
+        return True
 
     @torch.no_grad()
     def _val_ndcg(self, net: NextBasketNet, enc: Encoded, ex: np.ndarray,

@@ -230,3 +230,12 @@ def test_neural_needs_repeat_customers():
                          columns=["order_id", "item_id", "customer_id", "timestamp"])
     with pytest.raises(BundleLabError, match="no customer has two or more orders"):
         make_recommender("neural", **TINY_NEURAL).fit(build_history(lines))
+
+
+def test_neural_refit_on_all_orders(history):
+    """refit=True trains again on every order (validation ones included) with the chosen epochs
+    and mixing weights; the result still ranks the repeat buyer's staple first."""
+    model = make_recommender("neural", **{**TINY_NEURAL, "refit": True}).fit(history)
+    assert len(model.mix_) == 3
+    top, _ = model.recommend(["R"], 3)
+    assert top[0][0] == "A7"
