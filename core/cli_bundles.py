@@ -124,7 +124,7 @@ def run_run(args: argparse.Namespace, ws: Workspace, progress: Callable) -> dict
     if summary["customers"] == 0:
         notes.append("no customer ids: the recommender step and target customers are skipped")
     else:
-        notes.extend(_recommend_step(ws, name, sub_progress(progress, 0.15, 0.35)))
+        notes.extend(_recommend_step(ws, name, text, sub_progress(progress, 0.15, 0.35)))
     try:
         result, list_id = make_bundles(ws, name, params=_params(args), text=text,
                                        progress=sub_progress(progress, 0.35, 0.98))
@@ -161,12 +161,14 @@ def _mine_summary(ws: Workspace, name: str) -> dict:
     return {"rules": int(len(res.rules))}
 
 
-def _recommend_step(ws: Workspace, name: str, progress) -> list[str]:
-    """Train (or reuse) the recommender on all orders (affinity and target customers)."""
-    from .rec_workspace import train_recommender
+def _recommend_step(ws: Workspace, name: str, text: bool, progress) -> list[str]:
+    """Train (or reuse) the recommender on all orders (affinity and target customers); without
+    the text model (``--no-text``) it reads no item text either."""
+    from .rec_workspace import RecommenderParams, train_recommender
 
     try:
-        train_recommender(ws, name, progress=progress)
+        train_recommender(ws, name, params=RecommenderParams(text="finetuned" if text else "none"),
+                          progress=progress)
     except BundleLabError as exc:
         return [f"recommender skipped: {exc}"]
     return []
