@@ -57,17 +57,19 @@ class Popularity(Recommender):
 
 class GPTopFreq(Recommender):
     """The customer's own most frequently bought items; ties by recency, then popularity; the rest
-    of the list filled with popular items. Score = count + recency/popularity tie-breaks (< 1).
+    of the list filled with popular items. Score = count + tie-breaks (< 1).
 
-    ``tie_break``: how items with the same count and the same last order are ordered:
-    ``"popularity"`` (default; stronger) or ``"item_id"`` (arbitrary but fixed, as in simpler
-    implementations: a customer with one order then gets that order's items in id order)."""
+    ``tie_break`` orders items bought equally often: ``"recency"`` (default, as DESIGN §6: the
+    most recent first, then the more popular), ``"recency_id"`` (most recent first, then item id:
+    arbitrary but fixed, as in simpler implementations; a one-order customer then gets that
+    order's items in id order) or ``"popularity"`` (the more popular first, recency ignored)."""
 
     name = "gp_topfreq"
+    TIE_BREAKS = ("recency", "recency_id", "popularity")
 
-    def __init__(self, *, tie_break: str = "popularity") -> None:
-        if tie_break not in ("popularity", "item_id"):
-            raise BundleLabError(f"gp_topfreq tie_break must be 'popularity' or 'item_id', "
+    def __init__(self, *, tie_break: str = "recency") -> None:
+        if tie_break not in self.TIE_BREAKS:
+            raise BundleLabError(f"gp_topfreq tie_break must be one of {', '.join(self.TIE_BREAKS)}, "
                                  f"got {tie_break!r}")
         self._set_params(tie_break=tie_break)
 
@@ -77,8 +79,11 @@ class GPTopFreq(Recommender):
     def score(self, batch: UserBatch) -> np.ndarray:
         f = batch.repeat_features()
         out = np.tile(0.5 * self.rank_ * 2.0 ** -20, (len(batch), 1))   # popularity fill < 2^-20
+        if self.tie_break == "popularity":
+            out[f.users, f.items] = f.count + 0.5 * self.rank_[f.items]
+            return out
         recency = 1.0 / (1.0 + f.orders_ago)                              # in (0, 1]
-        tie = self.rank_[f.items] * 2.0 ** -21 if self.tie_break == "popularity" else 0.0
+        tie = self.rank_[f.items] * 2.0 ** -21 if self.tie_break == "recency" else 0.0
         out[f.users, f.items] = f.count + 0.5 * recency + tie
         return out
 

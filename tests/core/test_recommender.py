@@ -122,8 +122,12 @@ def test_gp_topfreq_ties_by_recency_then_popularity():
     h = build_history(lines)
     ids, _ = make_recommender("gp_topfreq").fit(h).recommend(["u"], 4)
     assert ids[0].tolist() == ["Z", "Y", "X", "Q"]   # recency, then popularity, then filler
-    ids, _ = make_recommender("gp_topfreq", tie_break="item_id").fit(h).recommend(["u"], 3)
+    ids, _ = make_recommender("gp_topfreq", tie_break="recency_id").fit(h).recommend(["u"], 3)
     assert ids[0].tolist() == ["Z", "X", "Y"]
+    ids, _ = make_recommender("gp_topfreq", tie_break="popularity").fit(h).recommend(["u"], 3)
+    assert ids[0].tolist() == ["Y", "X", "Z"]        # Y is in 3 orders, X and Z in one each
+    with pytest.raises(BundleLabError, match="tie_break must be one of"):
+        make_recommender("gp_topfreq", tie_break="random")
 
 
 def test_ease_keeps_only_the_most_frequent_items(history):
