@@ -230,6 +230,8 @@ class NeuralRecommender(Recommender):
                 frac = (epoch + s / len(order)) / n_epochs
                 report(progress, frac, f"neural ({stage}): epoch {epoch + 1}, "
                                        f"loss {float(loss.detach()):.3f}")
+                if time.perf_counter() > deadline:  # large catalogs: an epoch can outlast the
+                    break                           # budget, so stop inside it too
             if fixed_epochs is not None:
                 if time.perf_counter() > deadline and epoch + 1 < n_epochs:
                     return False
