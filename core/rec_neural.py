@@ -216,7 +216,7 @@ class NeuralRecommender(Recommender):
         for epoch in range(n_epochs):
             net.train()
             order = self._rng.permutation(train_ex)
-            total = 0.0
+            total, cut_short = 0.0, False
             for s in range(0, len(order), bs):
                 ex = order[s:s + bs]
                 mask = torch.from_numpy(self._rng.random(history.n_items) >= float(self.id_dropout))
@@ -231,9 +231,10 @@ class NeuralRecommender(Recommender):
                 report(progress, frac, f"neural ({stage}): epoch {epoch + 1}, "
                                        f"loss {float(loss.detach()):.3f}")
                 if time.perf_counter() > deadline:  # large catalogs: an epoch can outlast the
-                    break                           # budget, so stop inside it too
+                    cut_short = s + bs < len(order)  # budget, so stop inside it too
+                    break
             if fixed_epochs is not None:
-                if time.perf_counter() > deadline and epoch + 1 < n_epochs:
+                if cut_short or (time.perf_counter() > deadline and epoch + 1 < n_epochs):
                     return False
                 continue
             score = self._val_ndcg(net, enc, val_ex, targets)
