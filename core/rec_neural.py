@@ -256,8 +256,10 @@ class NeuralRecommender(Recommender):
         if len(ex) == 0:
             return 0.0
         net.eval()
-        scores = [net(gather(enc, ex[s:s + 512])) for s in range(0, len(ex), 512)]
-        return float(_ndcg_rows(torch.cat(scores), targets[ex]).mean())
+        # chunk by chunk: customers x items scores of a large catalog do not fit in memory
+        per_row = [_ndcg_rows(net(gather(enc, ex[s:s + 512])), targets[ex[s:s + 512]])
+                   for s in range(0, len(ex), 512)]
+        return float(np.concatenate(per_row).mean())
 
     @torch.no_grad()
     def _choose_mix(self, net: NextBasketNet, data: tuple, ex: np.ndarray) -> float:
@@ -268,30 +270,34 @@ class NeuralRecommender(Recommender):
         net.eval()
         if len(ex) == 0:
             return 0.0
-        parts = [net(gather(enc, ex[s:s + 512]), parts=True) for s in range(0, len(ex), 512)]
-        base = torch.cat([p[0] for p in parts])
-        neural = torch.cat([p[1] for p in parts])
+        # per-row NDCG for every mixing weight, chunk by chunk (the customers x items score
+        # matrices of a large catalog do not fit in memory at once)
+        ndcg = np.zeros((len(MIX_GRID), len(ex)))
+        for s in range(0, len(ex), 512):
+            base, neural = net(gather(enc, ex[s:s + 512]), parts=True)
+            ys = targets[ex[s:s + 512]]
+            for a, alpha in enumerate(MIX_GRID):
+                ndcg[a, s:s + 512] = _ndcg_rows(base + alpha * neural, ys)
         group = np.searchsorted(np.asarray(GROUP_EDGES), enc.n_orders[ex], side="right")
-        y = targets[ex]
 
-        def best_alpha(rows: np.ndarray) -> tuple[float, float]:
-            best = (-1.0, 0.0)
-            for alpha in MIX_GRID:
-                v = float(_ndcg_rows(base[rows] + alpha * neural[rows], y[rows]).sum())
+        def best_alpha(rows: np.ndarray) -> int:
+            best = (-1.0, 0)
+            for a in range(len(MIX_GRID)):
+                v = float(ndcg[a, rows].sum())
                 if v > best[0] + 1e-9:
-                    best = (v, alpha)
-            return best
+                    best = (v, a)
+            return best[1]
 
-        overall = best_alpha(np.arange(len(ex)))[1]
+        overall = best_alpha(np.arange(len(ex)))
         total, self.mix_ = 0.0, []
         for g in range(len(GROUP_EDGES) + 1):
             rows = np.flatnonzero(group == g)
             # groups with few validation orders take the weight chosen over all of them
-            alpha = best_alpha(rows)[1] if len(rows) >= MIN_GROUP else overall
-            net.mix[g] = alpha
-            self.mix_.append(alpha)
+            a = best_alpha(rows) if len(rows) >= MIN_GROUP else overall
+            net.mix[g] = MIX_GRID[a]
+            self.mix_.append(MIX_GRID[a])
             if len(rows):
-                total += float(_ndcg_rows(base[rows] + alpha * neural[rows], y[rows]).sum())
+                total += float(ndcg[a, rows].sum())
         return total / len(ex)
 
     @torch.no_grad()
