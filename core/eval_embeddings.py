@@ -31,14 +31,14 @@ K = 10
 CHUNK = 256
 
 # positions(query item indices) -> int array (len(q), n_items): 0-based rank of every item in the
-# query's neighbour list; UNRANKED (>= n_items) for the query itself and items not ranked.
+# query's neighbour list; UNRANKED for the query itself and items not ranked.
 Positions = Callable[[np.ndarray], np.ndarray]
+UNRANKED = np.iinfo(np.int64).max // 2  # beyond any k and any number of items
 
 
 def _positions_from_scores(scores: np.ndarray, q: np.ndarray, ranked: np.ndarray | None = None,
                            tiebreak: np.ndarray | None = None) -> np.ndarray:
     n = scores.shape[1]
-    unranked = n + 1
     rows = np.arange(len(q))
     if tiebreak is None:
         order = np.argsort(-scores, axis=1, kind="stable")  # ties: lower item index first
@@ -52,9 +52,9 @@ def _positions_from_scores(scores: np.ndarray, q: np.ndarray, ranked: np.ndarray
     # items ranked after it up by one.
     self_pos = pos[rows, q]
     pos = pos - (pos > self_pos[:, None])
-    pos[rows, q] = unranked
+    pos[rows, q] = UNRANKED
     if ranked is not None:
-        pos[~ranked] = unranked
+        pos[~ranked] = UNRANKED
     return pos
 
 
@@ -110,7 +110,7 @@ def neighbour_metrics(test: Baskets, positions: Positions, *, cold: np.ndarray |
             hits = np.add.reduceat((vals < k).astype(np.int64), starts)
             first = np.minimum.reduceat(vals, starts)
             recall = hits / np.minimum(k, sizes[orders] - 1)
-            rr = np.where(first < n_items, 1.0 / (first + 1.0), 0.0)
+            rr = np.where(first < UNRANKED, 1.0 / (first + 1.0), 0.0)
             sum_recall += recall.sum()
             sum_rr += rr.sum()
             n_q += len(orders)

@@ -87,3 +87,16 @@ def test_orientation_is_seeded_and_every_pair_kept_once():
 @pytest.mark.parametrize("orders", [[], [["a"]], [["a"], ["b"]]])
 def test_no_pairs_from_degenerate_baskets(orders):
     assert mine_pairs(_baskets(orders), TEXTS).empty
+
+
+def test_rank_by_orders_candidates_before_the_cap():
+    # (a, d): 20 orders together, each in 30 -> PMI log(2.2), score 16;
+    # (e, f): 3 orders together, each in 3 -> PMI log(33), score 10.5
+    orders = ([["a", "d"]] * 20 + [["a"]] * 10 + [["d"]] * 10 + [["e", "f"]] * 3 +
+              [["mug"]] * 57)
+    first = {rank: frozenset(mine_pairs(_baskets(orders), TEXTS, min_cocount=2, rank_by=rank)
+                             [["anchor_id", "positive_id"]].iloc[0])
+             for rank in ("score", "cocount", "pmi")}
+    assert first == {"score": {"a", "d"}, "cocount": {"a", "d"}, "pmi": {"e", "f"}}
+    with pytest.raises(ValueError, match="rank_by"):
+        mine_pairs(_baskets(orders), TEXTS, rank_by="lift")
