@@ -45,6 +45,9 @@ from .rec_net import (GROUP_EDGES, MIN_GROUP, MIX_GRID, Encoded, NextBasketNet, 
                       training_examples)
 
 
+MAX_VALIDATION = 5000   # validation customers used for early stopping and the repeat/explore mix
+
+
 def _ndcg_rows(scores: torch.Tensor, y: sp.csr_matrix, k: int = 10) -> np.ndarray:
     """NDCG@k of each row's top k against the row's targets (binary gains)."""
     top = torch.topk(scores, min(k, scores.shape[1]), dim=1).indices.numpy()
@@ -157,6 +160,9 @@ class NeuralRecommender(Recommender):
         train_ex, val_ex = np.flatnonzero(~is_val), np.flatnonzero(is_val)
         if len(train_ex) == 0:       # every repeat customer has exactly two orders
             train_ex = val_ex
+        if len(val_ex) > MAX_VALIDATION:  # a sample measures as well and keeps big shops fast
+            val_ex = np.sort(np.random.default_rng(int(self.seed)).choice(
+                val_ex, MAX_VALIDATION, replace=False))
         self.curve_, self._t0, self._best, self._best_state = [], t0, -1.0, None
         # 1. the repeat model: item biases + the repeat gate over the customer's own purchases;
         # 2. the neural explore part (history attention x item vectors) on top of the frozen
