@@ -86,10 +86,11 @@ def _attach_recommender(ws: Workspace, name: str, inp: BundleInputs, cut: Any) -
         cols = np.asarray(cols, dtype=np.int64)
         out = np.zeros((len(customers), len(cols)), dtype=np.float32)
         known = to_model[cols] >= 0
-        for start in range(0, len(customers), 2048):
-            batch = history.batch(customers[start:start + 2048])
+        step = 512  # a batch scores every item: 512 x a 90k catalog is ~180 MB
+        for start in range(0, len(customers), step):
+            batch = history.batch(customers[start:start + step])
             scores = np.asarray(model.score(batch))
-            out[start:start + 2048, known] = scores[:, to_model[cols][known]]
+            out[start:start + step, known] = scores[:, to_model[cols][known]]
         return customers, out
 
     inp.customer_scores = customer_scores
