@@ -34,7 +34,7 @@ class BundleParams:
     """Bundle settings, in business words where the UI shows them.
 
     ``min_orders``: a bundle's items must be bought together in at least this many training
-    orders to count as rule evidence (0 = automatic: 0.3% of orders, at least 10);
+    orders (0 = automatic: 0.3% of orders, at least 10 and at most 50);
     ``min_confidence``/``min_lift``: floors for rule evidence; ``w_*``: hybrid weights;
     ``strength``: the rule measure (confidence, all_confidence, lift, orders); ``objective``:
     cover ``orders`` or ``revenue``; ``max_per_item``: how many bundles one item may be in;
@@ -92,7 +92,9 @@ class BundleParams:
             raise BundleLabError("bundles hold 2 to 6 items: set max_size between 2 and 6")
 
     def resolved_min_orders(self, n_orders: int) -> int:
-        return int(self.min_orders) if self.min_orders else max(10, round(0.003 * n_orders))
+        # 0.3% of orders, but at least 10 and at most 50: 50 orders together is solid evidence
+        # in any shop, and a big catalog's long tail needs a count, not a share
+        return int(self.min_orders) if self.min_orders else min(50, max(10, round(0.003 * n_orders)))
 
 
 @dataclass
