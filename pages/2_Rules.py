@@ -6,7 +6,7 @@ from core.errors import BundleLabError
 from core.export import table_bytes
 from core.itemsets import DEFAULT_MAX_ITEMSETS, min_count_for
 from core.rules import SORT_METRICS, RuleParams, association_rules, explain_no_rules
-from ui.common import data_version, dataset_picker, user_errors, workspace
+from ui.common import data_version, require_dataset, user_errors, workspace
 from ui.rules_view import (display_table, item_table, match_items, mined_itemsets, rule_graph,
                            scatter)
 
@@ -18,10 +18,7 @@ st.write("Which products sell together? Each rule reads: *orders that hold the '
          "chart and the graph follow at once.")
 
 ws = workspace()
-name = dataset_picker(ws)
-if name is None:
-    st.info("No dataset yet: load one on the Upload page, or use the sample data on the home page.")
-    st.stop()
+name = require_dataset(ws)
 
 with user_errors():
     version = data_version(ws, name)

@@ -9,7 +9,7 @@ from core.embeddings import item_texts
 from core.evaluate import evaluate
 from core.finetune import default_params, encoders, finetune, read_meta
 from core.similarity import neighbour_table
-from ui.common import data_version, dataset_picker, make_progress, user_errors, workspace
+from ui.common import data_version, make_progress, require_dataset, user_errors, workspace
 from ui.similarity_view import (base_vectors, copurchases, default_cut, encoder_label, item_map,
                                 items_table, latest_embedding_metrics, map_figure, metrics_frame,
                                 tuned_vectors)
@@ -21,10 +21,7 @@ st.write("A language model reads every product name and places products that sou
          "can suggest partners even for new products that have never sold.")
 
 ws = workspace()
-name = dataset_picker(ws)
-if name is None:
-    st.info("No dataset yet: load one on the Upload page, or use the sample data on the home page.")
-    st.stop()
+name = require_dataset(ws)
 
 with user_errors():
     version = data_version(ws, name)

@@ -7,7 +7,7 @@ import streamlit as st
 
 from core.evaluate import evaluate
 from core.rec_workspace import TEXT_SOURCES, RecommenderParams, train_recommender, trained_models
-from ui.common import data_version, dataset_picker, make_progress, user_errors, workspace
+from ui.common import data_version, make_progress, require_dataset, user_errors, workspace
 from ui.recommender_view import (METHOD_LABELS, comparison_figure, comparison_frame,
                                  customers_table, default_cut, latest_comparison, model_label,
                                  trained)
@@ -23,10 +23,7 @@ TEXT_LABELS = {"finetuned": "Fine-tuned language model", "base": "Base language 
                "none": "No product text"}
 
 ws = workspace()
-name = dataset_picker(ws)
-if name is None:
-    st.info("No dataset yet: load one on the Upload page, or use the sample data on the home page.")
-    st.stop()
+name = require_dataset(ws)
 
 with user_errors():
     version = data_version(ws, name)

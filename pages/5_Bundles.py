@@ -7,7 +7,7 @@ from core.bundle_workspace import save_list
 from core.bundles import BundleParams
 from core.export import table_bytes
 from ui.bundles_view import KEY_INPUTS, KEY_RESULT, bundle_inputs, bundle_list, display_table
-from ui.common import data_version, dataset_picker, make_progress, user_errors, workspace
+from ui.common import data_version, make_progress, require_dataset, user_errors, workspace
 
 st.set_page_config(page_title="Bundles · BundleLab", page_icon="🧺", layout="wide")
 st.title("Bundles")
@@ -17,10 +17,7 @@ st.write("Product bundles worth promoting: items your customers buy together (an
          "cost, and which customers to show it to.")
 
 ws = workspace()
-name = dataset_picker(ws)
-if name is None:
-    st.info("No dataset yet: load one on the Upload page, or use the sample data on the home page.")
-    st.stop()
+name = require_dataset(ws)
 
 d = BundleParams()
 with user_errors():

@@ -7,7 +7,7 @@ import streamlit as st
 from core.bundle_workspace import bundle_lists, load_list
 from core.coverage import coverage_report, network_layout
 from ui.bundles_view import KEY_RESULT, coverage_curve_chart, network_chart
-from ui.common import data_version, dataset_picker, user_errors, workspace
+from ui.common import data_version, require_dataset, user_errors, workspace
 
 st.set_page_config(page_title="Coverage · BundleLab", page_icon="🧺", layout="wide")
 st.title("Coverage")
@@ -16,10 +16,7 @@ st.write("How much of your business the bundle list touches: the share of orders
          "bands it reaches, and how the bundled items connect.")
 
 ws = workspace()
-name = dataset_picker(ws)
-if name is None:
-    st.info("No dataset yet: load one on the Upload page, or use the sample data on the home page.")
-    st.stop()
+name = require_dataset(ws)
 
 
 @st.cache_data(show_spinner="Measuring coverage…", max_entries=8)

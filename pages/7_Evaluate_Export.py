@@ -12,7 +12,7 @@ from core.bundle_workspace import bundle_lists, load_list
 from core.evaluate import BLOCKS, evaluate
 from core.export import table_bytes
 from ui.bundles_view import KEY_RESULT
-from ui.common import dataset_picker, make_progress, user_errors, workspace
+from ui.common import make_progress, require_dataset, user_errors, workspace
 
 st.set_page_config(page_title="Evaluate & Export · BundleLab", page_icon="🧺", layout="wide")
 st.title("Evaluate & Export")
@@ -21,10 +21,7 @@ st.write("Would these bundles have worked? Everything is trained on orders befor
          "bundles for each. Then download the list as CSV, Excel or JSON.")
 
 ws = workspace()
-name = dataset_picker(ws)
-if name is None:
-    st.info("No dataset yet: load one on the Upload page, or use the sample data on the home page.")
-    st.stop()
+name = require_dataset(ws)
 
 
 def block_table(block: dict) -> pd.DataFrame:

@@ -50,6 +50,16 @@ def dataset_picker(ws: Workspace | None = None) -> str | None:
     return choice
 
 
+def require_dataset(ws: Workspace | None = None) -> str:
+    """The chosen dataset; stops the page with a hint when the workspace has none."""
+    name = dataset_picker(ws)
+    if name is None:
+        st.info("No dataset yet: load one on the Upload page, or use the sample data on the "
+                "home page.")
+        st.stop()
+    return name
+
+
 def make_progress(label: str) -> tuple[Callable[[float, str], None], Any]:
     """A ``progress(fraction, message)`` callback drawing a bar with a time estimate."""
     bar = st.progress(0.0, text=label)
