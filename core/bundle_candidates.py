@@ -181,6 +181,25 @@ def _mean_pairwise(mat_fn: Callable[[np.ndarray], np.ndarray] | None, sets) -> n
     return out
 
 
+def _pairwise_affinity(affinity: Callable[[np.ndarray], np.ndarray], sets,
+                       chunk: int = 256) -> np.ndarray:
+    """Mean pairwise recommender affinity of each set, scoring each anchor item once (in chunks:
+    one anchor's row spans the whole catalog)."""
+    pairs: dict[int, set[int]] = {}
+    for s in sets:
+        for x in s:
+            pairs.setdefault(x, set()).update(y for y in s if y != x)
+    value: dict[tuple[int, int], float] = {}
+    anchors = sorted(pairs)
+    for start in range(0, len(anchors), chunk):
+        part = np.asarray(anchors[start:start + chunk])
+        rows = affinity(part)
+        for r, x in enumerate(part):
+            for y in pairs[int(x)]:
+                value[(int(x), y)] = float(rows[r, y])
+    return np.array([np.mean([value[(x, y)] for x in s for y in s if x != y]) for s in sets])
+
+
 def build_candidates(inp: BundleInputs, *, min_orders: int, max_size: int, text_neighbours: int,
                      cold_max_orders: int, pool_size: int, variant_similarity: float,
                      use_text: bool = True, use_rules: bool = True, use_rec: bool = True,
@@ -252,11 +271,8 @@ def build_candidates(inp: BundleInputs, *, min_orders: int, max_size: int, text_
         lift = np.where(rest > 0, conf / (rest / n), 0.0)
     vec = inp.vectors
     sim = _mean_pairwise((lambda c: vec[c] @ vec[c].T) if vec is not None else None, sets)
-    aff_fn = None
-    if inp.affinity is not None:
-        def aff_fn(c):
-            return inp.affinity(c)[:, c]
-    aff = _mean_pairwise(aff_fn, sets)
+    aff = _pairwise_affinity(inp.affinity, sets) if use_rec and inp.affinity is not None \
+        else np.zeros(len(sets))
     names = inp.items["item_name"].astype(str).to_numpy()
     base = inp.base_vectors
     variant = np.zeros(len(sets), dtype=bool)

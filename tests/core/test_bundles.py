@@ -200,3 +200,24 @@ def test_target_customers_follow_the_recommender_scores():
                                           n_customers=2))
     # every synthetic customer bought A and B together, so only "zz" is left to show it to
     assert res.bundles.iloc[0]["target_customers"] == ["zz"]
+
+
+def test_recommender_affinity_enters_the_hybrid_score():
+    inp = synthetic()
+    n = len(ITEMS)
+    table = np.full((n, n), 0.1)
+    table[ITEMS.index("E"), ITEMS.index("F")] = table[ITEMS.index("F"), ITEMS.index("E")] = 0.9
+    calls = []
+
+    def affinity(cols):
+        calls.append(len(cols))
+        return table[np.asarray(cols)]
+
+    inp.affinity = affinity
+    res = build_bundles(inp, BundleParams(strategy="hybrid", top=3, min_orders=10, w_rules=0.0,
+                                          w_text=0.0, w_rec=1.0, cold_share=0.0))
+    ef = res.bundles[res.bundles["items"].map(set) == {"E", "F"}].iloc[0]
+    assert ef["affinity"] == pytest.approx(0.9) and "recommender" in ef["provenance"]
+    assert max(calls) <= 256  # anchors are scored in chunks, each once
+    off = build_bundles(inp, BundleParams(strategy="hybrid", top=3, min_orders=10))
+    assert (off.bundles["affinity"] == 0).all()  # w_rec = 0: the recommender is not asked
