@@ -61,14 +61,14 @@ class FinetuneParams:
 
         checks = [("epochs", self.epochs >= 1), ("max_pairs", self.max_pairs >= 2),
                   ("seconds", self.seconds > 0), ("batch_size", self.batch_size >= 2),
-                  ("min_cocount", self.min_cocount >= 1), ("per_item_cap", self.per_item_cap >= 1)]
-        checks.append(("pair_rank", self.pair_rank in ("score", "cocount", "pmi")))
-        bad = [name for name, ok in checks if not ok]
+                  ("min_cocount", self.min_cocount >= 1), ("per_item_cap", self.per_item_cap >= 1),
+                  ("pair_rank", self.pair_rank in ("score", "cocount", "pmi"))]
+        bad = ", ".join(f"{name}={getattr(self, name)!r}" for name, ok in checks if not ok)
         if bad:
             raise BundleLabError(
-                f"fine-tuning setting(s) out of range: {', '.join(f'{b}={getattr(self, b)!r}' for b in bad)}"
-                " (epochs >= 1, max_pairs >= 2, seconds > 0, batch_size >= 2, min_cocount >= 1, "
-                "per_item_cap >= 1, pair_rank one of 'score', 'cocount', 'pmi')")
+                f"fine-tuning setting(s) out of range: {bad} (epochs >= 1, max_pairs >= 2, "
+                "seconds > 0, batch_size >= 2, min_cocount >= 1, per_item_cap >= 1, pair_rank "
+                "one of 'score', 'cocount', 'pmi')")
 
 
 def default_params() -> FinetuneParams:
