@@ -39,10 +39,13 @@ class FinetuneParams:
 
     Defaults finish within ~3 minutes on full UCI Online Retail on 2 CPU cores: at most
     ``max_pairs`` pairs, ``epochs`` passes, stopped after ``seconds`` of training whatever is left.
+    They were chosen on UCI Online Retail (cut 2011-09-01, see the embeddings evaluation): several
+    passes over the strongest 1,536 pairs beat one pass over more, weaker pairs (which also hurt
+    new items), and 2e-4 beat 5e-5 at this small number of steps.
     """
 
-    epochs: int = 1
-    max_pairs: int = 6144
+    epochs: int = 4
+    max_pairs: int = 1536
     seconds: float = 150.0
     batch_size: int = 64
     min_cocount: int = 3
@@ -50,7 +53,7 @@ class FinetuneParams:
     min_pmi: float = 0.0
     variant_similarity: float = 0.8
     pair_rank: str = "score"
-    learning_rate: float = 5e-5
+    learning_rate: float = 2e-4
     warmup: float = 0.1
     max_seq_length: int = 64
     symmetric: bool = True

@@ -30,7 +30,7 @@ def test_bundled_model_encodes_offline(monkeypatch):
 def test_bundled_model_finetunes_a_few_steps(ws, tmp_path, monkeypatch):
     monkeypatch.delenv("BUNDLELAB_MODEL", raising=False)
     ingest(ws, write_orders(tmp_path / "shop.csv"), dataset="shop")
-    params = FinetuneParams(max_pairs=8, batch_size=4, min_cocount=2, seconds=120)
+    params = FinetuneParams(max_pairs=8, batch_size=4, min_cocount=2, seconds=120, epochs=1)
     _, base = emb.item_vectors(ws, "shop", finetuned=False)
     ids, tuned = emb.item_vectors(ws, "shop", cut=CUT, params=params)
     result = ft.finetune(ws, "shop", cut=CUT, params=params)
