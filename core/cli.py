@@ -177,7 +177,7 @@ def _run_embed(args: argparse.Namespace, ws: Workspace, progress: Callable) -> d
                    params=replace(FinetuneParams(), **overrides), progress=progress)
     if not args.json:
         how = "reused" if result["reused"] else f"trained on {result['pairs']:,} pairs"
-        print(f"encoder {how}: {result['model']}\n{result['items']:,} items encoded in "
+        print(f"encoder {how}: {result['model']}\n{result['items']:,} item vectors ready in "
               f"{result['seconds']:.1f}s")
     return result
 
