@@ -111,31 +111,22 @@ class BundleResult:
     seconds: float = 0.0
 
 
-def _filter_mask(inp: BundleInputs, p: BundleParams) -> np.ndarray:
-    """Items that ``exclude`` names (by id or category)."""
+def _named_items(inp: BundleInputs, values: tuple[str, ...]) -> np.ndarray:
+    """Items named in ``values`` by id or by category (case-insensitive)."""
     ids = inp.items["item_id"].astype(str).str.lower().to_numpy()
     cats = inp.items["category"].fillna("").astype(str).str.lower().to_numpy() \
         if "category" in inp.items else np.full(len(ids), "")
-    want = {v.strip().lower() for v in p.exclude if v.strip()}
+    want = {v.strip().lower() for v in values if v.strip()}
     return np.array([i in want or c in want for i, c in zip(ids, cats)], dtype=bool)
 
 
 def _filters(c: Candidates, inp: BundleInputs, p: BundleParams, min_orders: int) -> np.ndarray:
-    ids = inp.items["item_id"].astype(str).to_numpy()
-    cats = inp.items["category"].fillna("").astype(str).to_numpy() if "category" in inp.items \
-        else np.full(len(ids), "")
-
-    def hits(values: tuple[str, ...]) -> np.ndarray:
-        want = {v.strip().lower() for v in values if v.strip()}
-        return np.array([i.lower() in want or c_.lower() in want for i, c_ in zip(ids, cats)],
-                        dtype=bool)
-
     keep = np.ones(len(c), dtype=bool)
     if p.exclude:
-        bad = hits(p.exclude)
+        bad = _named_items(inp, p.exclude)
         keep &= np.array([not bad[list(s)].any() for s in c.sets], dtype=bool)
     if p.include:
-        good = hits(p.include)
+        good = _named_items(inp, p.include)
         keep &= np.array([good[list(s)].any() for s in c.sets], dtype=bool)
     if not p.allow_variants:
         keep &= ~c.variant
@@ -230,7 +221,7 @@ def build_bundles(inp: BundleInputs, params: BundleParams | None = None, *,
     cold_joins = {}
     if p.strategy == "hybrid" and p.cold_share > 0 and inp.vectors is not None:
         cold_items = b.item_counts() <= p.cold_max_orders
-        cold_items &= ~_filter_mask(inp, p)
+        cold_items &= ~_named_items(inp, p.exclude)
         cold_joins = attach_cold([c.sets[i] for i in picks], inp.vectors, cold_items,
                                  max_items=max(1, math.ceil(p.cold_share * p.top)),
                                  max_size=p.max_size, min_similarity=p.cold_min_similarity)
