@@ -13,23 +13,32 @@ same name in one transaction, only after everything succeeded. The raw upload is
 
 from __future__ import annotations
 
+import csv
+import dataclasses
+import gzip
+import hashlib
 import json
+import os
 import re
 import shutil
+import tempfile
 import time
 import uuid
+import zlib
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import duckdb
 
 from . import mapping as mp
 from .errors import BundleLabError, InputError, Progress, report, sub_progress
 from .readers import Sniffed, iter_ragged, sniff
+from .sql import plain_ident
 from .sqlclean import (DROP_REASONS, clean_sql, detect_timestamp_format, needs_fill_sql,
                        number_sql, text_sql)
-from .workspace import Workspace, _now, check_dataset_name
+from .workspace import DELETE_DATASET, Workspace, _now, check_dataset_name
 
 EXAMPLES_PER_REASON = 5
 
@@ -64,18 +73,68 @@ def default_name(path: str | Path) -> str:
     return name[:80]
 
 
-def _read_raw(con: duckdb.DuckDBPyConnection, sn: Sniffed, table: str) -> int:
-    """Load a sniffed file into a temp table of VARCHAR columns c0..cN plus ``line_no``."""
-    cols = {f"c{i}": "VARCHAR" for i in range(len(sn.header))}
-    opts = dict(delim=sn.delimiter, header=False, skip=1, columns=cols, quote='"', escape='"',
-                null_padding=True, strict_mode=True, auto_detect=False, encoding="utf-8")
-    args = ", ".join(f"{k} := {v!r}" if not isinstance(v, dict) else
-                     f"{k} := {{{', '.join(f'{c!r}: {t!r}' for c, t in v.items())}}}"
-                     for k, v in opts.items())
-    args = args.replace("True", "true").replace("False", "false")
+_READ_CSV = ("SELECT row_number() OVER () AS line_no, * FROM read_csv(?, delim := ?, "
+             "header := false, skip := 1, columns := ?, quote := '\"', escape := '\"', "
+             "null_padding := true, strict_mode := true, auto_detect := false, "
+             "encoding := 'utf-8', compression := ?, parallel := ?)")
+_GLOB_CHARS = frozenset("*?[]{}")
+
+
+@contextmanager
+def _literal_path(path: Path, tmp_dir: Path) -> Iterator[Path]:
+    """``path``, or a hard link (else a copy) to it under a plain name when the path holds a
+    character DuckDB's ``read_csv`` would take for a glob pattern (``x*.csv`` must read exactly
+    that one file). The link is removed afterwards."""
+    if not _GLOB_CHARS.intersection(path.resolve().as_posix()):
+        yield path
+        return
+    folder = next((d for d in (tmp_dir, Path(tempfile.gettempdir()))
+                   if not _GLOB_CHARS.intersection(d.resolve().as_posix())), None)
+    if folder is None:
+        raise InputError(f"{path.name}: the workspace path and the temp folder both contain one "
+                         f"of {''.join(sorted(_GLOB_CHARS))}; use a workspace folder without them.",
+                         file=str(path))
+    folder.mkdir(parents=True, exist_ok=True)
+    link = folder / f"ingest-p{os.getpid()}-{uuid.uuid4().hex[:10]}.csv"
     try:
-        con.execute(f"CREATE TEMP TABLE {table} AS SELECT row_number() OVER () AS line_no, * "
-                    f"FROM read_csv('{sn.path.as_posix()}', {args})")
+        try:
+            os.link(path, link)
+        except OSError:
+            shutil.copyfile(path, link)
+        yield link
+    finally:
+        link.unlink(missing_ok=True)
+
+
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
+def _create_raw(con: duckdb.DuckDBPyConnection, table: str, params: list) -> None:
+    create = f"CREATE TEMP TABLE {table} AS " + _READ_CSV
+    try:
+        con.execute(create, params + [True])
+    except duckdb.Error as exc:
+        # DuckDB's parallel reader cannot pad short rows in files with quoted newlines
+        # ("two\nlines" in a text field); the single-threaded reader can.
+        if "parallel" not in str(exc).lower():
+            raise
+        drop = f"DROP TABLE IF EXISTS {table}"
+        con.execute(drop)
+        con.execute(create, params + [False])
+
+
+def _read_raw(con: duckdb.DuckDBPyConnection, sn: Sniffed, table: str, tmp_dir: Path) -> int:
+    """Load a sniffed file into a temp table of VARCHAR columns c0..cN plus ``line_no``. The path
+    and every option are bound parameters: no file name ever becomes SQL text; compression comes
+    from the file's first bytes, not its name."""
+    table = plain_ident(table)
+    cols = {f"c{i}": "VARCHAR" for i in range(len(sn.header))}
+    try:
+        with _literal_path(sn.path, tmp_dir) as src:
+            compression = "gzip" if _is_gzip(src) else "none"
+            _create_raw(con, table, [src.as_posix(), sn.delimiter, cols, compression])
     except duckdb.Error as exc:
         if "unicode" in str(exc).lower() and sn.encoding.startswith("utf-8"):
             raise _NotUtf8() from None
@@ -91,7 +150,46 @@ def _read_raw(con: duckdb.DuckDBPyConnection, sn: Sniffed, table: str) -> int:
         raise InputError(f"{sn.original.name} cannot be read as a table: "
                          f"{str(exc).splitlines()[0]}. Check that it is a CSV/TSV export with "
                          "one header line.", file=str(sn.original), columns=sn.header) from None
-    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    count_sql = f"SELECT count(*) FROM {table}"
+    return con.execute(count_sql).fetchone()[0]
+
+
+# DuckDB's CSV reader keeps buffers per column: 10,000 columns ran out of its 1 GB limit on 30
+# rows. Files wider than this are first cut down to the mapped columns (plus a key of the whole
+# row, so exact duplicates are still found).
+WIDE_COLUMNS = 512
+ROW_KEY = "__bundlelab_row_key"
+
+
+def _narrow(sn: Sniffed, used: list[str], tmp_dir: Path) -> Sniffed:
+    """A copy of the sniffed (UTF-8) file holding only the columns in ``used`` and a digest of
+    each whole row; streamed row by row."""
+    keep = sorted({sn.header.index(c) for c in used if c in sn.header})
+    out = tmp_dir / f"ingest-p{os.getpid()}-{uuid.uuid4().hex[:10]}.csv"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    limit = csv.field_size_limit()
+    csv.field_size_limit(2**31 - 1)
+    try:
+        opener = gzip.open if _is_gzip(sn.path) else open
+        with opener(sn.path, "rt", encoding="utf-8-sig", errors="replace", newline="") as src, \
+                open(out, "w", encoding="utf-8", newline="") as dst:
+            reader = csv.reader(src, delimiter=sn.delimiter)
+            writer = csv.writer(dst)
+            next(reader, None)
+            writer.writerow([sn.header[i] for i in keep] + [ROW_KEY])
+            for row in reader:
+                digest = hashlib.blake2b("\x1f".join(row).encode("utf-8", "replace"),
+                                         digest_size=12).hexdigest()
+                writer.writerow([row[i] if i < len(row) else "" for i in keep] + [digest])
+    except (OSError, EOFError, zlib.error, csv.Error) as exc:
+        out.unlink(missing_ok=True)
+        raise InputError(f"{sn.original.name}: cannot be read as a table ({exc}).",
+                         file=str(sn.original), columns=sn.header[:20]) from None
+    finally:
+        csv.field_size_limit(limit)
+    notes = sn.notes + [f"{len(sn.header):,} columns: only the {len(keep)} mapped ones were kept"]
+    return dataclasses.replace(sn, path=out, delimiter=",", header=[sn.header[i] for i in keep]
+                               + [ROW_KEY], temp=True, notes=notes)
 
 
 class _NotUtf8(Exception):
@@ -170,6 +268,12 @@ def ingest(ws: Workspace, path: str | Path, *, catalog: str | Path | None = None
         lines_map, cat_map = mp.resolve(sn.header, cat_sn.header if cat_sn else None,
                                         options.mapping, file=path.name,
                                         catalog_file=catalog.name if catalog else None)
+        if len(sn.header) > WIDE_COLUMNS:
+            sn = _narrow(sn, [c for cols in lines_map.values() for c in cols], ws.tmp_dir)
+            tmp.append(sn.path)
+        if cat_sn is not None and len(cat_sn.header) > WIDE_COLUMNS:
+            cat_sn = _narrow(cat_sn, [c for cols in cat_map.values() for c in cols], ws.tmp_dir)
+            tmp.append(cat_sn.path)
         report(progress, 0.2, "loading rows")
         inputs = [path] + ([catalog] if catalog else [])
         staging = _stage_uploads(ws, inputs)
@@ -177,19 +281,19 @@ def ingest(ws: Workspace, path: str | Path, *, catalog: str | Path | None = None
         with ws.connect() as con:
             con.execute("SET memory_limit='1GB'; SET threads=2; SET preserve_insertion_order=true")
             try:
-                rows_read = _read_raw(con, sn, "raw")
+                rows_read = _read_raw(con, sn, "raw", ws.tmp_dir)
             except _NotUtf8:  # invalid UTF-8 past the sniffed head: convert the whole file
                 sn = sniff(path, ws.tmp_dir, layout=options.layout, full_scan=True,
                            has_mapping=bool(options.mapping))
                 tmp.append(sn.path)
-                rows_read = _read_raw(con, sn, "raw")
+                rows_read = _read_raw(con, sn, "raw", ws.tmp_dir)
             if rows_read == 0:
                 raise InputError(f"{path.name} has a header ({', '.join(sn.header[:8])}) but no "
                                  "data rows. Export the orders again with the data included.",
                                  file=str(path), columns=sn.header)
             cat_rows = 0
             if cat_sn is not None:
-                cat_rows = _read_raw(con, cat_sn, "cat_raw")
+                cat_rows = _read_raw(con, cat_sn, "cat_raw", ws.tmp_dir)
             report(progress, 0.45, f"cleaning {rows_read:,} rows")
             summary = _clean_and_store(con, ws, name, sn, cat_sn, lines_map, cat_map, options,
                                        rows_read, sources, sub_progress(progress, 0.45, 0.95))
@@ -224,8 +328,8 @@ def _clean_and_store(con, ws, name, sn, cat_sn, lines_map, cat_map, options, row
     exprs = _field_exprs(sn, lines_map)
     ts_fmt = None
     if "timestamp" in exprs:
-        sample = [r[0] for r in con.execute(
-            f"SELECT {exprs['timestamp']} AS t FROM raw WHERE t IS NOT NULL LIMIT 2000").fetchall()]
+        sample_sql = f"SELECT {exprs['timestamp']} AS t FROM raw WHERE t IS NOT NULL LIMIT 2000"
+        sample = [r[0] for r in con.execute(sample_sql).fetchall()]
         ts_fmt = detect_timestamp_format(con, sample)
     decimal_comma = sn.delimiter != ","
     raw_cols = [f'"c{i}"' for i in range(len(sn.header))]
@@ -238,14 +342,14 @@ def _clean_and_store(con, ws, name, sn, cat_sn, lines_map, cat_map, options, row
         "SELECT reason, count(*) FROM clean WHERE reason IS NOT NULL GROUP BY reason").fetchall())
     dropped = {r: int(dropped[r]) for r in DROP_REASONS if dropped.get(r)}
     examples = con.execute(
-        f"SELECT reason, line_no FROM (SELECT reason, line_no, row_number() OVER (PARTITION BY "
-        f"reason ORDER BY line_no) AS k FROM clean WHERE reason IS NOT NULL) WHERE k <= "
-        f"{EXAMPLES_PER_REASON} ORDER BY reason, line_no").fetchall()
+        "SELECT reason, line_no FROM (SELECT reason, line_no, row_number() OVER (PARTITION BY "
+        "reason ORDER BY line_no) AS k FROM clean WHERE reason IS NOT NULL) WHERE k <= ? "
+        "ORDER BY reason, line_no", [EXAMPLES_PER_REASON]).fetchall()
     detail_rows = {}
     if examples:
-        nums = ",".join(str(int(n)) for _, n in examples)
-        for row in con.execute(f"SELECT line_no, {', '.join(raw_cols)} FROM raw WHERE line_no "
-                               f"IN ({nums})").fetchall():
+        detail_sql = (f"SELECT line_no, {', '.join(raw_cols)} FROM raw "
+                      "WHERE list_contains(?, line_no)")
+        for row in con.execute(detail_sql, [[int(n) for _, n in examples]]).fetchall():
             detail_rows[row[0]] = json.dumps(dict(zip(sn.header, row[1:])), ensure_ascii=False)
     # catalog
     has_cat = cat_sn is not None
@@ -257,9 +361,10 @@ def _clean_and_store(con, ws, name, sn, cat_sn, lines_map, cat_map, options, row
         for f in ("unit_price", "cost"):
             cols.append(f"{number_sql(cexprs[f], decimal_comma=cat_sn.delimiter != ',', money=True)}"
                         f" AS {f}" if f in cexprs else f"NULL::DOUBLE AS {f}")
-        con.execute(f"CREATE TEMP TABLE cat AS SELECT * FROM (SELECT {', '.join(cols)}, "
-                    "row_number() OVER (PARTITION BY item_id ORDER BY line_no) AS k FROM cat_raw) "
-                    "WHERE k = 1 AND item_id IS NOT NULL")
+        cat_sql = (f"CREATE TEMP TABLE cat AS SELECT * FROM (SELECT {', '.join(cols)}, "
+                   "row_number() OVER (PARTITION BY item_id ORDER BY line_no) AS k FROM cat_raw) "
+                   "WHERE k = 1 AND item_id IS NOT NULL")
+        con.execute(cat_sql)
     else:
         con.execute("CREATE TEMP TABLE cat (item_id VARCHAR, item_name VARCHAR, category VARCHAR,"
                     " unit_price DOUBLE, cost DOUBLE)")
@@ -267,9 +372,8 @@ def _clean_and_store(con, ws, name, sn, cat_sn, lines_map, cat_map, options, row
     old = con.execute("SELECT version FROM datasets WHERE name = ?", [name]).fetchone()
     version = (old[0] if old else 0) + 1
     con.begin()
-    for table, col in (("lines", "dataset"), ("items", "dataset"),
-                       ("dropped_examples", "dataset"), ("datasets", "name")):
-        con.execute(f"DELETE FROM {table} WHERE {col} = ?", [name])
+    for statement in DELETE_DATASET:
+        con.execute(statement, [name])
     con.execute("INSERT INTO lines SELECT ?, line_no, order_id, item_id, quantity, unit_price, "
                 "customer_id, ts FROM clean WHERE reason IS NULL", [name])
     con.execute(_ITEMS_SQL, [name])

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .sql import literal
+
 # Order matters: a row is counted under the first reason that applies.
 DROP_REASONS = [
     "missing_order_id",        # no order id
@@ -57,9 +59,7 @@ TIMESTAMP_FORMATS = [
 ]
 
 
-def q(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
+q = literal  # SQL string literals of values this module owns (formats, patterns, joiners)
 
 
 def text_sql(cols: list[str], joiner: str = " ") -> str:
@@ -96,7 +96,8 @@ def detect_timestamp_format(con: Any, sample: list[str]) -> str | None:
     con.execute("CREATE OR REPLACE TEMP TABLE ts_sample (v VARCHAR)")
     con.executemany("INSERT INTO ts_sample VALUES (?)", [[v] for v in values])
     counts = ", ".join(f"count(try_strptime(v, {q(f)}))" for f in TIMESTAMP_FORMATS)
-    row = con.execute(f"SELECT {counts} FROM ts_sample").fetchone()
+    count_sql = f"SELECT {counts} FROM ts_sample"
+    row = con.execute(count_sql).fetchone()
     best = max(range(len(row)), key=lambda i: (row[i], -i))
     return TIMESTAMP_FORMATS[best] if row[best] > 0 else None
 

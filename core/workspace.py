@@ -26,6 +26,7 @@ import pandas as pd
 
 from .config import DB_FILE, workspace_dir
 from .errors import DatasetNotFound, WorkspaceBusy
+from .sql import ident
 
 _LOCK = threading.RLock()
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\- ]{0,79}$")
@@ -47,6 +48,14 @@ CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR PRIMARY KEY, dataset VARCHAR, kind VARCHAR, created_at TIMESTAMP,
     params VARCHAR, data_version INTEGER, seconds DOUBLE, metrics VARCHAR, artifact VARCHAR);
 """
+
+
+# The statements removing one dataset's rows from the base tables (bound: the dataset name).
+DELETE_DATASET = ("DELETE FROM lines WHERE dataset = ?", "DELETE FROM items WHERE dataset = ?",
+                  "DELETE FROM dropped_examples WHERE dataset = ?",
+                  "DELETE FROM datasets WHERE name = ?")
+LINE_COLUMNS = ("line_no", "order_id", "item_id", "quantity", "unit_price", "customer_id",
+                "timestamp")
 
 
 def _now() -> datetime:
@@ -117,7 +126,7 @@ class Workspace:
                 con.execute("SET TimeZone='UTC'")
                 if not read_only:
                     self.tmp_dir.mkdir(parents=True, exist_ok=True)
-                    con.execute(f"SET temp_directory='{self.tmp_dir.as_posix()}'")
+                    con.execute("SET temp_directory = ?", [self.tmp_dir.as_posix()])
                     con.execute(SCHEMA)
                 yield con
             finally:
@@ -167,12 +176,11 @@ class Workspace:
         name = self.resolve(name)
         with self.connect() as con:
             con.begin()
-            for table, col in (("lines", "dataset"), ("items", "dataset"),
-                               ("dropped_examples", "dataset"), ("runs", "dataset"),
-                               ("datasets", "name")):
-                con.execute(f"DELETE FROM {table} WHERE {col} = ?", [name])
+            for statement in DELETE_DATASET + ("DELETE FROM runs WHERE dataset = ?",):
+                con.execute(statement, [name])
             for table in self._extra_tables(con):
-                con.execute(f'DELETE FROM "{table}" WHERE dataset = ?', [name])
+                delete_sql = f"DELETE FROM {ident(table)} WHERE dataset = ?"
+                con.execute(delete_sql, [name])
             con.commit()
         for d in (self.uploads_dir / name, self.models_dir / name):
             shutil.rmtree(d, ignore_errors=True)
@@ -190,12 +198,14 @@ class Workspace:
         """Cleaned order lines in file order. Columns: line_no, order_id, item_id, quantity,
         unit_price, customer_id, timestamp (or the subset ``columns``)."""
         name = self.resolve(name)
-        cols = columns or ["line_no", "order_id", "item_id", "quantity", "unit_price",
-                           "customer_id", "timestamp"]
-        sel = ", ".join(f'"{c}"' for c in cols)
+        cols = list(columns or LINE_COLUMNS)
+        unknown = set(cols) - set(LINE_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown line columns: {sorted(unknown)}")
+        select = (f"SELECT {', '.join(ident(c) for c in cols)} FROM lines WHERE dataset = ? "
+                  "ORDER BY line_no")
         with self.connect(read_only=True) as con:
-            return con.execute(f"SELECT {sel} FROM lines WHERE dataset = ? ORDER BY line_no",
-                               [name]).df()
+            return con.execute(select, [name]).df()
 
     def items(self, name: str | None = None) -> pd.DataFrame:
         """One row per known item (sold or catalog-only). Columns: item_id, item_name, category,
