@@ -3,7 +3,8 @@
 import plotly.express as px
 import streamlit as st
 
-from ui.common import KEY_DATASET, data_version, dataset_picker, make_progress, user_errors, workspace
+from ui.common import (KEY_DATASET, data_version, dataset_picker, make_progress, md, user_errors,
+                       workspace)
 from ui.data import SAMPLE_NAME, load_sample, overview
 
 st.set_page_config(page_title="BundleLab", page_icon="🧺", layout="wide")
@@ -36,7 +37,7 @@ if name is None:
 with user_errors():
     ov = overview(str(ws.root), name, data_version(ws, name))
     s = ov["summary"]
-    st.subheader(f"Dataset: {name}")
+    st.subheader(f"Dataset: {md(name)}")
     cols = st.columns(5)
     cols[0].metric("Orders", f"{s['orders']:,}")
     cols[1].metric("Items", f"{s['items']:,}")
@@ -45,7 +46,7 @@ with user_errors():
                    delta=f"-{s['rows_read'] - s['rows_kept']:,} cleaned", delta_color="off")
     cols[4].metric("Period", f"{(s['date_min'] or '—')[:10]} → {(s['date_max'] or '—')[:10]}")
     for w in s.get("warnings", []):
-        st.caption(f"⚠️ {w}")
+        st.caption(f"⚠️ {md(w)}")
 
     left, right = st.columns(2)
     if not ov["orders_by_week"].empty:

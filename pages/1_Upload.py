@@ -7,8 +7,8 @@ import streamlit as st
 from core.errors import BundleLabError
 from core.ingest import IngestOptions, default_name, ingest, reclean
 from core.preview import preview
-from ui.common import KEY_DATASET, dataset_picker, make_progress, user_errors, workspace
-from ui.upload import cleaning_report, mapping_editor, save_upload
+from ui.common import KEY_DATASET, dataset_picker, make_progress, md, user_errors, workspace
+from ui.upload import cleaning_report, discard_upload, finish_upload, mapping_editor, save_upload
 
 st.set_page_config(page_title="Upload · BundleLab", page_icon="🧺", layout="wide")
 st.title("Upload order lines")
@@ -25,6 +25,10 @@ data = st.file_uploader("Order lines (one row per item in an order, or one baske
 catalog = st.file_uploader("Product catalog (optional: item id + name, category, price, cost)",
                            type=["csv", "tsv", "txt", "gz", "xlsx", "xlsm"], key="upload_catalog")
 
+if data is None:
+    discard_upload(ws, "lines")
+if catalog is None:
+    discard_upload(ws, "catalog")
 if data is not None:
     with user_errors():
         path = save_upload(ws, data, "lines")
@@ -34,8 +38,8 @@ if data is not None:
                                "baskets: one order per line, items separated by commas, no header")
         pv = preview(path, ws.tmp_dir, catalog=cat_path, layout=layout)
         st.caption(f"Read as {pv['layout']} · encoding {pv['encoding']} · delimiter "
-                   f"{'tab' if pv['delimiter'] == chr(9) else repr(pv['delimiter'])}"
-                   + "".join(f" · {n}" for n in pv["notes"]))
+                   f"{'tab' if pv['delimiter'] == chr(9) else md(repr(pv['delimiter']))}"
+                   + "".join(f" · {md(n)}" for n in pv["notes"]))
         st.dataframe(pd.DataFrame(pv["rows"]), hide_index=True)
         st.subheader("Column mapping")
         st.write("Detected automatically; correct any field with its selector.")
@@ -47,21 +51,29 @@ if data is not None:
         keep_dups = c3.checkbox("Keep exact duplicate rows", value=False)
         if st.button("Load into workspace", type="primary"):
             progress, bar = make_progress(f"Loading {data.name}")
+            path = save_upload(ws, data, "lines", for_ingest=True)
+            cat_path = (save_upload(ws, catalog, "catalog", for_ingest=True)
+                        if catalog is not None else None)
             summary = ingest(ws, path, catalog=cat_path, dataset=name, progress=progress,
                              options=IngestOptions(mapping=overrides, bad_dates=bad_dates,
                                                    drop_duplicates=not keep_dups,
                                                    layout=layout))
             bar.empty()
+            # ingest copied the upload(s) to uploads/<dataset>/: drop the incoming copies
+            stored = ws.info(summary["dataset"])
+            finish_upload(ws, "lines", ws.root / stored["source"])
+            if cat_path is not None and stored.get("catalog"):
+                finish_upload(ws, "catalog", ws.root / stored["catalog"])
             st.session_state[KEY_DATASET] = summary["dataset"]
             st.session_state["last_ingest"] = summary
-            st.success(f"Loaded {summary['dataset']}: {summary['orders']:,} orders, "
+            st.success(f"Loaded {md(summary['dataset'])}: {summary['orders']:,} orders, "
                        f"{summary['items']:,} items, {summary['customers']:,} customers.")
 
 st.divider()
 current = st.session_state.get(KEY_DATASET)
 names = ws.datasets()["name"].tolist() if ws.db_path.exists() else []
 if current in names:
-    st.subheader(f"Cleaning report: {current}")
+    st.subheader(f"Cleaning report: {md(current)}")
     with user_errors():
         info = ws.info(current)
         cleaning_report(info, ws.dropped_examples(current))
@@ -90,4 +102,4 @@ if names:
                 st.session_state.pop(KEY_DATASET, None)
             st.rerun()
 else:
-    st.info(f"No datasets yet. Workspace: {ws.root}")
+    st.info(f"No datasets yet. Workspace: {md(ws.root)}")

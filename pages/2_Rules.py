@@ -6,7 +6,7 @@ from core.errors import BundleLabError
 from core.export import table_bytes
 from core.itemsets import DEFAULT_MAX_ITEMSETS, min_count_for
 from core.rules import SORT_METRICS, RuleParams, association_rules, explain_no_rules
-from ui.common import data_version, require_dataset, user_errors, workspace
+from ui.common import data_version, md, require_dataset, user_errors, workspace
 from ui.rules_view import (display_table, item_table, match_items, mined_itemsets, rule_graph,
                            scatter)
 
@@ -87,7 +87,7 @@ with user_errors():
     m[3].metric("Mining time", f"{itemsets.seconds:.2f} s")
 
     if rules.empty:
-        st.info("No rules with these settings. " + explain_no_rules(itemsets, params))
+        st.info("No rules with these settings. " + md(explain_no_rules(itemsets, params)))
         st.stop()
 
     table = display_table(rules)

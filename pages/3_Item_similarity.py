@@ -9,7 +9,7 @@ from core.embeddings import item_texts
 from core.evaluate import evaluate
 from core.finetune import default_params, encoders, finetune, read_meta
 from core.similarity import neighbour_table
-from ui.common import data_version, make_progress, require_dataset, user_errors, workspace
+from ui.common import data_version, make_progress, md, require_dataset, user_errors, workspace
 from ui.similarity_view import (base_vectors, copurchases, default_cut, encoder_label, item_map,
                                 items_table, latest_embedding_metrics, map_figure, metrics_frame,
                                 tuned_vectors)
@@ -88,7 +88,7 @@ with user_errors():
         e2.dataframe(metrics_frame(block).style.format("{:.3f}", na_rep="—"), width="stretch")
         n = block.get("n", {})
         stale = " (older data version)" if about["data_version"] != version else ""
-        e2.caption(f"Test period from {about['cut'] or 'the last 20% of orders'}: "
+        e2.caption(f"Test period from {md(about['cut'] or 'the last 20% of orders')}: "
                    f"{n.get('queries', 0):,} product-in-order checks, {n.get('cold_queries', 0):,} "
                    f"on new products. Evaluated {pd.Timestamp(about['created_at']):%Y-%m-%d %H:%M}"
                    f"{stale}.")
@@ -112,8 +112,8 @@ with user_errors():
     k = st.slider("Neighbours", 5, 30, 10, key="sim_k")
     co = copurchases(root, name, version)
     sold = 0 if pd.isna(items["n_orders"].iloc[pick]) else int(items["n_orders"].iloc[pick])
-    st.caption(f"{labels[pick]}: in {sold:,} orders. 'Orders together' counts orders holding both "
-               "products (all orders).")
+    st.caption(f"{md(labels[pick])}: in {sold:,} orders. 'Orders together' counts orders "
+               "holding both products (all orders).")
     left, right = st.columns(2)
     left.markdown("**Base model** (names only)")
     left.dataframe(neighbour_table(items, base, pick, k=k, cocounts=co), hide_index=True,

@@ -7,7 +7,7 @@ import streamlit as st
 
 from core.evaluate import evaluate
 from core.rec_workspace import TEXT_SOURCES, RecommenderParams, train_recommender, trained_models
-from ui.common import data_version, make_progress, require_dataset, user_errors, workspace
+from ui.common import data_version, make_progress, md, require_dataset, user_errors, workspace
 from ui.recommender_view import (METHOD_LABELS, comparison_figure, comparison_frame,
                                  customers_table, default_cut, latest_comparison, model_label,
                                  trained)
@@ -91,9 +91,9 @@ with user_errors():
                                          "Hit@10": "{:.3f}"}), width="stretch")
         n = next((m.get("customers") for m in block.values() if isinstance(m, dict)), 0)
         stale = " (older data version)" if about["data_version"] != version else ""
-        e2.caption(f"Test period from {about['cut'] or 'the last 20% of orders'}: {n:,} returning "
-                   f"customers. Evaluated {pd.Timestamp(about['created_at']):%Y-%m-%d %H:%M}"
-                   f"{stale}.")
+        e2.caption(f"Test period from {md(about['cut'] or 'the last 20% of orders')}: {n:,} "
+                   f"returning customers. Evaluated "
+                   f"{pd.Timestamp(about['created_at']):%Y-%m-%d %H:%M}{stale}.")
         st.plotly_chart(comparison_figure(frame, "Next-order prediction by method "
                                           "(hover for values)"), width="stretch")
 

@@ -7,7 +7,7 @@ from core.bundle_workspace import save_list
 from core.bundles import BundleParams
 from core.export import table_bytes
 from ui.bundles_view import KEY_INPUTS, KEY_RESULT, bundle_inputs, bundle_list, display_table
-from ui.common import data_version, make_progress, require_dataset, user_errors, workspace
+from ui.common import data_version, make_progress, md, require_dataset, user_errors, workspace
 
 st.set_page_config(page_title="Bundles · BundleLab", page_icon="🧺", layout="wide")
 st.title("Bundles")
@@ -29,7 +29,7 @@ with user_errors():
                           "run fine-tunes the model (minutes on a large shop); it is then reused.")
     key = (str(ws.root), name, version, text)
     if st.session_state.get(KEY_INPUTS) != key:
-        st.write(f"**{info['orders']:,} orders** and **{info['items']:,} items** in {name}.")
+        st.write(f"**{info['orders']:,} orders** and **{info['items']:,} items** in {md(name)}.")
         if st.button("Build bundles", type="primary", key="bundles_build"):
             progress, bar = make_progress("Preparing the data and the text model")
             bundle_inputs(str(ws.root), name, version, text, progress=progress)
@@ -82,7 +82,7 @@ with user_errors():
     t = result.bundles
     st.subheader(f"{len(t)} bundle{'' if len(t) == 1 else 's'}")
     for note in result.notes:
-        st.info(note)
+        st.info(md(note))
     if t.empty:
         st.stop()
     m1, m2, m3 = st.columns(3)
@@ -97,7 +97,7 @@ with user_errors():
     st.subheader("Bundle detail")
     pick = st.selectbox("Bundle", t["bundle_id"] + " · " + t["name"], key="bundles_detail")
     row = t[t["bundle_id"] == pick.split(" · ")[0]].iloc[0]
-    st.write(f"**{row['name']}** — {row['explanation']}")
+    st.write(f"**{md(row['name'])}** — {md(row['explanation'])}")
     detail = items.set_index("item_id").reindex(row["items"]).reset_index()
     st.dataframe(detail[["item_id", "item_name", "category", "price", "n_orders"]],
                  hide_index=True)
@@ -108,8 +108,8 @@ with user_errors():
     c4.metric("Bundle price", f"{row['bundle_price']:.2f}" if pd.notna(row["bundle_price"])
               else "—", delta=f"list {row['list_price']:.2f}" if pd.notna(row["list_price"])
               else None, delta_color="off")
-    st.caption(f"Evidence: {row['provenance']} · price: {row['price_note']} · show it to: "
-               f"{', '.join(map(str, row['target_customers'])) or 'no customer data'}")
+    st.caption(f"Evidence: {md(row['provenance'])} · price: {md(row['price_note'])} · show it "
+               f"to: {md(', '.join(map(str, row['target_customers'])) or 'no customer data')}")
     if not result.flagged.empty:
         with st.expander(f"{len(result.flagged)} variant pairs left out (same product, other "
                          "colour or size)"):
@@ -124,4 +124,4 @@ with user_errors():
     if c2.button("Save this list in the workspace", key="bundles_save"):
         list_id = save_list(ws, name, result, label=f"{len(t)} bundles, min orders "
                             f"{result.params['min_orders_used']}")
-        st.success(f"Saved as list {list_id} (see Evaluate & Export).")
+        st.success(f"Saved as list {md(list_id)} (see Evaluate & Export).")

@@ -7,7 +7,7 @@ import streamlit as st
 from core.bundle_workspace import bundle_lists, load_list
 from core.coverage import coverage_report, network_layout
 from ui.bundles_view import KEY_RESULT, coverage_curve_chart, network_chart
-from ui.common import data_version, require_dataset, user_errors, workspace
+from ui.common import data_version, md, require_dataset, user_errors, workspace
 
 st.set_page_config(page_title="Coverage · BundleLab", page_icon="🧺", layout="wide")
 st.title("Coverage")
@@ -41,7 +41,8 @@ with user_errors():
             st.stop()
         bundles, _ = load_list(ws, saved["list_id"].iloc[0])
         source = f"saved list {saved['list_id'].iloc[0]} ({saved['label'].iloc[0]})"
-    st.caption(f"Showing {source}: {len(bundles)} bundles, measured on all orders of {name}.")
+    st.caption(f"Showing {md(source)}: {len(bundles)} bundles, measured on all orders of "
+               f"{md(name)}.")
     rep = report(str(ws.root), name, version, bundles)
 
     st.plotly_chart(coverage_curve_chart(rep["curve"]), width="stretch")

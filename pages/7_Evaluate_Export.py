@@ -12,7 +12,7 @@ from core.bundle_workspace import bundle_lists, load_list
 from core.evaluate import BLOCKS, evaluate
 from core.export import table_bytes
 from ui.bundles_view import KEY_RESULT
-from ui.common import make_progress, require_dataset, user_errors, workspace
+from ui.common import make_progress, md, require_dataset, user_errors, workspace
 
 st.set_page_config(page_title="Evaluate & Export · BundleLab", page_icon="🧺", layout="wide")
 st.title("Evaluate & Export")
@@ -54,7 +54,7 @@ with user_errors():
         last = json.loads(runs["metrics"].iloc[0])
         period = last.get("cut") or "the last 20% of orders"
         when = runs["created_at"].iloc[0]
-        st.caption(f"Latest evaluation: test period from {period}, "
+        st.caption(f"Latest evaluation: test period from {md(period)}, "
                    f"{last.get('seconds', 0):.0f} s, run {when:%Y-%m-%d %H:%M}.")
         for block in ("bundles", "recommender", "embeddings"):
             if block not in last:

@@ -2,17 +2,44 @@
 
 from __future__ import annotations
 
+import re
 import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 import streamlit as st
 
-from core.errors import BundleLabError, Cancelled
+from core.errors import BundleLabError, Cancelled, friendly
 from core.workspace import Workspace
 
 KEY_WORKSPACE = "workspace_dir"
 KEY_DATASET = "dataset"
+
+# Characters that can start Markdown, HTML or Streamlit syntax wherever they stand: links and
+# images ([ ]), autolinks and HTML (< >), emphasis (*), code (`), strikethrough (~), math ($),
+# tables (|), headings (#), directives and icons (:red[..], :material/x:), URL and e-mail
+# autolinks (http://, a@b.c), and the backslash itself.
+_MD_ALWAYS = re.compile(r"([\\`*\[\]<>$~|#{}:@])")
+_MD_UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")  # "_" not inside a word: emphasis
+_MD_LINE_START = re.compile(r"^([ \t]*)([-+=])", re.MULTILINE)  # lists, rules, setext headings
+_MD_NUMBERED = re.compile(r"^([ \t]*\d{1,9})([.)])(?=\s|$)", re.MULTILINE)  # "1. " lists
+_MD_WWW = re.compile(r"\b(www)\.", re.IGNORECASE)  # "www.host.com" autolinks
+
+
+def md(value: object) -> str:
+    """``value`` as literal text inside Markdown (st.write/markdown/caption/info/warning/error/
+    success/subheader, widget and expander labels, metric labels, progress text). Every user
+    value shown in Markdown goes through here (item names and ids, customer ids, file, column,
+    category and dataset names, messages quoting them): the characters that could start a link,
+    an image (a remote fetch), HTML, emphasis, code, math or a Streamlit directive are
+    backslash-escaped, so the text renders exactly as given; ordinary sentence punctuation
+    (. , ; ' ( ) - and "_" inside words) is left as it is. Tables (st.dataframe) and select box
+    options are plain text already."""
+    text = _MD_ALWAYS.sub(r"\\\1", str(value))
+    text = _MD_UNDERSCORE.sub(r"\\_", text)
+    text = _MD_LINE_START.sub(r"\1\\\2", text)
+    text = _MD_NUMBERED.sub(r"\1\\\2", text)
+    return _MD_WWW.sub(r"\1\\.", text)
 
 
 def workspace() -> Workspace:
@@ -32,7 +59,7 @@ def dataset_picker(ws: Workspace | None = None) -> str | None:
     try:
         names = ws.datasets()["name"].tolist()
     except BundleLabError as exc:
-        st.sidebar.error(str(exc))
+        st.sidebar.error(md(exc))
         return None
     if not names:
         st.sidebar.info("No dataset yet: load one on the Upload page, or use the sample data on "
@@ -61,7 +88,9 @@ def require_dataset(ws: Workspace | None = None) -> str:
 
 
 def make_progress(label: str) -> tuple[Callable[[float, str], None], Any]:
-    """A ``progress(fraction, message)`` callback drawing a bar with a time estimate."""
+    """A ``progress(fraction, message)`` callback drawing a bar with a time estimate. ``label``
+    and the messages are shown as plain text (they may hold file and item names)."""
+    label = md(label)
     bar = st.progress(0.0, text=label)
     start = time.monotonic()
 
@@ -70,18 +99,23 @@ def make_progress(label: str) -> tuple[Callable[[float, str], None], Any]:
         eta = ""
         if 0.02 < fraction < 1:
             eta = f" (about {elapsed * (1 - fraction) / fraction:.0f}s left)"
-        bar.progress(min(1.0, max(0.0, fraction)), text=f"{label}: {message}{eta}")
+        bar.progress(min(1.0, max(0.0, fraction)), text=f"{label}: {md(message)}{eta}")
 
     return progress, bar
 
 
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Show a ``BundleLabError`` as ``st.error`` (one clear message, never a traceback) and a
-    cancellation as an info line."""
+    """Show a ``BundleLabError`` as ``st.error`` (one clear message, never a traceback; plain
+    text: it may quote file, column and item names) and a cancellation as an info line."""
     try:
         yield
     except BundleLabError as exc:
-        st.error(str(exc))
+        st.error(md(exc))
     except Cancelled:
         st.info("Cancelled: nothing in the workspace was changed.")
+    except Exception as exc:  # a full disk, a damaged workspace: the same words as the CLI's
+        mapped = friendly(exc)
+        if mapped is None:
+            raise
+        st.error(md(mapped))

@@ -4,40 +4,72 @@ from __future__ import annotations
 
 import json
 import shutil
-import uuid
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
+from core.files import owned_name, safe_upload_name
 from core.mapping import FIELDS
 from core.sqlclean import REASON_TEXT
 from core.workspace import Workspace
+from ui.common import md
 
 NONE = "(none)"
 MULTI = {"item_name", "timestamp", "category"}  # text fields that may join several columns
 LABELS = {
     "order_id": "Order id (required)", "item_id": "Item id (required)",
     "item_name": "Item name (several columns are joined)", "quantity": "Quantity",
-    "unit_price": "Unit price", "customer_id": "Customer", "timestamp": "Date / time (e.g. Date + Time)",
+    "unit_price": "Unit price", "line_total": "Line total (when no unit price)",
+    "customer_id": "Customer", "timestamp": "Date / time (e.g. Date + Time)",
     "category": "Category",
 }
 
 
-def save_upload(ws: Workspace, uploaded, slot: str) -> Path:
-    """Write an ``UploadedFile`` to ``uploads/.incoming/`` at once (once per file id)."""
+def _incoming_folder(ws: Workspace, path: str | Path) -> Path | None:
+    """The ``incoming/<owned name>`` folder holding ``path``, or None when it lies elsewhere."""
+    path = Path(path)
+    return path.parent if path.parent.parent == ws.incoming_dir else None
+
+
+def save_upload(ws: Workspace, uploaded, slot: str, *, for_ingest: bool = False) -> Path:
+    """Write an ``UploadedFile`` to ``incoming/p<PID>-<hex>/`` at once (once per file id), under
+    a safe name (``core.files.safe_upload_name``; the original name is only shown). A newer file
+    in the same ``slot`` replaces the older one's copy. After a load (``finish_upload``) the slot
+    reads the stored upload; ``for_ingest`` then writes a fresh incoming copy, so that a second
+    load gets its own stored upload."""
     key = f"saved_{slot}"
     saved = st.session_state.get(key)
-    if saved and saved["id"] == uploaded.file_id and Path(saved["path"]).exists():
+    if saved and saved["id"] == uploaded.file_id and Path(saved["path"]).exists() and (
+            not for_ingest or _incoming_folder(ws, saved["path"]) is not None):
         return Path(saved["path"])
-    folder = ws.uploads_dir / ".incoming" / uuid.uuid4().hex[:10]
+    discard_upload(ws, slot)
+    folder = ws.incoming_dir / owned_name("")
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / Path(uploaded.name).name
+    path = folder / safe_upload_name(uploaded.name)
     uploaded.seek(0)
     with open(path, "wb") as fh:
         shutil.copyfileobj(uploaded, fh, length=1024 * 1024)
     st.session_state[key] = {"id": uploaded.file_id, "path": str(path)}
     return path
+
+
+def discard_upload(ws: Workspace, slot: str) -> None:
+    """Forget the slot's file, deleting its incoming copy (never a stored upload)."""
+    saved = st.session_state.pop(f"saved_{slot}", None)
+    folder = _incoming_folder(ws, saved["path"]) if saved else None
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def finish_upload(ws: Workspace, slot: str, stored: Path | None) -> None:
+    """After a successful load: delete the slot's incoming copy (ingest copied it to
+    ``uploads/<dataset>/``, ``stored``); the slot then reads ``stored`` for the preview."""
+    saved = st.session_state.get(f"saved_{slot}")
+    if not saved or stored is None or not stored.exists() or _incoming_folder(ws, stored):
+        return  # the dataset may read from the incoming copy itself: keep it
+    discard_upload(ws, slot)
+    st.session_state[f"saved_{slot}"] = {"id": saved["id"], "path": str(stored)}
 
 
 def mapping_editor(columns: list[str], detected: dict[str, str],
@@ -79,4 +111,4 @@ def cleaning_report(summary: dict, examples: pd.DataFrame) -> None:
                         for r in ex.itertuples()]
                 st.dataframe(pd.DataFrame(rows), hide_index=True)
     for w in summary.get("warnings", []):
-        st.warning(w)
+        st.warning(md(w))
