@@ -28,12 +28,15 @@ def preview(path: str | Path, tmp_dir: Path, *, catalog: str | Path | None = Non
                 head = gz.read(256 * 1024)
         text = head.decode("utf-8-sig", errors="replace")
         reader = csv.reader(io.StringIO(text), delimiter=sn.delimiter)
-        next(reader, None)
         sample = []
-        for row in reader:
-            sample.append(dict(zip(sn.header, row)))
-            if len(sample) >= rows:
-                break
+        try:
+            next(reader, None)
+            for row in reader:
+                sample.append(dict(zip(sn.header, row)))
+                if len(sample) >= rows:
+                    break
+        except csv.Error:  # a field longer than Python's csv limit: show the rows before it
+            pass
         cat_cols = None
         if catalog is not None:
             csn = sniff(catalog, tmp_dir, layout="lines", has_mapping=True)
