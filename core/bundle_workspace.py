@@ -16,7 +16,8 @@ import pandas as pd
 from .baskets import build_baskets, order_table, temporal_split
 from .bundle_candidates import BundleInputs
 from .bundles import BundleParams, BundleResult, build_bundles
-from .errors import BundleLabError, ModelNotTrained, Progress, report, sub_progress
+from .errors import (BundleLabError, DatasetChanged, ModelNotTrained, Progress, check_version,
+                     report, sub_progress)
 from .workspace import Workspace, _now
 
 LISTS_SQL = """CREATE TABLE IF NOT EXISTS bundle_lists (
@@ -28,11 +29,16 @@ LISTS_SQL = """CREATE TABLE IF NOT EXISTS bundle_lists (
 def prepare_inputs(ws: Workspace, name: str, train: pd.DataFrame, items: pd.DataFrame, *,
                    cut: Any = None, train_tag: str | None = None, text: bool = True,
                    finetune_params: Any = None, model: str | None = None,
-                   recommender: bool = True, progress: Progress | None = None) -> BundleInputs:
+                   recommender: bool = True, version: int | None = None,
+                   progress: Progress | None = None) -> BundleInputs:
     """Inputs for ``build_bundles`` from training lines ``train`` (orders before ``cut``, or all
     orders). Text vectors come from the encoder fine-tuned on exactly these orders (trained or
     reused); without co-purchase pairs to fine-tune on, the base model's vectors are used and a
-    note says so."""
+    note says so.
+
+    ``version``: the dataset version ``train`` and ``items`` were read at; when given, a
+    ``DatasetChanged`` is raised if the dataset was re-loaded while the inputs were gathered.
+    Vectors read from the workspace that do not line up with ``items`` raise it as well."""
     items = items.reset_index(drop=True)
     b = build_baskets(train, item_ids=items["item_id"].astype(str).tolist())
     orders = order_table(train).set_index("order_id").reindex(b.order_ids)
@@ -48,19 +54,37 @@ def prepare_inputs(ws: Workspace, name: str, train: pd.DataFrame, items: pd.Data
 
             finetune_params = FinetuneParams(**finetune_overrides())
         try:
-            _, inp.vectors = item_vectors(ws, name, cut=cut, finetuned=True, model=model,
-                                          params=finetune_params, train_lines=train
-                                          if train_tag else None, train_tag=train_tag,
-                                          progress=sub_progress(progress, 0.0, 0.8))
+            ids, inp.vectors = item_vectors(ws, name, cut=cut, finetuned=True, model=model,
+                                            params=finetune_params, train_lines=train
+                                            if train_tag else None, train_tag=train_tag,
+                                            progress=sub_progress(progress, 0.0, 0.8))
         except ModelNotTrained as exc:
             inp.notes.append(f"text model not fine-tuned ({exc}); base model vectors used")
-            _, inp.vectors = item_vectors(ws, name, finetuned=False, model=model)
+            ids, inp.vectors = item_vectors(ws, name, finetuned=False, model=model)
+        _same_items(name, items, ids, "fine-tuned text vectors")
         report(progress, 0.85, "base-model vectors for variant detection")
-        _, inp.base_vectors = item_vectors(ws, name, finetuned=False, model=model,
-                                           progress=sub_progress(progress, 0.85, 1.0))
+        ids, inp.base_vectors = item_vectors(ws, name, finetuned=False, model=model,
+                                             progress=sub_progress(progress, 0.85, 1.0))
+        _same_items(name, items, ids, "base-model text vectors")
     if recommender:
         _attach_recommender(ws, name, inp, cut)
+    if version is not None:
+        check_version(ws, name, version, doing=BUILDING, again=AGAIN)
     return inp
+
+
+BUILDING, AGAIN = "bundles were being built", "run bundles again"
+
+
+def _same_items(name: str, items: pd.DataFrame, ids: np.ndarray, what: str) -> None:
+    """Vectors are read from the workspace after ``items`` was: their rows must be the same items
+    in the same order, or every index into them would point at another item (or past the end)."""
+    want = items["item_id"].astype(str).to_numpy()
+    if len(ids) != len(want) or not np.array_equal(np.asarray(ids, dtype=str), want.astype(str)):
+        raise DatasetChanged(
+            f"dataset {name} changed while bundles were being built: the {what} cover "
+            f"{len(ids):,} items but {len(want):,} items were read with the orders (the dataset "
+            f"was re-loaded meanwhile); nothing was saved: {AGAIN}")
 
 
 def _attach_recommender(ws: Workspace, name: str, inp: BundleInputs, cut: Any) -> None:
@@ -105,17 +129,30 @@ def make_bundles(ws: Workspace, dataset: str | None = None, *, params: BundlePar
     t0 = time.perf_counter()
     name = ws.resolve(dataset)
     params = params or BundleParams()
-    lines = ws.lines(name)
-    if lines.empty:
-        raise BundleLabError(f"dataset {name} has no order lines left after cleaning")
-    train = temporal_split(lines, cut).train if cut else lines
-    items = ws.items(name)
-    inp = prepare_inputs(ws, name, train, items, cut=cut, text=text,
-                         finetune_params=finetune_params, model=model,
-                         progress=sub_progress(progress, 0.0, 0.7))
-    result = build_bundles(inp, params, progress=sub_progress(progress, 0.7, 1.0))
-    result.seconds = round(time.perf_counter() - t0, 3)
-    list_id = save_list(ws, name, result, cut=cut, label=label) if save else None
+    # The dataset may be re-loaded (another process, another page) while this runs: everything
+    # is read at one version, checked between stages and once more in the saving transaction.
+    version = ws.info(name)["version"]
+    try:
+        lines = ws.lines(name)
+        if lines.empty:
+            raise BundleLabError(f"dataset {name} has no order lines left after cleaning")
+        train = temporal_split(lines, cut).train if cut else lines
+        items = ws.items(name)
+        check_version(ws, name, version, doing=BUILDING, again=AGAIN)  # lines and items agree
+        inp = prepare_inputs(ws, name, train, items, cut=cut, text=text,
+                             finetune_params=finetune_params, model=model, version=version,
+                             progress=sub_progress(progress, 0.0, 0.7))
+        result = build_bundles(inp, params, progress=sub_progress(progress, 0.7, 1.0))
+        result.seconds = round(time.perf_counter() - t0, 3)
+        if save:
+            list_id = save_list(ws, name, result, cut=cut, label=label, version=version)
+        else:
+            check_version(ws, name, version, doing=BUILDING, again=AGAIN)
+            list_id = None
+    except DatasetChanged:
+        # a stage inside (fine-tuning, training) noticed first: say it in this command's words
+        check_version(ws, name, version, doing=BUILDING, again=AGAIN)
+        raise
     ws.record_run(name, "bundles", params={**asdict(params), "cut": str(cut) if cut else None},
                   seconds=result.seconds, metrics={"bundles": len(result.bundles),
                                                    "candidates": result.candidates},
@@ -124,18 +161,33 @@ def make_bundles(ws: Workspace, dataset: str | None = None, *, params: BundlePar
 
 
 def save_list(ws: Workspace, dataset: str, result: BundleResult, *, cut: Any = None,
-              label: str | None = None) -> str:
-    """Store a bundle list (versioned: every save is a new list) and return its id."""
+              label: str | None = None, version: int | None = None) -> str:
+    """Store a bundle list (versioned: every save is a new list) and return its id. With
+    ``version`` (the dataset version the list was built from) nothing is stored and
+    ``DatasetChanged`` is raised when the dataset is at another version now (checked in the
+    same transaction as the insert)."""
     list_id = uuid.uuid4().hex[:10]
-    version = ws.info(dataset)["version"]
+    if version is None:
+        version = ws.info(dataset)["version"]
     with ws.connect() as con:
         con.execute(LISTS_SQL)
-        con.execute("INSERT INTO bundle_lists VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-            list_id, dataset, _now(), label or f"{len(result.bundles)} bundles",
-            json.dumps(result.params, default=str), version, str(cut) if cut else None,
-            len(result.bundles), result.seconds,
-            result.bundles.to_json(orient="records"), result.coverage.to_json(orient="records"),
-            json.dumps(result.notes)])
+        con.begin()
+        row = con.execute("SELECT version FROM datasets WHERE name = ?", [dataset]).fetchone()
+        changed = row is None or row[0] != version
+        if changed:
+            con.rollback()
+        else:
+            con.execute("INSERT INTO bundle_lists VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+                list_id, dataset, _now(), label or f"{len(result.bundles)} bundles",
+                json.dumps(result.params, default=str), version, str(cut) if cut else None,
+                len(result.bundles), result.seconds,
+                result.bundles.to_json(orient="records"),
+                result.coverage.to_json(orient="records"), json.dumps(result.notes)])
+            con.commit()
+    if changed:  # outside the connection: the check opens its own
+        check_version(ws, dataset, version, doing=BUILDING, again=AGAIN)
+        raise DatasetChanged(f"dataset {dataset} changed while bundles were being built; "
+                             f"nothing was saved: {AGAIN}")  # pragma: no cover - a race
     return list_id
 
 

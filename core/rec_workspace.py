@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from .baskets import parse_cut, temporal_split
-from .errors import BundleLabError, ModelNotTrained, Progress, report, sub_progress
+from .errors import (BundleLabError, ModelDamaged, ModelNotTrained, Progress, check_version,
+                     report, sub_progress)
 from .rec_base import Recommender, load_recommender
 from .rec_history import PurchaseHistory, build_history
 from .workspace import Workspace
@@ -111,12 +112,11 @@ def train_recommender(ws: Workspace, dataset: str | None = None, *, cut=None,
     version = ws.info(name)["version"]
     target = model_path(ws, name, cut)
     key = {"params": asdict(params), "data_version": version, "cut": _cut_key(cut)}
-    meta_file = target / "meta.json"
-    if meta_file.exists():
-        meta = json.loads(meta_file.read_text())
-        if meta.get("key") == key:
-            report(progress, 1.0, "recommender reused")
-            return {**meta["summary"], "reused": True, "seconds": round(time.perf_counter() - t0, 2)}
+    meta = _read_meta(target)
+    if meta is not None and meta.get("key") == key and files_problem(target) is None:
+        report(progress, 1.0, "recommender reused")
+        return {**meta["summary"], "reused": True, "seconds": round(time.perf_counter() - t0, 2)}
+    # else: not trained yet, other settings, or damaged files: (re)train
     model = make_recommender(params.method, **params.model_kwargs())
     report(progress, 0.0, "reading orders")
     train = _training_lines(ws, name, cut)
@@ -132,6 +132,8 @@ def train_recommender(ws: Workspace, dataset: str | None = None, *, cut=None,
                "text": used, "val_ndcg@10": _round(getattr(model, "val_ndcg_", None)),
                "cut": None if parse_cut(cut) is None else _cut_key(cut)}
     report(progress, 0.98, "saving the model")   # the last point where Cancelled may stop it
+    check_version(ws, name, version, doing="the recommender was being trained",
+                  again="train it again")
     with ws.atomic_dir(target) as tmp:
         model.save(tmp)
         if text is not None:
@@ -157,7 +159,9 @@ def trained_models(ws: Workspace, dataset: str) -> pd.DataFrame:
     root = ws.model_dir(dataset, "recommender")
     rows = []
     for meta_file in sorted(root.glob("*/meta.json")) if root.exists() else []:
-        meta = json.loads(meta_file.read_text())
+        meta = _read_meta(meta_file.parent)
+        if meta is None:  # damaged: load_trained says so; training again replaces it
+            continue
         s = meta["summary"]
         rows.append((s.get("cut"), s["method"], s.get("text"), s["customers"], s["items"],
                      s["seconds"], s.get("val_ndcg@10"), meta["key"]["data_version"],
@@ -191,16 +195,74 @@ def load_trained(ws: Workspace, dataset: str | None = None, *, cut=None) -> Trai
         raise ModelNotTrained(f"no recommender trained for dataset {name!r}{where} yet: run "
                               f"`python -m core recommend --dataset {name}` or train it on the "
                               "Recommender page")
-    model = load_recommender(path)
-    text = None
-    if (path / "text.safetensors").exists():
-        from safetensors.numpy import load_file
+    problem = files_problem(path)
+    if problem is not None:
+        raise _damaged(name, path, cut, problem)
+    try:
+        model = load_recommender(path)
+        text = None
+        if (path / "text.safetensors").exists():
+            from safetensors.numpy import load_file
 
-        text = load_file(str(path / "text.safetensors"))["vectors"].astype(np.float32)
+            text = load_file(str(path / "text.safetensors"))["vectors"].astype(np.float32)
+    except Exception as exc:
+        # the files' headers were fine: the content does not fit (e.g. weights of another shape)
+        if type(exc).__name__ == "SafetensorError" or (
+                isinstance(exc, (RuntimeError, KeyError, ValueError)) and _looks_damaged(exc)):
+            raise _damaged(name, path, cut, f"{type(exc).__name__}: {exc}") from None
+        raise
+    meta = _read_meta(path)
+    if meta is None:
+        raise _damaged(name, path, cut, f"{path / 'meta.json'}: no training summary in it")
     items = ws.items(name)
     names = dict(zip(items["item_id"].astype(str), items["item_name"].fillna(items["item_id"])))
-    meta = json.loads((path / "meta.json").read_text())
     return TrainedRecommender(model, model.history_, names, text, meta)
+
+
+_JSON_FILES = ("meta.json", "config.json", "history.json")
+
+
+def _read_meta(path: Path) -> dict | None:
+    """A saved recommender's ``meta.json``, or None when it is missing or unreadable."""
+    try:
+        meta = json.loads((Path(path) / "meta.json").read_text())
+        return meta if isinstance(meta, dict) and "summary" in meta and "key" in meta else None
+    except (OSError, ValueError):
+        return None
+
+
+def files_problem(path: Path) -> str | None:
+    """``"FILE: what is wrong"`` for the first file of the saved recommender in ``path`` that
+    cannot be read (JSON that does not parse, a safetensors file with junk or cut short, the
+    history missing), else None. Cheap: reads the JSON files and the safetensors headers."""
+    from .embeddings import weights_problem
+
+    for name in _JSON_FILES:
+        f = Path(path) / name
+        try:
+            data = json.loads(f.read_text())
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError) as exc:
+            return f"{f}: {exc}"
+    if not (Path(path) / "history.safetensors").exists():
+        return f"{Path(path) / 'history.safetensors'}: missing"
+    return weights_problem(path)
+
+
+def _looks_damaged(exc: BaseException) -> bool:
+    low = str(exc).lower()
+    return any(s in low for s in ("size mismatch", "missing key", "unexpected key", "shape",
+                                  "deserializ", "header"))
+
+
+def _damaged(name: str, path: Path, cut, problem: str) -> ModelDamaged:
+    again = f"python -m core recommend --dataset {name}"
+    if parse_cut(cut) is not None:
+        again += f" --cut {_cut_key(cut)}"
+    return ModelDamaged(f"the saved recommender of dataset {name!r} in {path} is damaged "
+                        f"({problem}): train it again ({again}, or the 'Train now' button on the "
+                        "Recommender page)")
 
 
 def item_affinity(ws: Workspace, dataset: str | None, item_ids: Sequence[str], *, cut=None,

@@ -25,10 +25,13 @@ import duckdb
 import pandas as pd
 
 from .config import DB_FILE, workspace_dir
-from .errors import DatasetNotFound, WorkspaceBusy
+from .errors import DatasetNotFound, WorkspaceBusy, friendly
+from .files import pid_tag
 from .sql import ident
 
 _LOCK = threading.RLock()
+_SWEPT: set[Path] = set()  # workspace roots swept for leftovers by this process
+_SWEPT_LOCK = threading.Lock()
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\- ]{0,79}$")
 
 SCHEMA = """
@@ -84,9 +87,79 @@ class Workspace:
         self.models_dir = self.root / "models"
         self.uploads_dir = self.root / "uploads"
         self.tmp_dir = self.root / "tmp"
+        self.incoming_dir = self.root / "incoming"  # uploads not yet loaded (the Upload page)
+        with _SWEPT_LOCK:
+            first_open = self.root not in _SWEPT
+            _SWEPT.add(self.root)
+        if first_open:
+            self.sweep_leftovers()
 
     def __repr__(self) -> str:
         return f"Workspace({str(self.root)!r})"
+
+    # ------------------------------------------------------------------ leftovers
+    def sweep_leftovers(self, *, max_age: float | None = None) -> list[Path]:
+        """Remove temp entries that a killed process left behind: ``uploads/.staging-*``,
+        ``tmp/ingest-*``, ``incoming/*`` (and ``uploads/.incoming/*`` of older versions) and the
+        hidden temp folders/files of ``models/<dataset>/`` (``.encoder-*``, ``recommender/.*``,
+        ``vectors/.*``). An entry goes when the process named in it (``p<PID>-``, see
+        ``core.files.owned_name``) has exited, or, naming none, when nothing in it changed for
+        ``max_age`` seconds (default 6 hours). Uploads a dataset still reads from stay. Runs once
+        per workspace and process from ``__init__``; best effort, never raises. Returns what it
+        removed."""
+        from .files import STALE_SECONDS, is_stale, remove
+
+        max_age = STALE_SECONDS if max_age is None else max_age
+        now = time.time()
+        removed: list[Path] = []
+        candidates: list[tuple[Path, bool]] = []  # (path, may be a dataset's stored upload)
+        try:
+            if not self.root.is_dir():
+                return removed
+            for pattern, root in ((".staging-*", self.uploads_dir), ("ingest-*", self.tmp_dir)):
+                candidates += [(p, False) for p in root.glob(pattern)]
+            for folder in (self.incoming_dir, self.uploads_dir / ".incoming"):
+                candidates += [(p, True) for p in folder.glob("*")]
+            for ds in self.models_dir.glob("*"):
+                for folder in (ds, ds / "recommender", ds / "vectors"):
+                    candidates += [(p, False) for p in folder.glob(".*")]
+        except OSError:
+            pass
+        referenced: list[set[Path] | None] = []  # read once, when first needed
+        for path, maybe_used in candidates:
+            try:
+                if not is_stale(path, now=now, max_age=max_age):
+                    continue
+                if maybe_used:
+                    if not referenced:
+                        referenced.append(self._stored_uploads())
+                    used = referenced[0]
+                    if used is None or any(path == r or path in r.parents for r in used):
+                        continue  # a dataset reads from it (or the database is busy)
+                remove(path)
+                removed.append(path)
+            except Exception:  # vanished meanwhile, no permission, ...
+                continue
+        return removed
+
+    def _stored_uploads(self) -> set[Path] | None:
+        """The uploads the datasets were loaded from (their ``source``/``catalog``); None when the
+        database cannot be read now."""
+        if not self.db_path.exists():
+            return set()
+        if not _LOCK.acquire(blocking=False):  # a connection of this process is open
+            return None
+        try:
+            con = duckdb.connect(str(self.db_path), read_only=True)
+            try:
+                rows = con.execute("SELECT source, catalog FROM datasets").fetchall()
+            finally:
+                con.close()
+        except Exception:  # locked by another process, damaged, ...: keep the uploads
+            return None
+        finally:
+            _LOCK.release()
+        return {(self.root / p).resolve() for row in rows for p in row if p}
 
     # ------------------------------------------------------------------ connections
     def _ensure(self) -> None:
@@ -111,6 +184,8 @@ class Workspace:
                     break
                 except duckdb.IOException as exc:  # lock held by another process
                     msg = str(exc)
+                    if (damaged := friendly(exc, self)) is not None:  # junk or truncated file
+                        raise damaged from None
                     if "lock" not in msg.lower():
                         raise
                     if time.monotonic() >= deadline:
@@ -122,6 +197,10 @@ class Workspace:
                             "workspace with --workspace DIR."
                         ) from None
                     time.sleep(0.2)
+                except duckdb.Error as exc:  # e.g. "Corrupt database file: ... checksum ..."
+                    if (damaged := friendly(exc, self)) is not None:
+                        raise damaged from None
+                    raise
             try:
                 con.execute("SET TimeZone='UTC'")
                 if not read_only:
@@ -263,13 +342,13 @@ class Workspace:
         """Write a directory atomically: yields a temp directory next to ``target``; on success it
         replaces ``target`` by rename, on any exception (``Cancelled`` included) it is removed."""
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.{pid_tag()}", dir=target.parent))
         try:
             yield tmp
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:6]}")
+        old = target.with_name(f".{target.name}.old-{pid_tag()}{uuid.uuid4().hex[:6]}")
         if target.exists():
             target.rename(old)
         tmp.rename(target)
