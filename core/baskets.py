@@ -109,18 +109,27 @@ def parse_cut(cut: str | date | datetime | None) -> pd.Timestamp | None:
     return ts.normalize()
 
 
+def day(ts: pd.Timestamp) -> str:
+    """``YYYY-MM-DD`` of a timestamp; safe where ``.date()`` is not (years beyond 9999)."""
+    return f"{ts.year:04d}-{ts.month:02d}-{ts.day:02d}"
+
+
 def default_cut(lines: pd.DataFrame, test_share: float = 0.2) -> pd.Timestamp | None:
     """The day that leaves the last ~``test_share`` of orders (by first timestamp) for testing;
-    None when the lines have no timestamps."""
+    None when the lines have no timestamps, or when no day can split them (fewer than two dated
+    orders, or all on one day)."""
     if "timestamp" not in lines or lines["timestamp"].isna().all():
         return None
     first = lines.groupby("order_id")["timestamp"].min().dropna().sort_values()
     if len(first) < 2:
         return None
+    first_day, last_day = first.iloc[0].normalize(), first.iloc[-1].normalize()
+    if first_day == last_day:  # one day: every cut leaves one side empty
+        return None
     ts = first.iloc[int(len(first) * (1 - test_share))]
     cut = ts.normalize()
-    if cut <= first.iloc[0].normalize():  # keep at least one train day
-        cut = first.iloc[0].normalize() + pd.Timedelta(days=1)
+    if cut <= first_day:  # keep at least one train day (the next day is <= last_day)
+        cut = first_day + pd.Timedelta(days=1)
     return cut
 
 
@@ -142,15 +151,22 @@ def temporal_split(lines: pd.DataFrame, cut: str | date | datetime | None = None
     has_ts = "timestamp" in lines and lines["timestamp"].notna().any()
     cut_ts = parse_cut(cut)
     if has_ts:
+        lo, hi = lines["timestamp"].min(), lines["timestamp"].max()
         if cut_ts is None:
             cut_ts = default_cut(lines, test_share)
+            if cut_ts is None:  # timestamps, but no day splits them
+                dated = lines.loc[lines["timestamp"].notna(), "order_id"].nunique()
+                what = (f"only {dated} order has a date" if dated < 2 else
+                        f"all {dated:,} dated orders fall on one day, {day(lo)}")
+                raise BundleLabError(
+                    f"a held-out later period needs dated orders on at least two different days, "
+                    f"but here {what}: load more order history (orders from later days)")
         first = lines.groupby("order_id")["timestamp"].transform("min")
         is_test = (first >= cut_ts).to_numpy()
         if not is_test.any() or is_test.all():
-            lo, hi = lines["timestamp"].min(), lines["timestamp"].max()
             raise BundleLabError(
-                f"cut date {cut_ts.date()} leaves no {'test' if not is_test.any() else 'training'} "
-                f"orders: the data runs from {lo.date()} to {hi.date()}; pick a date inside it")
+                f"cut date {day(cut_ts)} leaves no {'test' if not is_test.any() else 'training'} "
+                f"orders: the data runs from {day(lo)} to {day(hi)}; pick a date inside it")
         return Split(lines[~is_test], lines[is_test], cut_ts)
     if cut_ts is not None:
         raise BundleLabError("this dataset has no timestamps, so --cut cannot be used; "

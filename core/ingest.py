@@ -34,10 +34,11 @@ import duckdb
 
 from . import mapping as mp
 from .errors import BundleLabError, InputError, Progress, report, sub_progress
+from .files import owned_name
 from .readers import Sniffed, iter_ragged, sniff
 from .sql import plain_ident
 from .sqlclean import (DROP_REASONS, clean_sql, detect_timestamp_format, needs_fill_sql,
-                       number_sql, text_sql)
+                       number_sql, text_sql, timestamp_text_sql)
 from .workspace import DELETE_DATASET, Workspace, _now, check_dataset_name
 
 EXAMPLES_PER_REASON = 5
@@ -54,6 +55,7 @@ class IngestOptions:
     drop_duplicates: bool = True
     drop_cancellations: bool = True
     drop_non_products: bool = True
+    drop_placeholders: bool = True
     layout: str = "auto"
 
     def __post_init__(self) -> None:
@@ -75,8 +77,8 @@ def default_name(path: str | Path) -> str:
 
 _READ_CSV = ("SELECT row_number() OVER () AS line_no, * FROM read_csv(?, delim := ?, "
              "header := false, skip := 1, columns := ?, quote := '\"', escape := '\"', "
-             "null_padding := true, strict_mode := true, auto_detect := false, "
-             "encoding := 'utf-8', compression := ?, parallel := ?)")
+             "null_padding := true, auto_detect := false, encoding := 'utf-8', "
+             "compression := ?, parallel := ?, strict_mode := ?)")
 _GLOB_CHARS = frozenset("*?[]{}")
 
 
@@ -95,7 +97,7 @@ def _literal_path(path: Path, tmp_dir: Path) -> Iterator[Path]:
                          f"of {''.join(sorted(_GLOB_CHARS))}; use a workspace folder without them.",
                          file=str(path))
     folder.mkdir(parents=True, exist_ok=True)
-    link = folder / f"ingest-p{os.getpid()}-{uuid.uuid4().hex[:10]}.csv"
+    link = folder / owned_name("ingest-", ".csv")
     try:
         try:
             os.link(path, link)
@@ -112,17 +114,21 @@ def _is_gzip(path: Path) -> bool:
 
 
 def _create_raw(con: duckdb.DuckDBPyConnection, table: str, params: list) -> None:
+    """The fast parallel, strict read first; then the fallbacks valid files need: DuckDB's
+    parallel reader cannot pad short rows in files with quoted newlines ("two\nlines" in a text
+    field), and its strict mode stops on a quoted field that ends in a newline ("trailing\n")."""
     create = f"CREATE TEMP TABLE {table} AS " + _READ_CSV
-    try:
-        con.execute(create, params + [True])
-    except duckdb.Error as exc:
-        # DuckDB's parallel reader cannot pad short rows in files with quoted newlines
-        # ("two\nlines" in a text field); the single-threaded reader can.
-        if "parallel" not in str(exc).lower():
-            raise
-        drop = f"DROP TABLE IF EXISTS {table}"
-        con.execute(drop)
-        con.execute(create, params + [False])
+    drop = f"DROP TABLE IF EXISTS {table}"
+    attempts = [(True, True), (False, True), (False, False)]  # (parallel, strict)
+    for k, (parallel, strict) in enumerate(attempts):
+        try:
+            con.execute(create, params + [parallel, strict])
+            return
+        except duckdb.Error as exc:
+            text = str(exc).lower()
+            if "parallel" not in text and "invalid state" not in text or k == len(attempts) - 1:
+                raise
+            con.execute(drop)
 
 
 def _read_raw(con: duckdb.DuckDBPyConnection, sn: Sniffed, table: str, tmp_dir: Path) -> int:
@@ -138,7 +144,8 @@ def _read_raw(con: duckdb.DuckDBPyConnection, sn: Sniffed, table: str, tmp_dir: 
     except duckdb.Error as exc:
         if "unicode" in str(exc).lower() and sn.encoding.startswith("utf-8"):
             raise _NotUtf8() from None
-        ragged = list(iter_ragged(sn.path, sn.delimiter, len(sn.header)))
+        ragged = list(iter_ragged(sn.path, sn.delimiter, len(sn.header),
+                                  name=sn.original.name))
         if ragged:
             rows = ", ".join(f"row {n} ({k} fields)" for n, k in ragged)
             raise InputError(
@@ -165,7 +172,7 @@ def _narrow(sn: Sniffed, used: list[str], tmp_dir: Path) -> Sniffed:
     """A copy of the sniffed (UTF-8) file holding only the columns in ``used`` and a digest of
     each whole row; streamed row by row."""
     keep = sorted({sn.header.index(c) for c in used if c in sn.header})
-    out = tmp_dir / f"ingest-p{os.getpid()}-{uuid.uuid4().hex[:10]}.csv"
+    out = tmp_dir / owned_name("ingest-", ".csv")
     tmp_dir.mkdir(parents=True, exist_ok=True)
     limit = csv.field_size_limit()
     csv.field_size_limit(2**31 - 1)
@@ -201,8 +208,11 @@ def _col(sn: Sniffed, name: str) -> str:
 
 
 def _field_exprs(sn: Sniffed, fmap: dict[str, list[str]], prefix: str = "") -> dict[str, str]:
-    return {f: text_sql([prefix + _col(sn, c) for c in cols], joiner=" ")
-            for f, cols in fmap.items()}
+    exprs = {f: text_sql([prefix + _col(sn, c) for c in cols], joiner=" ")
+             for f, cols in fmap.items() if cols}
+    if "timestamp" in exprs:
+        exprs["timestamp"] = timestamp_text_sql(exprs["timestamp"])
+    return exprs
 
 
 def _stage_uploads(ws: Workspace, paths: list[Path]) -> Path | None:
@@ -210,7 +220,7 @@ def _stage_uploads(ws: Workspace, paths: list[Path]) -> Path | None:
     workspace (a re-clean)."""
     if all(ws.uploads_dir in p.resolve().parents for p in paths):
         return None
-    staging = ws.uploads_dir / f".staging-{uuid.uuid4().hex[:10]}"
+    staging = ws.uploads_dir / owned_name(".staging-")
     staging.mkdir(parents=True, exist_ok=True)
     for i, p in enumerate(paths):
         shutil.copyfile(p, staging / _stored_name(p, i))
@@ -285,7 +295,8 @@ def ingest(ws: Workspace, path: str | Path, *, catalog: str | Path | None = None
             except _NotUtf8:  # invalid UTF-8 past the sniffed head: convert the whole file
                 sn = sniff(path, ws.tmp_dir, layout=options.layout, full_scan=True,
                            has_mapping=bool(options.mapping))
-                tmp.append(sn.path)
+                if sn.temp:
+                    tmp.append(sn.path)
                 rows_read = _read_raw(con, sn, "raw", ws.tmp_dir)
             if rows_read == 0:
                 raise InputError(f"{path.name} has a header ({', '.join(sn.header[:8])}) but no "
@@ -336,11 +347,31 @@ def _clean_and_store(con, ws, name, sn, cat_sn, lines_map, cat_map, options, row
     fill_sql = needs_fill_sql(exprs)
     fill = bool(fill_sql and con.execute(fill_sql).fetchone()[0])
     con.execute(clean_sql(exprs, raw_cols, ts_fmt=ts_fmt, decimal_comma=decimal_comma,
-                          options=options, fill=fill))
+                          options=options, fill=fill,
+                          derive_order=mp.derived_order_id(lines_map)))
     report(progress, 0.3, "counting what was dropped")
     dropped = dict(con.execute(
         "SELECT reason, count(*) FROM clean WHERE reason IS NOT NULL GROUP BY reason").fetchall())
     dropped = {r: int(dropped[r]) for r in DROP_REASONS if dropped.get(r)}
+    if sum(dropped.values()) >= rows_read:  # nothing kept: refuse before anything is written
+        from .sqlclean import REASON_TEXT
+        fixes = {"missing_order_id": "map the order id column (--map order_id=COLUMN)",
+                 "missing_item_id": "map the item id column (--map item_id=COLUMN)",
+                 "placeholder_item": "map the item id column (--map item_id=COLUMN)",
+                 "non_positive_quantity": "load the sales export, not only returns, or map the "
+                 "right quantity column (--map quantity=COLUMN)",
+                 "unparseable_quantity": "map the right quantity column (--map quantity=COLUMN)",
+                 "zero_or_negative_price": "map the unit price column (--map unit_price=COLUMN)",
+                 "unparseable_price": "map the unit price column (--map unit_price=COLUMN)",
+                 "unparseable_timestamp": "keep rows with unreadable dates (--bad-dates keep) "
+                 "or map another date column (--map timestamp=COLUMN)"}
+        todo = "; ".join(dict.fromkeys(fixes[r] for r in dropped if r in fixes)) or \
+            "load an export holding product sales"
+        raise InputError(
+            f"{sn.original.name}: all {rows_read:,} rows were dropped: "
+            f"{', '.join(f'{n:,} {REASON_TEXT[r]}' for r, n in dropped.items())}. Nothing was "
+            f"loaded (the workspace is unchanged). To fix: {todo}.",
+            file=str(sn.original), columns=sn.header)
     examples = con.execute(
         "SELECT reason, line_no FROM (SELECT reason, line_no, row_number() OVER (PARTITION BY "
         "reason ORDER BY line_no) AS k FROM clean WHERE reason IS NOT NULL) WHERE k <= ? "
@@ -412,6 +443,14 @@ def _clean_and_store(con, ws, name, sn, cat_sn, lines_map, cat_map, options, row
 
 def _warnings(con, lines_map, stats, has_cat, ts_fmt, options) -> list[str]:
     out = []
+    if mp.derived_order_id(lines_map):
+        out.append(f"No order id column: a basket is one customer "
+                   f"({'+'.join(lines_map['customer_id'])}) on one day "
+                   f"({'+'.join(lines_map['timestamp'])}). Map an order id column if the file "
+                   "has one.")
+    if "line_total" in lines_map:
+        out.append(f"No unit price column: unit prices are the line total "
+                   f"({'+'.join(lines_map['line_total'])}) divided by the quantity.")
     if stats[6]:
         out.append(f"{stats[6]:,} kept rows have no item name: the item id is used as the name.")
     if stats[7]:

@@ -9,37 +9,60 @@ from collections import Counter
 
 from .errors import InputError, MappingError
 
-FIELDS = ["order_id", "item_id", "item_name", "quantity", "unit_price", "customer_id",
-          "timestamp", "category"]
+FIELDS = ["order_id", "item_id", "item_name", "quantity", "unit_price", "line_total",
+          "customer_id", "timestamp", "category"]
 CATALOG_FIELDS = ["item_id", "item_name", "category", "unit_price", "cost"]
 REQUIRED = ["order_id", "item_id"]
 
-# Highest priority first. Names are normalised: lower case, no spaces, '_', '-', '.'.
+# Chinese headers are built from a noun and a suffix: 产品/商品/货品/菜品 + ID/编号/编码/代码 ...
+_GOODS = ["商品", "产品", "货品", "菜品", "物品", "药品"]
+
+
+def _zh(stems: list[str], suffixes: list[str]) -> list[str]:
+    return [a + b for a in stems for b in suffixes]
+
+
+# Highest priority first. Names are normalised: lower case, no spaces, '_', '-', '.', '/'.
 SYNONYMS: dict[str, list[str]] = {
     "order_id": ["orderid", "invoiceno", "invoice", "invoiceid", "invoicenumber", "ordernumber",
-                 "orderno", "order", "transactionid", "transaction", "basketid", "basket",
-                 "receiptid", "receipt", "ticketid", "billno", "订单号", "订单编号", "订单id"],
+                 "orderno", "order", "transactionid", "transactionno", "transaction", "basketid",
+                 "basket", "receiptid", "receiptno", "receipt", "ticketid", "billno", "billid",
+                 "订单号", "订单编号", "订单id", "订单编码", "订单", "单号", "单据号", "小票号",
+                 "流水号", "交易号", "交易编号", "id"],
     "item_id": ["itemid", "stockcode", "sku", "lineitemsku", "productid", "productcode",
-                "variantsku", "articleid", "article", "item", "商品编码", "商品id", "ean",
-                "barcode", "upc"],
+                "variantsku", "articleid", "itemcode", "dishesid", "dishid", "goodsid",
+                "article", "item"] + _zh(_GOODS, ["编码", "id", "编号", "代码", "号"]) + [
+                "ean", "barcode", "upc"],
     "timestamp": ["timestamp", "invoicedate", "orderdate", "createdat", "transactiontimestamp",
                   "transactiondate", "purchasedate", "datetime", "orderdatetime", "paidat",
-                  "下单时间", "订单时间", "date"],
+                  "placeordertime", "ordertime", "下单时间", "订单时间", "购买时间", "交易时间",
+                  "销售时间", "购药时间", "销售日期", "订单日期", "交易日期", "日期", "时间",
+                  "date"],
     "customer_id": ["customerid", "customer", "userid", "householdid", "clientid", "memberid",
-                    "accountid", "customeremail", "email", "客户id", "客户编号", "buyer"],
-    "quantity": ["quantity", "qty", "lineitemquantity", "units", "数量", "count"],
+                    "membernumber", "memberno", "cardno", "cardnumber", "accountid",
+                    "customeremail", "email", "客户id", "客户编号", "客户号", "会员id", "会员号",
+                    "会员编号", "会员卡号", "用户id", "顾客id", "社保卡号", "卡号", "buyer"],
+    "quantity": ["quantity", "qty", "lineitemquantity", "units", "销售数量", "数量", "购买数量",
+                 "counts", "count"],
     "unit_price": ["unitprice", "price", "lineitemprice", "itemprice", "saleprice",
-                   "sellingprice", "单价", "listprice"],
+                   "sellingprice", "单价", "销售单价", "售价", "价格", "listprice"],
+    # a line's revenue (quantity x unit price): the unit price is derived from it when the file
+    # has no unit price column
+    "line_total": ["linetotal", "lineamount", "linerevenue", "sales", "salesamount", "revenue",
+                   "amount", "amounts", "实收金额", "销售额", "销售金额", "金额", "应收金额"],
     "item_name": ["itemname", "description", "productname", "title", "lineitemname",
-                  "productdescription", "itemdescription", "product", "商品名称", "name", "item"],
-    "category": ["category", "productcategory", "department", "aisle", "producttype", "类目",
-                 "分类", "level1"],
+                  "productdescription", "itemdescription", "dishesname", "dishname", "goodsname",
+                  "goods", "product"] + _zh(_GOODS, ["名称", "名", "标题"]) + [
+                  "名称", "name", "item"],
+    "category": ["subcategory", "category", "productcategory", "department", "aisle",
+                 "producttype", "parentclassname", "子类别", "类别", "品类", "类目", "分类",
+                 "level2", "level1"],
     "cost": ["cost", "unitcost", "costprice", "cogs", "成本"],
 }
 
 
 def norm(name: str) -> str:
-    return re.sub(r"[\s_\-.]+", "", str(name).strip().lstrip("\ufeff").lower())
+    return re.sub(r"[\s_\-./]+", "", str(name).strip().lstrip("\ufeff").lower())
 
 
 def match_columns(columns: list[str], fields: list[str] | None = None) -> dict[str, str]:
@@ -60,7 +83,7 @@ def match_columns(columns: list[str], fields: list[str] | None = None) -> dict[s
     taken.update(p for spec in combined.values() for p in spec.split("+"))
     out.update(combined)
     order = [f for f in ["order_id", "item_id", "timestamp", "customer_id", "quantity",
-                         "unit_price", "item_name", "category", "cost"]
+                         "unit_price", "line_total", "item_name", "category", "cost"]
              if f in fields and f not in combined]
     for f in order:
         syns = list(SYNONYMS[f])
@@ -141,6 +164,13 @@ def resolve(lines_cols: list[str], catalog_cols: list[str] | None, overrides: di
         if f not in overrides and any(used[c] > 1 for c in lines_map[f]):
             lines_map.pop(f)
             used = Counter(c for cols in lines_map.values() for c in cols)
+    if "unit_price" in lines_map and "line_total" not in overrides:
+        lines_map.pop("line_total", None)  # a unit price is there: the line total is not needed
+    if "item_id" not in lines_map and "item_name" in lines_map:
+        lines_map["item_id"] = list(lines_map["item_name"])  # names are the ids (`id, Goods`)
+    if "order_id" not in lines_map and "order_id" not in overrides \
+            and "customer_id" in lines_map and "timestamp" in lines_map:
+        lines_map["order_id"] = []  # no order id: one customer on one day is one basket
     for f in REQUIRED:
         if f not in lines_map:
             what = "an order id (one id per order, e.g. InvoiceNo)" if f == "order_id" else \
@@ -159,6 +189,16 @@ def resolve(lines_cols: list[str], catalog_cols: list[str] | None, overrides: di
     return lines_map, cat_map
 
 
+CUSTOMER_DAY = "(customer + day)"
+
+
+def derived_order_id(mapping: dict[str, list[str]]) -> bool:
+    """True when the file has no order id and a basket is one customer on one day."""
+    return mapping.get("order_id") == []
+
+
 def describe(mapping: dict[str, list[str]]) -> dict[str, str]:
-    """``{field: "ColA+ColB"}`` for reports and the CLI JSON."""
-    return {f: "+".join(cols) for f, cols in mapping.items()}
+    """``{field: "ColA+ColB"}`` for reports and the CLI JSON; a derived order id reads
+    ``(customer + day)``."""
+    return {f: "+".join(cols) if cols or f != "order_id" else CUSTOMER_DAY
+            for f, cols in mapping.items()}

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 import pandas as pd
 
 from .baskets import Baskets, build_baskets
-from .errors import Progress, report, sub_progress
+from .errors import BundleLabError, Progress, report, sub_progress
 from .itemsets import Itemsets, MiningParams, frequent_itemsets
 from .rules import RuleParams, association_rules
 from .workspace import Workspace
@@ -31,6 +31,25 @@ def load_baskets(ws: Workspace, dataset: str | None = None) -> Baskets:
     """The dataset's baskets (all cleaned order lines)."""
     lines = ws.lines(dataset, columns=["order_id", "item_id"])
     return build_baskets(lines)
+
+
+def check_minable(baskets: Baskets, dataset: str) -> None:
+    """Raise ``BundleLabError`` when the baskets cannot give a single rule: no orders, one order
+    (every rule would have confidence 1 and lift 1), or no order with two different items."""
+    n = baskets.n_orders
+    if n == 0:
+        raise BundleLabError(f"dataset {dataset} has no order lines: there is nothing to mine. "
+                             "Load the orders again (ingest)")
+    if n < 2:
+        raise BundleLabError(f"mining rules needs at least 2 orders; dataset {dataset} has 1 "
+                             "order (one order alone gives every rule confidence 1 and lift 1): "
+                             "load more order history")
+    if baskets.n_items < 2 or int((baskets.sizes() >= 2).sum()) == 0:
+        what = (f"only one distinct item ({baskets.item_ids[0]})" if baskets.n_items < 2 else
+                f"{n:,} orders of one item each ({baskets.n_items:,} distinct items)")
+        raise BundleLabError(f"mining rules needs orders holding at least 2 different items; "
+                             f"dataset {dataset} has {what}, so no items are bought together: "
+                             "load order lines that list every item of an order")
 
 
 def item_names(ws: Workspace, dataset: str | None = None) -> dict[str, str]:
@@ -86,6 +105,7 @@ def mine_itemsets(ws: Workspace, dataset: str | None = None, *,
             return _CACHE[key], True
     report(progress, 0.0, "loading order lines")
     baskets = load_baskets(ws, name)
+    check_minable(baskets, name)
     report(progress, 0.1, f"{baskets.n_orders:,} orders, {baskets.n_items:,} items")
     itemsets = frequent_itemsets(baskets, min_support=mining.min_support, max_len=mining.max_len,
                                  max_itemsets=mining.max_itemsets,

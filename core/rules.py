@@ -110,7 +110,7 @@ def rule_metrics(sAC: np.ndarray, sA: np.ndarray, sC: np.ndarray, n: int) -> dic
         certainty = np.where(1 - sC == 0, 0, (conf - sC) / (1 - sC))
     return {
         "antecedent support": sA, "consequent support": sC, "support": sAC, "confidence": conf,
-        "lift": conf / sC, "representativity": np.full(conf.shape, (n - 0) / n),
+        "lift": conf / sC, "representativity": np.full(conf.shape, (n - 0) / n if n else 1.0),
         "leverage": leverage, "conviction": conviction, "zhangs_metric": zhang.astype(float),
         "jaccard": sAC / (sA + sC - sAC), "certainty": certainty.astype(float),
         "kulczynski": ((sAC * n) / (sA * n) + (sAC * n) / (sC * n)) / 2,

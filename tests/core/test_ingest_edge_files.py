@@ -23,16 +23,18 @@ def test_quoted_newline_in_a_short_row(tmp_path):
 
 def test_ten_thousand_columns(tmp_path):
     f = tmp_path / "wide.csv"
-    header = ["order", "item"] + [f"x{i}" for i in range(9998)]
-    rows = [[str(r // 3), f"i{r % 5}"] + [str(r * 7 + i) for i in range(9998)] for r in range(30)]
+    header = ["order", "item", "qty"] + [f"x{i}" for i in range(9997)]
+    rows = [[str(r // 3), f"i{r % 5}", "1"] + [str(r * 7 + i) for i in range(9997)]
+            for r in range(30)]
     rows.append(list(rows[0]))  # one exact duplicate of the whole row
-    rows.append(rows[1][:2] + ["other"] * 9998)  # same order/item, other columns: not a duplicate
+    rows.append(rows[1][:3] + ["other"] * 9997)  # same order/item, other columns: not a duplicate
     f.write_text("\n".join(",".join(r) for r in [header] + rows) + "\n")
     s = ingest(Workspace(tmp_path / "ws"), f)
     assert s["rows_read"] == 32
     assert s["dropped"] == {"duplicate_row": 1}
     assert s["rows_kept"] == 31 and s["orders"] == 10 and s["items"] == 5
     assert any("10,000 columns" in n for n in s["notes"])
+    assert s["mapping"] == {"order_id": "order", "item_id": "item", "quantity": "qty"}
     assert not list((tmp_path / "ws" / "tmp").glob("ingest-*"))
 
 
