@@ -3,7 +3,7 @@
 import plotly.express as px
 import streamlit as st
 
-from ui.common import (KEY_DATASET, data_version, dataset_picker, make_progress, md, user_errors,
+from ui.common import (KEY_DATASET, chart_text, data_version, dataset_picker, make_progress, md, user_errors,
                        workspace)
 from ui.data import SAMPLE_NAME, load_sample, overview
 
@@ -65,6 +65,7 @@ with user_errors():
 
     left, right = st.columns(2)
     top = ov["top_items"].sort_values("orders")
+    top = top.assign(item_name=chart_text(top["item_name"]), item_id=chart_text(top["item_id"]))
     fig = px.bar(top, x="orders", y="item_name", orientation="h", hover_data=["item_id", "revenue"],
                  title="Top items by number of orders")
     fig.update_layout(xaxis_title="Orders holding the item", yaxis_title="")

@@ -7,7 +7,7 @@ import streamlit as st
 from core.bundle_workspace import bundle_lists, load_list
 from core.coverage import coverage_report, network_layout
 from ui.bundles_view import KEY_RESULT, coverage_curve_chart, network_chart
-from ui.common import data_version, md, require_dataset, user_errors, workspace
+from ui.common import chart_text, data_version, md, require_dataset, user_errors, workspace
 
 st.set_page_config(page_title="Coverage · BundleLab", page_icon="🧺", layout="wide")
 st.title("Coverage")
@@ -47,7 +47,7 @@ with user_errors():
 
     st.plotly_chart(coverage_curve_chart(rep["curve"]), width="stretch")
     left, right = st.columns(2)
-    cat = rep["by_category"]
+    cat = rep["by_category"].assign(category=lambda d: chart_text(d["category"].astype(str)))
     fig = px.bar(cat, x="share", y="category", orientation="h",
                  hover_data={"orders": ":,", "covered": ":,", "share": ":.1%"},
                  title="Orders with 2+ bundle items, by category")
@@ -62,7 +62,8 @@ with user_errors():
                       yaxis_tickformat=".0%")
     right.plotly_chart(fig, width="stretch")
     left, right = st.columns(2)
-    sc = bundles.assign(items_text=bundles["item_names"].map(" | ".join))
+    sc = bundles.assign(items_text=chart_text(bundles["item_names"].map(" | ".join)),
+                        name=chart_text(bundles["name"]))
     fig = px.scatter(sc, x="orders_together", y="confidence", color="lift", size="size",
                      hover_name="name", hover_data={"items_text": True, "bundle_id": True},
                      title="Bundles: orders together vs confidence (colour: lift)")

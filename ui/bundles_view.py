@@ -9,6 +9,7 @@ import streamlit as st
 
 from core.bundles import BundleParams, BundleResult, build_bundles
 from core.workspace import Workspace
+from ui.common import chart_text
 
 KEY_RESULT = "bundle_result"
 KEY_INPUTS = "bundle_inputs_key"
@@ -86,7 +87,9 @@ def network_chart(nodes: pd.DataFrame, edges: pd.DataFrame) -> go.Figure:
         x=nodes["x"], y=nodes["y"], mode="markers", name="item",
         marker=dict(size=8 + 4 * nodes["bundles"], color=nodes["orders"], colorscale="Teal",
                     showscale=True, colorbar=dict(title="orders")),
-        text=nodes["item_name"], customdata=nodes[["item_id", "orders", "bundles"]],
+        text=chart_text(nodes["item_name"]),
+        customdata=nodes[["item_id", "orders", "bundles"]].assign(
+            item_id=chart_text(nodes["item_id"])),
         hovertemplate="%{text}<br>id %{customdata[0]}<br>%{customdata[1]} orders<br>"
                       "in %{customdata[2]} bundle(s)<extra></extra>"))
     fig.update_layout(title="Items joined by bundles (size: number of bundles, colour: orders)",

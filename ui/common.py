@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import re
 import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
+import pandas as pd
 import streamlit as st
 
 from core.errors import BundleLabError, Cancelled, friendly
@@ -40,6 +42,17 @@ def md(value: object) -> str:
     text = _MD_LINE_START.sub(r"\1\\\2", text)
     text = _MD_NUMBERED.sub(r"\1\\\2", text)
     return _MD_WWW.sub(r"\1\\.", text)
+
+
+def chart_text(values):
+    """User values (item names and ids, categories) as text inside a Plotly chart: Plotly renders
+    a subset of HTML in labels, hover text and axis ticks (``<a href>``, ``<b>``, ``<br>``), so
+    ``<``, ``>`` and ``&`` are escaped. Takes one value, a list or a pandas Series."""
+    if isinstance(values, pd.Series):
+        return values.map(lambda v: html.escape(str(v), quote=False))
+    if isinstance(values, (list, tuple)):
+        return [html.escape(str(v), quote=False) for v in values]
+    return html.escape(str(values), quote=False)
 
 
 def workspace() -> Workspace:

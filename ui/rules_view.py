@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.itemsets import Itemsets, MiningParams
+from ui.common import chart_text
 
 TABLE_ROWS = 5_000
 SCATTER_POINTS = 5_000
@@ -57,6 +58,10 @@ def _label(names) -> str:
     return " + ".join(str(n) for n in names)
 
 
+def _chart_label(names) -> str:
+    return chart_text(_label(names))
+
+
 def display_table(rules: pd.DataFrame) -> pd.DataFrame:
     """The rules as a merchandiser reads them: If / Then in names, then the numbers."""
     head = rules.head(TABLE_ROWS)
@@ -76,7 +81,7 @@ def display_table(rules: pd.DataFrame) -> pd.DataFrame:
 def scatter(rules: pd.DataFrame) -> go.Figure:
     """Support vs confidence, coloured by lift (arulesViz's default view)."""
     pts = rules.head(SCATTER_POINTS)
-    text = [f"{_label(a)} → {_label(c)}<br>orders together: {t:,}"
+    text = [f"{_chart_label(a)} → {_chart_label(c)}<br>orders together: {t:,}"
             for a, c, t in zip(pts["antecedents_names"], pts["consequents_names"],
                                pts["orders_together"])]
     fig = go.Figure(go.Scattergl(
@@ -142,12 +147,13 @@ def rule_graph(rules: pd.DataFrame, top: int = 25) -> go.Figure:
                                  line=dict(width=1.2, color=color)))
     names = list(products.values())
     fig.add_trace(go.Scatter(
-        x=pos[:n_p, 0], y=pos[:n_p, 1], mode="markers+text", text=[n[:28] for n in names],
-        textposition="top center", hovertext=[f"{n} ({i})" for i, n in products.items()],
+        x=pos[:n_p, 0], y=pos[:n_p, 1], mode="markers+text",
+        text=[chart_text(n[:28]) for n in names], textposition="top center",
+        hovertext=[chart_text(f"{n} ({i})") for i, n in products.items()],
         hoverinfo="text", marker=dict(size=12, color="#2c3e50"), name="product"))
     sup = top_rules["support"].to_numpy(dtype=float)
     size = 8 + 22 * (sup - sup.min()) / (np.ptp(sup) or 1.0)
-    hover = [f"{_label(a)} → {_label(c)}<br>confidence {cf:.2f}, lift {lf:.2f}, "
+    hover = [f"{_chart_label(a)} → {_chart_label(c)}<br>confidence {cf:.2f}, lift {lf:.2f}, "
              f"orders together {t:,}"
              for a, c, cf, lf, t in zip(top_rules["antecedents_names"],
                                         top_rules["consequents_names"], top_rules["confidence"],

@@ -12,6 +12,7 @@ import plotly.express as px
 import streamlit as st
 
 from core.workspace import Workspace
+from ui.common import chart_text
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -89,6 +90,8 @@ def metrics_frame(block: dict) -> pd.DataFrame:
 
 
 def map_figure(table: pd.DataFrame, ratio: tuple[float, float], title: str, legend: str):
+    table = table.assign(item_name=chart_text(table["item_name"]),
+                         item_id=chart_text(table["item_id"]))
     fig = px.scatter(table, x="x", y="y", color="group", hover_name="item_name",
                      hover_data={"item_id": True, "n_orders": True, "x": False, "y": False,
                                  "group": False}, title=title, opacity=0.7)
