@@ -125,7 +125,7 @@ def bundle_price(list_price: float, *, discount: float, cost: float | None = Non
                  min_margin: float = 0.1) -> tuple[float, str]:
     """Suggested bundle price: the list price less ``discount``, rounded down to .x9 endings,
     never below ``cost * (1 + min_margin)`` when the cost is known. Returns (price, note)."""
-    if list_price is None or not math.isfinite(list_price) or list_price <= 0:
+    if list_price is None or not math.isfinite(list_price * 10) or list_price <= 0:
         return float("nan"), "no price data"
     raw = list_price * (1.0 - discount)
     price = math.floor(raw * 10) / 10 - 0.01 if raw >= 1 else round(raw, 2)

@@ -38,7 +38,7 @@ from .files import owned_name
 from .readers import Sniffed, iter_ragged, sniff
 from .sql import plain_ident
 from .sqlclean import (DROP_REASONS, clean_sql, detect_timestamp_format, needs_fill_sql,
-                       number_sql, text_sql, timestamp_text_sql)
+                       finite_sql, number_sql, text_sql, timestamp_text_sql)
 from .workspace import DELETE_DATASET, Workspace, _now, check_dataset_name
 
 EXAMPLES_PER_REASON = 5
@@ -297,7 +297,14 @@ def ingest(ws: Workspace, path: str | Path, *, catalog: str | Path | None = None
                            has_mapping=bool(options.mapping))
                 if sn.temp:
                     tmp.append(sn.path)
-                rows_read = _read_raw(con, sn, "raw", ws.tmp_dir)
+                try:
+                    rows_read = _read_raw(con, sn, "raw", ws.tmp_dir)
+                except _NotUtf8:
+                    raise InputError(
+                        f"{path.name}: its text cannot be read as UTF-8, even after repairing "
+                        "the bytes that are not UTF-8. Open it and save it again as UTF-8 (Excel: "
+                        "'CSV UTF-8'), then upload that.", file=str(path),
+                        columns=sn.header) from None
             if rows_read == 0:
                 raise InputError(f"{path.name} has a header ({', '.join(sn.header[:8])}) but no "
                                  "data rows. Export the orders again with the data included.",
@@ -392,7 +399,9 @@ def _clean_and_store(con, ws, name, sn, cat_sn, lines_map, cat_map, options, row
         for f in ("unit_price", "cost"):
             cols.append(f"{number_sql(cexprs[f], decimal_comma=cat_sn.delimiter != ',', money=True)}"
                         f" AS {f}" if f in cexprs else f"NULL::DOUBLE AS {f}")
-        cat_sql = (f"CREATE TEMP TABLE cat AS SELECT * FROM (SELECT {', '.join(cols)}, "
+        finite = f"{finite_sql('unit_price')} AS unit_price, {finite_sql('cost')} AS cost"
+        cat_sql = (f"CREATE TEMP TABLE cat AS SELECT * REPLACE ({finite}) FROM (SELECT "
+                   f"{', '.join(cols)}, "
                    "row_number() OVER (PARTITION BY item_id ORDER BY line_no) AS k FROM cat_raw) "
                    "WHERE k = 1 AND item_id IS NOT NULL")
         con.execute(cat_sql)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime
 import gzip
 import io
 import os
@@ -347,8 +348,11 @@ def transcode(path: Path, encoding: str, tmp_dir: Path, progress=None, *,
 def _cell_text(value) -> str:
     if value is None:
         return ""
-    if hasattr(value, "isoformat"):
-        return value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()
+    if isinstance(value, datetime.datetime):  # Excel stores a date as midnight of that day
+        return value.date().isoformat() if value.time() == datetime.time() else \
+            value.isoformat(sep=" ")
+    if hasattr(value, "isoformat"):  # a date or a time of day
+        return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -599,7 +603,9 @@ def sniff(path: str | os.PathLike, tmp_dir: Path, *, layout: str = "auto",
             notes.append(f"delimiter {_delimiter_name(hint)} from the file's 'sep=' first line")
     if delimiter is None:
         delimiter = sniff_delimiter(lines)
-    rows = _csv_rows(nonblank[:1], delimiter)
+    # the header is the first record, which may hold a quoted line break ("line\nbreak")
+    start = next(i for i, ln in enumerate(lines) if ln.strip())
+    rows = _csv_rows(lines[start:start + 20], delimiter)[:1]
     if not rows:
         raise _refuse(path, f"has a field longer than {csv.field_size_limit():,} characters on "
                             "its first line, which cannot be a column name or an item. Check "

@@ -103,6 +103,9 @@ def timestamp_text_sql(expr: str) -> str:
     return f"NULLIF(trim(regexp_replace({expr}, {q(WEEKDAY_RE)}, ' ', 'g')), '')"
 
 
+MAX_NUMBER = "1e15"  # larger quantities or prices are unreadable, not huge
+
+
 def number_sql(expr: str, *, decimal_comma: bool, money: bool = False) -> str:
     """TRY_CAST of a number written by a person: decimal comma (``1,5``, ``1.234,5``) where the
     file's delimiter is not a comma, thousands commas (``1,234.5``) otherwise; currency signs are
@@ -117,6 +120,12 @@ def number_sql(expr: str, *, decimal_comma: bool, money: bool = False) -> str:
         x = (f"CASE WHEN regexp_matches({x}, '^[-+]?[0-9]{{1,3}}(,[0-9]{{3}})+(\\.[0-9]+)?$') "
              f"THEN replace({x}, ',', '') ELSE {x} END")
     return f"TRY_CAST({x} AS DOUBLE)"
+
+
+def finite_sql(column: str) -> str:
+    """``column`` (a parsed number) or NULL for inf, nan and values no shop writes: 1e308 is a
+    valid double, but a sum of two overflows."""
+    return f"CASE WHEN isfinite({column}) AND abs({column}) < {MAX_NUMBER} THEN {column} END"
 
 
 def detect_timestamp_format(con: Any, sample: list[str]) -> str | None:
@@ -211,6 +220,10 @@ def clean_sql(exprs: dict[str, str], raw_cols: list[str], *, ts_fmt: str | None,
     # years outside 1..9999 count as unreadable dates
     parsed = f"""
     SELECT * EXCLUDE (ts_any), {in_date_range('ts_any')} AS ts
+    FROM ({parsed})"""
+    parsed = f"""
+    SELECT * REPLACE ({finite_sql('quantity')} AS quantity,
+                      {finite_sql('unit_price')} AS unit_price)
     FROM ({parsed})"""
     if derive_order:  # no order id in the file: one customer on one day is one basket
         parsed = f"""
