@@ -25,9 +25,9 @@ sys.path.insert(0, str(ROOT))
 
 def main() -> int:
     from core.baskets import temporal_split
-    from core.bundle_workspace import prepare_inputs
-    from core.bundles import BundleParams, build_bundles
-    from core.eval_bundles import bundle_metrics
+    from core.bundles.inputs import prepare_inputs
+    from core.bundles.build import BundleParams, build_bundles
+    from core.evaluate.bundles import bundle_metrics
     from core.workspace import Workspace
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -1,5 +1,5 @@
 """Benchmark: item encoding speed of the bundled all-MiniLM-L6-v2 over every Online Retail item
-text (ours: ``core.embeddings.encode_texts``, length-sorted chunks; baseline: a plain
+text (ours: ``core.text.encoder.encode_texts``, length-sorted chunks; baseline: a plain
 ``SentenceTransformer.encode`` of the same texts in file order), median of N runs; and the
 wall-clock time of the default fine-tune (as ``embed``: pair mining + budgeted training +
 atomic save + encoding all items with the new model) on full UCI Online Retail.
@@ -40,9 +40,9 @@ def main() -> int:
 
     import torch
 
-    from core.embeddings import encode_texts, item_texts, load_model
-    from core.finetune import FinetuneParams, finetune
-    from core.ingest import ingest
+    from core.text.encoder import encode_texts, item_texts, load_model
+    from core.text.finetune import FinetuneParams, finetune
+    from core.ingest.load import ingest
     from core.workspace import Workspace
 
     torch.set_num_threads(args.threads)

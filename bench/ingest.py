@@ -33,7 +33,7 @@ print(json.dumps({"seconds": s, "rows": len(df),
 OURS = """
 import json, resource, sys, time
 sys.path.insert(0, sys.argv[3])
-from core.ingest import ingest
+from core.ingest.load import ingest
 from core.workspace import Workspace
 t = time.perf_counter()
 s = ingest(Workspace(sys.argv[2]), sys.argv[1], dataset="bench")

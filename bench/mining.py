@@ -1,5 +1,5 @@
-"""Benchmark: BundleLab's frequent itemsets (``core.itemsets``) against mlxtend's fpgrowth and
-apriori on full UCI Online Retail baskets (ingested and cleaned by ``core.ingest``) at
+"""Benchmark: BundleLab's frequent itemsets (``core.rules.itemsets``) against mlxtend's fpgrowth and
+apriori on full UCI Online Retail baskets (ingested and cleaned by ``core.ingest.load``) at
 min_support 0.01, 0.005 and 0.002 with max_len 2, 3 and 4, and on arules Groceries at 0.001.
 
 Every measurement runs in a fresh subprocess (so its peak RSS is its own) and reports the mining
@@ -52,7 +52,7 @@ b = Baskets(sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z[
             np.asarray(z["items"]).astype(object))
 n = b.n_orders
 if engine == "ours":
-    from core.itemsets import frequent_itemsets
+    from core.rules.itemsets import frequent_itemsets
     t = time.perf_counter()
     res = frequent_itemsets(b, min_support=min_support, max_len=max_len, max_itemsets=10**8)
     sec = time.perf_counter() - t
@@ -61,7 +61,7 @@ if engine == "ours":
     df = res.to_frame()
     rows = zip(df["itemsets"], df["orders"])
 else:
-    from core.reference import mlxtend_frequent, onehot
+    from core.rules.reference import mlxtend_frequent, onehot
     X = onehot(b)
     t = time.perf_counter()
     res = mlxtend_frequent(X, min_support=min_support, max_len=max_len, algorithm=engine)
@@ -83,8 +83,8 @@ def prepare(tmp: Path) -> dict[str, str]:
     import pandas as pd
 
     from core.baskets import build_baskets
-    from core.ingest import ingest
-    from core.mining import load_baskets
+    from core.ingest.load import ingest
+    from core.rules.mining import load_baskets
     from core.workspace import Workspace
 
     out = {}

@@ -44,10 +44,10 @@ def main() -> None:
     args = ap.parse_args()
 
     from core.baskets import temporal_split
-    from core.eval_recommender import evaluate_recommenders
-    from core.ingest import ingest
-    from core.recommender import build_history, item_index_for, make_recommender
-    from core.rec_workspace import text_vectors_for
+    from core.evaluate.recommender import evaluate_recommenders
+    from core.ingest.load import ingest
+    from core.recommend.registry import build_history, item_index_for, make_recommender
+    from core.recommend.store import text_vectors_for
     from core.workspace import Workspace
 
     ws = Workspace(args.workspace or tempfile.mkdtemp(prefix="bench-rec-"))

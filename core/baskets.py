@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from .errors import BundleLabError
+from core.errors import BundleLabError
 
 
 @dataclass(frozen=True)

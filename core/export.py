@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import BundleLabError
+from core.errors import BundleLabError
 
 LIST_SEP = " | "
 FORMATS = (".csv", ".xlsx", ".json")

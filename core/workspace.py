@@ -24,10 +24,10 @@ from typing import Any, Iterator
 import duckdb
 import pandas as pd
 
-from .config import DB_FILE, workspace_dir
-from .errors import DatasetNotFound, WorkspaceBusy, friendly
-from .files import pid_tag
-from .sql import ident
+from core.config import DB_FILE, workspace_dir
+from core.errors import DatasetNotFound, WorkspaceBusy, friendly
+from core.files import pid_tag
+from core.sql import ident
 
 _LOCK = threading.RLock()
 _SWEPT: set[Path] = set()  # workspace roots swept for leftovers by this process
@@ -69,7 +69,7 @@ def check_dataset_name(name: str) -> str:
     """A dataset name: letters, digits, ``_ . -`` and spaces, at most 80 characters."""
     name = (name or "").strip()
     if not _NAME_RE.match(name):
-        from .errors import BundleLabError
+        from core.errors import BundleLabError
 
         raise BundleLabError(
             f"dataset name {name!r} is not allowed: use letters, digits, '_', '-', '.' or spaces "
@@ -107,7 +107,7 @@ class Workspace:
         ``max_age`` seconds (default 6 hours). Uploads a dataset still reads from stay. Runs once
         per workspace and process from ``__init__``; best effort, never raises. Returns what it
         removed."""
-        from .files import STALE_SECONDS, is_stale, remove
+        from core.files import STALE_SECONDS, is_stale, remove
 
         max_age = STALE_SECONDS if max_age is None else max_age
         now = time.time()

@@ -5,8 +5,8 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import BundleLabError
-from core.ingest import IngestOptions, default_name, ingest, reclean
-from core.preview import preview
+from core.ingest.load import IngestOptions, default_name, ingest, reclean
+from core.ingest.preview import preview
 from ui.common import KEY_DATASET, dataset_picker, make_progress, md, user_errors, workspace
 from ui.upload import cleaning_report, discard_upload, finish_upload, mapping_editor, save_upload
 

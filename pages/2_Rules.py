@@ -4,8 +4,8 @@ import streamlit as st
 
 from core.errors import BundleLabError
 from core.export import table_bytes
-from core.itemsets import DEFAULT_MAX_ITEMSETS, min_count_for
-from core.rules import SORT_METRICS, RuleParams, association_rules, explain_no_rules
+from core.rules.itemsets import DEFAULT_MAX_ITEMSETS, min_count_for
+from core.rules.association import SORT_METRICS, RuleParams, association_rules, explain_no_rules
 from ui.common import data_version, md, require_dataset, user_errors, workspace
 from ui.rules_view import (display_table, item_table, match_items, mined_itemsets, rule_graph,
                            scatter)

@@ -5,10 +5,10 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from core.embeddings import item_texts
-from core.evaluate import evaluate
-from core.finetune import default_params, encoders, finetune, read_meta
-from core.similarity import neighbour_table
+from core.text.encoder import item_texts
+from core.evaluate.run import evaluate
+from core.text.finetune import default_params, encoders, finetune, read_meta
+from core.text.similarity import neighbour_table
 from ui.common import data_version, make_progress, md, require_dataset, user_errors, workspace
 from ui.similarity_view import (base_vectors, copurchases, default_cut, encoder_label, item_map,
                                 items_table, latest_embedding_metrics, map_figure, metrics_frame,

@@ -5,8 +5,8 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from core.evaluate import evaluate
-from core.rec_workspace import TEXT_SOURCES, RecommenderParams, train_recommender, trained_models
+from core.evaluate.run import evaluate
+from core.recommend.store import TEXT_SOURCES, RecommenderParams, train_recommender, trained_models
 from ui.common import data_version, make_progress, md, require_dataset, user_errors, workspace
 from ui.recommender_view import (METHOD_LABELS, comparison_figure, comparison_frame,
                                  customers_table, default_cut, latest_comparison, model_label,
@@ -116,7 +116,7 @@ with user_errors():
     pick = st.selectbox("Customer", customers["customer_id"].tolist(), key="rec_customer",
                         format_func=lambda c: f"{c} ({orders_of[c]} orders)",
                         help="Customers with the most orders first.")
-    from core.recommender import complete_basket, customer_history, recommend_for
+    from core.recommend.registry import complete_basket, customer_history, recommend_for
 
     left, right = st.columns(2)
     hist = customer_history(ws, name, pick, trained=tr)

@@ -3,8 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from core.bundle_workspace import save_list
-from core.bundles import BundleParams
+from core.bundles.inputs import save_list
+from core.bundles.build import BundleParams
 from core.export import table_bytes
 from ui.bundles_view import KEY_INPUTS, KEY_RESULT, bundle_inputs, bundle_list, display_table
 from ui.common import data_version, make_progress, md, require_dataset, user_errors, workspace

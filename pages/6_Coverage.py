@@ -4,8 +4,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core.bundle_workspace import bundle_lists, load_list
-from core.coverage import coverage_report, network_layout
+from core.bundles.inputs import bundle_lists, load_list
+from core.bundles.coverage import coverage_report, network_layout
 from ui.bundles_view import KEY_RESULT, coverage_curve_chart, network_chart
 from ui.common import chart_text, data_version, md, require_dataset, user_errors, workspace
 

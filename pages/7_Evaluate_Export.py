@@ -8,8 +8,8 @@ import plotly.express as px
 import streamlit as st
 
 from core.baskets import default_cut
-from core.bundle_workspace import bundle_lists, load_list
-from core.evaluate import BLOCKS, evaluate
+from core.bundles.inputs import bundle_lists, load_list
+from core.evaluate.run import BLOCKS, evaluate
 from core.export import table_bytes
 from ui.bundles_view import KEY_RESULT
 from ui.common import make_progress, md, require_dataset, user_errors, workspace

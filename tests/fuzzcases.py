@@ -9,7 +9,7 @@ A case is a file (name + bytes) made by one *family* of generators from ``random
 Most families are mutations of a valid order-lines file (``valid_rows`` + ``render``), so a
 good share of the cases loads and reaches mining and bundles.
 
-The contract (``Harness.run``): ``core.ingest.ingest(ws, path)`` either succeeds or raises a
+The contract (``Harness.run``): ``core.ingest.load.ingest(ws, path)`` either succeeds or raises a
 ``core.errors.BundleLabError`` with a non-empty message; the same for ``mine`` and
 ``make_bundles`` on what loaded. After every case the datasets loaded before it (``keep`` and
 the earlier cases') are unchanged, the workspace holds no ``uploads/.staging-*``, no
@@ -987,7 +987,7 @@ class Harness:
     # -- state
     def _load_keep(self) -> None:
         if not hasattr(self, "_real_ingest"):  # the ingest of construction time, even if a
-            from core.ingest import ingest     # test patches core.ingest.ingest later on
+            from core.ingest.load import ingest     # test patches core.ingest.load.ingest later on
 
             self._real_ingest = ingest
         self._real_ingest(self.ws, self.keep_file, dataset=KEEP)
@@ -1064,7 +1064,7 @@ class Harness:
     # -- one case
     def run(self, case: Case) -> Outcome:
         from core.errors import BundleLabError
-        from core.ingest import default_name, ingest
+        from core.ingest.load import default_name, ingest
 
         self.count += 1
         out = Outcome(case.family, case.seed, case.name, case.note, case.expect, kind=case.kind)
@@ -1121,12 +1121,12 @@ class Harness:
 
     def _post(self, out: Outcome) -> None:
         """Mining and bundles on what loaded, with small budgets and no text model."""
-        from core.bundle_workspace import make_bundles
-        from core.bundles import BundleParams
+        from core.bundles.inputs import make_bundles
+        from core.bundles.build import BundleParams
         from core.errors import BundleLabError
-        from core.itemsets import MiningParams
-        from core.mining import mine
-        from core.rules import RuleParams
+        from core.rules.itemsets import MiningParams
+        from core.rules.mining import mine
+        from core.rules.association import RuleParams
 
         steps = []
         if self.mine:
@@ -1196,7 +1196,7 @@ class Harness:
         for name in set(os.listdir(self.root)) - set(self.root_listing):
             p = self.root / name
             shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink()
-        from core.mining import clear_cache
+        from core.rules.mining import clear_cache
 
         clear_cache()
         self._load_keep()

@@ -7,7 +7,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.bundles import BundleParams, BundleResult, build_bundles
+from core.bundles.build import BundleParams, BundleResult, build_bundles
 from core.workspace import Workspace
 from ui.common import chart_text
 
@@ -25,7 +25,7 @@ def _inputs_store() -> dict:
 def bundle_inputs(root: str, dataset: str, version: int, text: bool, progress=None):
     """Training baskets, fine-tuned and base text vectors for a dataset version (the heavy part,
     done once: the text model is fine-tuned or reused from the workspace)."""
-    from core.bundle_workspace import prepare_inputs
+    from core.bundles.inputs import prepare_inputs
 
     store = _inputs_store()
     key = (root, dataset, version, text)

@@ -14,13 +14,13 @@ SAMPLE_NAME = "sample_online_retail"
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def overview(root: str, dataset: str, version: int) -> dict:
-    from core.overview import overview as _overview
+    from core.ingest.overview import overview as _overview
 
     return _overview(Workspace(root), dataset)
 
 
 def load_sample(ws: Workspace, progress=None) -> dict:
     """Ingest the bundled sample (a slice of UCI Online Retail) as ``sample_online_retail``."""
-    from core.ingest import ingest
+    from core.ingest.load import ingest
 
     return ingest(ws, SAMPLE_FILE, dataset=SAMPLE_NAME, progress=progress)

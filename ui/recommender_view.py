@@ -25,7 +25,7 @@ METRIC_LABELS = {"ndcg@10": "NDCG@10", "recall@10": "Recall@10", "hit@10": "Hit@
 @st.cache_resource(show_spinner="Loading the recommender…", max_entries=4)
 def trained(root: str, dataset: str, version: int, cut: str | None, stamp: float):
     """The saved model (``stamp`` = its meta file's time keys the cache)."""
-    from core.recommender import load_trained
+    from core.recommend.registry import load_trained
 
     return load_trained(Workspace(root), dataset, cut=cut)
 

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.itemsets import Itemsets, MiningParams
+from core.rules.itemsets import Itemsets, MiningParams
 from ui.common import chart_text
 
 TABLE_ROWS = 5_000
@@ -20,7 +20,7 @@ def mined_itemsets(root: str, dataset: str, version: int, min_support: float, ma
     """Frequent itemsets of one dataset version and setting (the only heavy step: sliders for
     confidence, lift, items and sorting re-filter this without mining again). Shows its own
     progress bar while mining (created here, so that Streamlit can replay it on a cache hit)."""
-    from core.mining import mine_itemsets
+    from core.rules.mining import mine_itemsets
     from core.workspace import Workspace
     from ui.common import make_progress
 

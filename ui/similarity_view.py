@@ -30,7 +30,7 @@ def default_cut(root: str, dataset: str, version: int) -> str | None:
 
 @st.cache_data(show_spinner="Encoding the items with the base model…", max_entries=8)
 def base_vectors(root: str, dataset: str, version: int, model: str | None) -> np.ndarray:
-    from core.embeddings import item_vectors
+    from core.text.encoder import item_vectors
 
     return item_vectors(Workspace(root), dataset, finetuned=False, model=model)[1]
 
@@ -38,7 +38,7 @@ def base_vectors(root: str, dataset: str, version: int, model: str | None) -> np
 @st.cache_data(show_spinner="Encoding the items with the fine-tuned model…", max_entries=8)
 def tuned_vectors(root: str, dataset: str, version: int, encoder: str, model_id: str) -> np.ndarray:
     """Vectors from the saved encoder in directory ``encoder`` (``model_id`` keys the cache)."""
-    from core.embeddings import encode_items, item_texts
+    from core.text.encoder import encode_items, item_texts
 
     ws = Workspace(root)
     return encode_items(ws, dataset, item_texts(ws.items(dataset)), model=encoder)
@@ -46,7 +46,7 @@ def tuned_vectors(root: str, dataset: str, version: int, encoder: str, model_id:
 
 @st.cache_data(show_spinner="Counting co-purchases…", max_entries=8)
 def copurchases(root: str, dataset: str, version: int):
-    from core.similarity import copurchase_counts
+    from core.text.similarity import copurchase_counts
 
     ws = Workspace(root)
     return copurchase_counts(ws, dataset, ws.items(dataset)["item_id"].tolist())
@@ -55,7 +55,7 @@ def copurchases(root: str, dataset: str, version: int):
 @st.cache_data(show_spinner="Projecting the items to 2-D…", max_entries=8)
 def item_map(root: str, dataset: str, version: int, key: str, _vectors: np.ndarray):
     """``key`` names the vectors (``_vectors`` itself is not hashed)."""
-    from core.similarity import item_map as _item_map
+    from core.text.similarity import item_map as _item_map
 
     return _item_map(items_table(root, dataset, version), _vectors)
 

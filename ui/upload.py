@@ -10,8 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from core.files import owned_name, safe_upload_name
-from core.mapping import FIELDS
-from core.sqlclean import REASON_TEXT
+from core.ingest.mapping import FIELDS
+from core.ingest.cleaning import REASON_TEXT
 from core.workspace import Workspace
 from ui.common import md
 

@@ -21,7 +21,7 @@ def app_ws(tmp_path, monkeypatch):
 @pytest.fixture
 def sample_ws(app_ws):
     """The workspace with the bundled sample loaded (as the home page does on first start)."""
-    from core.ingest import ingest
+    from core.ingest.load import ingest
 
     ingest(app_ws, ROOT / "sample_data" / "online_retail_2011Q1.csv.gz",
            dataset="sample_online_retail")

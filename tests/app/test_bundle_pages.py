@@ -43,7 +43,7 @@ def test_bundles_page_build_threshold_detail_and_save(sample_ws):
         "Bought together in" in m.value for m in at.markdown)
     at.button(key="bundles_save").click().run()
     assert any("Saved as list" in s.value for s in at.success)
-    from core.bundle_workspace import bundle_lists
+    from core.bundles.inputs import bundle_lists
 
     assert len(bundle_lists(sample_ws, "sample_online_retail")) == 1
 
@@ -62,8 +62,8 @@ def test_coverage_page_uses_the_saved_list(sample_ws):
 
 
 def test_evaluate_and_export_page(sample_ws, tiny_model):
-    from core.bundle_workspace import make_bundles
-    from core.bundles import BundleParams
+    from core.bundles.inputs import make_bundles
+    from core.bundles.build import BundleParams
 
     make_bundles(sample_ws, "sample_online_retail", params=BundleParams(top=10), text=False)
     at = page("7_Evaluate_Export.py").run()

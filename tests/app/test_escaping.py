@@ -75,7 +75,7 @@ def assert_escaped(at: AppTest, must_show: str | None = None) -> None:
 
 @pytest.fixture
 def hostile_ws(app_ws, tmp_path):
-    from core.ingest import ingest
+    from core.ingest.load import ingest
 
     rows, n = [], 0
     for items, times in ORDERS:

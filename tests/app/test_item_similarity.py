@@ -15,7 +15,7 @@ PAGE = str(ROOT / "pages" / "3_Item_similarity.py")
 
 @pytest.fixture
 def shop_ws(app_ws, tmp_path, monkeypatch):
-    from core.ingest import ingest
+    from core.ingest.load import ingest
 
     tiny = make_tiny_encoder(tmp_path / "tiny", extra_words=tiny_words())
     monkeypatch.setenv("BUNDLELAB_MODEL", str(tiny))
@@ -58,12 +58,12 @@ def test_item_similarity_page(shop_ws, monkeypatch):
     def boom(*a, **k):
         raise AssertionError("heavy work reran on a widget move")
 
-    import core.embeddings
-    import core.similarity
+    import core.text.encoder
+    import core.text.similarity
 
-    monkeypatch.setattr(core.embeddings, "encode_texts", boom)
-    monkeypatch.setattr(core.similarity, "item_map", boom)
-    monkeypatch.setattr(core.similarity, "copurchase_counts", boom)
+    monkeypatch.setattr(core.text.encoder, "encode_texts", boom)
+    monkeypatch.setattr(core.text.similarity, "item_map", boom)
+    monkeypatch.setattr(core.text.similarity, "copurchase_counts", boom)
     at.selectbox(key="sim_item").select_index(3).run()
     at.slider(key="sim_k").set_value(5).run()
     assert not at.exception, at.exception

@@ -16,7 +16,7 @@ PAGE = str(ROOT / "pages" / "4_Recommender.py")
 
 @pytest.fixture
 def shop_ws(app_ws, tmp_path):
-    from core.ingest import ingest
+    from core.ingest.load import ingest
 
     ingest(app_ws, shop_csv(tmp_path / "shop.csv"), dataset="shop")
     return app_ws
@@ -58,12 +58,12 @@ def test_recommender_page(shop_ws, monkeypatch):
     assert "Next-order prediction by method" in spec and "Score (higher is better)" in spec
 
     # a widget move re-renders from the caches: the model is not loaded again
-    import core.recommender
+    import core.recommend.registry
 
     def boom(*a, **k):
         raise AssertionError("the model was loaded again on a widget move")
 
-    monkeypatch.setattr(core.recommender, "load_trained", boom)
+    monkeypatch.setattr(core.recommend.registry, "load_trained", boom)
     at.slider(key="rec_k").set_value(5).run()
     assert not at.exception, at.exception
     assert len(at.dataframe[2].value) == 5

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 from core.baskets import build_baskets
-from core.bundle_candidates import BundleInputs
-from core.bundle_text import bundle_price, is_variant_pair, short_name, variant_key
-from core.bundles import BundleParams, build_bundles
+from core.bundles.candidates import BundleInputs
+from core.bundles.naming import bundle_price, is_variant_pair, short_name, variant_key
+from core.bundles.build import BundleParams, build_bundles
 from core.errors import BundleLabError
-from core.eval_bundles import bundle_metrics
+from core.evaluate.bundles import bundle_metrics
 
 ITEMS = ["A", "B", "C", "D", "E", "F", "G", "H", "R1", "R2"]
 NAMES = ["TEA POT", "TEA CUP", "PAINT BRUSH", "PAINT SET", "DOG LEASH", "DOG BOWL",

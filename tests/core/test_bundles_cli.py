@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.cli import main
-from core.ingest import ingest
+from core.cli.main import main
+from core.ingest.load import ingest
 
 from tests.core.embedding_helpers import make_tiny_encoder
 
@@ -83,7 +83,7 @@ def test_bundles_cli_writes_every_format(shop, tmp_path, capsys):
 
 
 def test_threshold_changes_the_list_and_lists_are_versioned(shop, capsys):
-    from core.bundle_workspace import bundle_lists
+    from core.bundles.inputs import bundle_lists
 
     code, a, _ = run_cli(capsys, "bundles", "--workspace", shop.root, "--top", 10,
                          "--min-orders", 10, "--no-text", "--json")
@@ -113,9 +113,9 @@ def test_run_whole_pipeline_on_baskets_without_customers(tmp_path, capsys, monke
 
 
 def test_evaluate_bundles_block(shop):
-    from core.bundles import BundleParams
-    from core.evaluate import evaluate
-    from core.finetune import FinetuneParams
+    from core.bundles.build import BundleParams
+    from core.evaluate.run import evaluate
+    from core.text.finetune import FinetuneParams
 
     res = evaluate(shop, "shop", cut="2024-02-26", top=4, blocks=["bundles"],
                    options={"finetune_params": FinetuneParams(max_pairs=64, seconds=20),

@@ -9,7 +9,7 @@ import hashlib
 import pytest
 
 from core.errors import Cancelled
-from core.ingest import ingest
+from core.ingest.load import ingest
 from tests.core.test_bundles_cli import shop_csv
 
 
@@ -41,7 +41,7 @@ def cancel_at(fraction: float):
 @pytest.fixture
 def shop(ws, tmp_path):
     ingest(ws, shop_csv(tmp_path / "shop.csv"), dataset="shop")
-    from core.bundle_workspace import make_bundles  # a first list, so tables exist
+    from core.bundles.inputs import make_bundles  # a first list, so tables exist
 
     make_bundles(ws, "shop", text=False)
     return ws
@@ -49,7 +49,7 @@ def shop(ws, tmp_path):
 
 @pytest.mark.parametrize("at", [0.3, 0.8])
 def test_cancel_bundles_midway(shop, at):
-    from core.bundle_workspace import make_bundles
+    from core.bundles.inputs import make_bundles
 
     before = snapshot(shop)
     progress, seen = cancel_at(at)
@@ -59,8 +59,8 @@ def test_cancel_bundles_midway(shop, at):
 
 
 def test_cancel_mining_midway(shop):
-    from core.itemsets import MiningParams
-    from core.mining import mine
+    from core.rules.itemsets import MiningParams
+    from core.rules.mining import mine
 
     before = snapshot(shop)
     progress, seen = cancel_at(0.5)

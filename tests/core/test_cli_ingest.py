@@ -55,8 +55,8 @@ def test_user_error_exit_2_one_line(tmp_path):
 
 def test_core_never_imports_streamlit():
     code = ("import sys, pkgutil, importlib, core\n"
-            "for m in pkgutil.iter_modules(core.__path__):\n"
-            "    if m.name != '__main__': importlib.import_module('core.' + m.name)\n"
+            "for m in pkgutil.walk_packages(core.__path__, 'core.'):\n"
+            "    if not m.name.endswith('__main__'): importlib.import_module(m.name)\n"
             "print('streamlit' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import embeddings as emb
-from core import finetune as ft
+from core.text import encoder as emb
+from core.text import finetune as ft
 from core.errors import BundleLabError, Cancelled, ModelNotTrained
-from core.finetune import FinetuneParams
-from core.ingest import ingest
+from core.text.finetune import FinetuneParams
+from core.ingest.load import ingest
 from tests.core.embedding_helpers import (ITEMS, TRAIN_ORDERS, make_tiny_encoder, tiny_words,
                                           write_orders)
 
@@ -160,7 +160,7 @@ def test_bad_params_say_what_is_wrong():
 
 # ---------------------------------------------------------------------------- CLI
 def test_cli_embed_with_local_model_dir(shop, tiny, capsys):
-    from core.cli import main
+    from core.cli.main import main
 
     args = ["embed", "--workspace", str(shop.root), "--model", str(tiny), "--max-pairs", "16",
             "--seconds", "60", "--cut", "2011-02-01", "--json"]
@@ -176,7 +176,7 @@ def test_cli_embed_with_local_model_dir(shop, tiny, capsys):
 
 
 def test_cli_embed_bad_model_is_a_user_error(shop, tmp_path, capsys):
-    from core.cli import main
+    from core.cli.main import main
 
     code = main(["embed", "--workspace", str(shop.root), "--model", str(tmp_path / "nowhere")])
     err = capsys.readouterr().err
@@ -185,7 +185,7 @@ def test_cli_embed_bad_model_is_a_user_error(shop, tmp_path, capsys):
 
 # ---------------------------------------------------------------------------- evaluation
 def test_embeddings_block_in_evaluate(shop, tiny):
-    from core.evaluate import evaluate
+    from core.evaluate.run import evaluate
 
     params = FinetuneParams(max_pairs=16, batch_size=4, min_cocount=2, seconds=60)
     out = evaluate(shop, "shop", cut="2011-02-01", blocks=["embeddings"],

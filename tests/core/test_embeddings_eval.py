@@ -1,5 +1,5 @@
 """The embeddings evaluation protocol (DESIGN §6): a hand-computed case, and the vectorised
-implementation against a per-query loop over core.metrics on random data."""
+implementation against a per-query loop over core.evaluate.metrics on random data."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from core.baskets import build_baskets
-from core.eval_embeddings import (cooccurrence_positions, embedding_positions,
+from core.evaluate.embeddings import (cooccurrence_positions, embedding_positions,
                                   neighbour_metrics)
-from core.metrics import capped_recall_at_k, reciprocal_rank
+from core.evaluate.metrics import capped_recall_at_k, reciprocal_rank
 
 
 def _baskets(orders, n_items):

@@ -1,4 +1,4 @@
-"""Pair mining rules (core.pairs) and the pairs dataset: pure, no model."""
+"""Pair mining rules (core.text.pairs) and the pairs dataset: pure, no model."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from core.baskets import build_baskets
-from core.pairs import PAIR_COLUMNS, mine_pairs, pairs_dataset, variant_key
+from core.text.pairs import PAIR_COLUMNS, mine_pairs, pairs_dataset, variant_key
 
 
 def _baskets(orders: list[list[str]]):

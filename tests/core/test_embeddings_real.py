@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core import embeddings as emb
-from core import finetune as ft
-from core.finetune import FinetuneParams
-from core.ingest import ingest
+from core.text import encoder as emb
+from core.text import finetune as ft
+from core.text.finetune import FinetuneParams
+from core.ingest.load import ingest
 from tests.core.embedding_helpers import CUT, write_orders
 
 pytestmark = pytest.mark.slow

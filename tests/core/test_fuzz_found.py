@@ -7,7 +7,7 @@ import datetime
 import openpyxl
 
 from core.errors import BundleLabError
-from core.ingest import ingest
+from core.ingest.load import ingest
 from core.workspace import Workspace
 
 

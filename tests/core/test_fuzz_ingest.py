@@ -61,9 +61,9 @@ def test_cases_are_reproducible_and_varied():
 
 def _broken_ingest(monkeypatch, what):
     """Replace ingest by one that breaks promise ``what`` (to show the checks are not vacuous)."""
-    import core.ingest
+    import core.ingest.load
 
-    real = core.ingest.ingest
+    real = core.ingest.load.ingest
 
     def fake(ws, path, **kw):
         if what == "traceback":
@@ -74,15 +74,15 @@ def _broken_ingest(monkeypatch, what):
         if what == "changed":
             with ws.connect() as con:
                 con.execute("DELETE FROM lines WHERE dataset = ? AND line_no = 1", [KEEP])
-            raise core.ingest.InputError("refused")
+            raise core.ingest.load.InputError("refused")
         if what == "leftover":
             (ws.tmp_dir / "ingest-left.csv").write_text("x")
-            raise core.ingest.InputError("refused")
+            raise core.ingest.load.InputError("refused")
         if what == "escaped":
             open("PWNED-test.txt", "w").close()  # the working directory
         return real(ws, path, **kw)
 
-    monkeypatch.setattr(core.ingest, "ingest", fake)
+    monkeypatch.setattr(core.ingest.load, "ingest", fake)
 
 
 @pytest.mark.parametrize("what,kind", [("traceback", "traceback"),

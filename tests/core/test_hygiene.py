@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from core.files import is_stale, owned_name, owner_pid, pid_alive, pid_tag, safe_upload_name
-from core.ingest import default_name, ingest
+from core.ingest.load import default_name, ingest
 from core.workspace import Workspace, check_dataset_name
 
 LONG_CHINESE = "二零二四年第三季度华东区全部门店销售订单明细导出" * 6 + ".csv.gz"  # 867 bytes

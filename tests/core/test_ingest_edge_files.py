@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gzip
 
-from core.ingest import ingest
+from core.ingest.load import ingest
 from core.workspace import Workspace
 
 ROWS = "1,A,Apple,1\n1,B,Bread,2\n2,A,Apple,1\n2,C,Cheese,1\n"

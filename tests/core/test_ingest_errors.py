@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import Cancelled, InputError, MappingError, WorkspaceBusy
-from core.ingest import IngestOptions, ingest
+from core.ingest.load import IngestOptions, ingest
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = "order,item,qty\n1,a,1\n1,b,2\n2,a,1\n"

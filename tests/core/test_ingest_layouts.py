@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 
-from core.ingest import IngestOptions, default_name, ingest, reclean
+from core.ingest.load import IngestOptions, default_name, ingest, reclean
 
 UCI_HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
 UCI_ROWS = [

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.ingest import IngestOptions, ingest
-from core.mapping import match_columns
+from core.ingest.load import IngestOptions, ingest
+from core.ingest.mapping import match_columns
 from core.workspace import Workspace
 from tests.conftest import shared_file
 

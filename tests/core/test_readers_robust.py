@@ -8,8 +8,8 @@ import gzip
 import pytest
 
 from core.errors import InputError
-from core.ingest import ingest
-from core.readers import SAMPLE_BYTES, sniff
+from core.ingest.load import ingest
+from core.ingest.readers import SAMPLE_BYTES, sniff
 
 GOOD = "order,item,qty\n1,a,1\n1,b,2\n2,a,1\n"
 GROCERIES = ("citrus fruit,semi-finished bread,margarine,ready soups\n"

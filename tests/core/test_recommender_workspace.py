@@ -11,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.cli import main
+from core.cli.main import main
 from core.errors import Cancelled, ModelNotTrained
-from core.ingest import ingest
-from core.recommender import (RecommenderParams, complete_basket, customer_history,
+from core.ingest.load import ingest
+from core.recommend.registry import (RecommenderParams, complete_basket, customer_history,
                               item_affinity, load_trained, model_path, recommend_for,
                               train_recommender)
 
@@ -140,7 +140,7 @@ def test_cli_recommend_without_data(ws, capsys):
 
 
 def test_evaluate_block_scores_every_method(shop_ws):
-    from core.evaluate import evaluate
+    from core.evaluate.run import evaluate
 
     tiny = {"dim": 8, "epochs": 3, "batch_size": 16, "max_seconds": 20.0}
     out = evaluate(shop_ws, "shop", cut="2024-02-15", blocks=["recommender"],

@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.cli import main
+from core.cli.main import main
 from core.errors import (BundleLabError, DatasetChanged, DiskFull, ModelDamaged, WorkspaceDamaged,
                          friendly)
-from core.ingest import ingest
-from core.bundles import BundleParams
+from core.ingest.load import ingest
+from core.bundles.build import BundleParams
 from core.workspace import Workspace
 from tests.core.test_bundles_cli import shop_csv
 
@@ -103,7 +103,7 @@ def reingest_once(ws: Workspace, source: Path, at: float = 0.0, when: str = ""):
 
 
 def test_reload_while_building_bundles_is_a_clean_error(shop, tmp_path):
-    from core.bundle_workspace import bundle_lists, make_bundles
+    from core.bundles.inputs import bundle_lists, make_bundles
 
     make_bundles(shop, "shop", text=False)  # a list already there stays the only one
     assert shop.info("shop")["version"] == 1
@@ -125,7 +125,7 @@ def test_reload_during_text_vectors_is_a_clean_error_not_an_index_error(
     """The reported crash: the text model reads the items again after the orders were read;
     with the dataset re-loaded in between, vectors and baskets disagree (IndexError in
     bundle_candidates on the old code when the new item list is shorter)."""
-    from core.bundle_workspace import make_bundles
+    from core.bundles.inputs import make_bundles
 
     monkeypatch.setenv("BUNDLELAB_MODEL", str(tiny_encoder))
     monkeypatch.setenv("BUNDLELAB_FINETUNE_SECONDS", "5")
@@ -145,8 +145,8 @@ def test_reload_during_text_vectors_is_a_clean_error_not_an_index_error(
 def test_inputs_that_do_not_line_up_are_refused(shop):
     from dataclasses import replace
 
-    from core.bundle_workspace import prepare_inputs
-    from core.bundles import build_bundles
+    from core.bundles.inputs import prepare_inputs
+    from core.bundles.build import build_bundles
 
     inp = prepare_inputs(shop, "shop", shop.lines("shop"), shop.items("shop"), text=False)
     n = inp.baskets.n_items
@@ -157,7 +157,7 @@ def test_inputs_that_do_not_line_up_are_refused(shop):
 
 
 def test_prepare_inputs_checks_the_version_it_was_given(shop, tmp_path):
-    from core.bundle_workspace import prepare_inputs
+    from core.bundles.inputs import prepare_inputs
 
     lines, items = shop.lines("shop"), shop.items("shop")
     ingest(shop, bigger_shop_csv(tmp_path / "big.csv"), dataset="shop")
@@ -167,7 +167,7 @@ def test_prepare_inputs_checks_the_version_it_was_given(shop, tmp_path):
 
 def test_reload_while_training_the_recommender(tmp_path, ws):
     from tests.core.test_recommender_workspace import FAST, shop_csv as rec_shop_csv
-    from core.recommender import model_path, train_recommender
+    from core.recommend.registry import model_path, train_recommender
 
     ingest(ws, rec_shop_csv(tmp_path / "shop.csv"), dataset="shop")
     other = rec_shop_csv(tmp_path / "other.csv", seed=9)
@@ -197,7 +197,7 @@ class _FullDisk:
 
 
 def test_disk_full_while_saving_bundles_cli(shop, capsys, monkeypatch):
-    from core.bundle_workspace import make_bundles
+    from core.bundles.inputs import make_bundles
 
     make_bundles(shop, "shop", text=False)
     real = Workspace.connect
@@ -307,7 +307,7 @@ def _spoil(path: Path, how: str) -> None:
 @pytest.mark.parametrize("how", ["junk", "truncated"])
 def test_damaged_recommender_weights(tmp_path, ws, capsys, how):
     from tests.core.test_recommender_workspace import FAST, shop_csv as rec_shop_csv
-    from core.recommender import load_trained, model_path, train_recommender
+    from core.recommend.registry import load_trained, model_path, train_recommender
 
     ingest(ws, rec_shop_csv(tmp_path / "shop.csv"), dataset="shop")
     train_recommender(ws, "shop", params=FAST)
@@ -328,7 +328,7 @@ def test_damaged_recommender_weights(tmp_path, ws, capsys, how):
 
 def test_damaged_recommender_meta_is_retrained_not_a_crash(tmp_path, ws, capsys):
     from tests.core.test_recommender_workspace import FAST, shop_csv as rec_shop_csv
-    from core.recommender import load_trained, model_path, train_recommender
+    from core.recommend.registry import load_trained, model_path, train_recommender
 
     ingest(ws, rec_shop_csv(tmp_path / "shop.csv"), dataset="shop")
     train_recommender(ws, "shop", params=FAST)
@@ -340,7 +340,7 @@ def test_damaged_recommender_meta_is_retrained_not_a_crash(tmp_path, ws, capsys)
 
 @pytest.mark.parametrize("how", ["junk", "truncated"])
 def test_damaged_finetuned_encoder(ws, tmp_path, capsys, monkeypatch, tiny_encoder, how):
-    from core import embeddings as emb
+    from core.text import encoder as emb
     from tests.core.embedding_helpers import write_orders
 
     monkeypatch.setenv("BUNDLELAB_MODEL", str(tiny_encoder))
@@ -367,7 +367,7 @@ def test_damaged_finetuned_encoder(ws, tmp_path, capsys, monkeypatch, tiny_encod
 
 
 def test_load_model_damaged_weights(tmp_path, tiny_encoder):
-    from core import embeddings as emb
+    from core.text import encoder as emb
 
     copy = tmp_path / "encoder-all-x"
     shutil.copytree(tiny_encoder, copy)
@@ -382,7 +382,7 @@ def test_load_model_damaged_weights(tmp_path, tiny_encoder):
 
 # ---------------------------------------------------------------------------- 5. the CLI itself
 def test_cli_bug_is_still_a_traceback(shop, capsys, monkeypatch):
-    import core.bundle_workspace as bw
+    import core.bundles.inputs as bw
 
     def bug(*args, **kwargs):
         raise KeyError("a bug")

@@ -8,18 +8,18 @@ import json
 import numpy as np
 import pytest
 
-from core.cli import main
+from core.cli.main import main
 from core.export import write_table
-from core.itemsets import MiningParams
-from core.mining import clear_cache, mine
-from core.rules import RuleParams
+from core.rules.itemsets import MiningParams
+from core.rules.mining import clear_cache, mine
+from core.rules.association import RuleParams
 
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory):
     """A workspace with a small shop: tea + cups in most orders, jam always with scones, and a
     product whose name looks like a spreadsheet formula."""
-    from core.ingest import ingest
+    from core.ingest.load import ingest
     from core.workspace import Workspace
 
     root = tmp_path_factory.mktemp("rules_ws")

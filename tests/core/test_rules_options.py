@@ -12,8 +12,8 @@ from scipy import stats
 
 from core.baskets import Baskets
 from core.errors import BundleLabError, TooManyItemsets
-from core.itemsets import frequent_itemsets
-from core.rules import RuleParams, _p_adjust, association_rules
+from core.rules.itemsets import frequent_itemsets
+from core.rules.association import RuleParams, _p_adjust, association_rules
 from tests.core.rules_data import random_baskets
 
 ALL = RuleParams(min_confidence=0.0, min_lift=0.0)

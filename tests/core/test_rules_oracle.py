@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.itemsets import frequent_itemsets, min_count_for
-from core.reference import as_frozensets, mlxtend_itemsets, mlxtend_metric_names, mlxtend_rules
-from core.rules import METRICS, RuleParams, association_rules
+from core.rules.itemsets import frequent_itemsets, min_count_for
+from core.rules.reference import as_frozensets, mlxtend_itemsets, mlxtend_metric_names, mlxtend_rules
+from core.rules.association import METRICS, RuleParams, association_rules
 from tests.conftest import shared_file
 from tests.core.rules_data import clean_online_retail, groceries_baskets, random_baskets
 from core.baskets import build_baskets
@@ -99,8 +99,8 @@ def test_groceries_matches_mlxtend():
 def test_chunked_paths_give_the_same_itemsets(monkeypatch):
     """Tiny budgets force every bounded-memory path: blocked pair product, orders in chunks,
     candidates in chunks, joins in chunks, sparse bitset building, no bitset cache."""
-    import core.itemset_count as ic
-    import core.itemsets as its
+    import core.rules.counting as ic
+    import core.rules.itemsets as its
 
     b = random_baskets(4, n_orders=300)
     want = frequent_itemsets(b, min_support=0.03, max_len=0)

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from core.itemsets import frequent_itemsets
-from core.rules import RuleParams, association_rules
+from core.rules.itemsets import frequent_itemsets
+from core.rules.association import RuleParams, association_rules
 from tests.conftest import ROOT, shared_file
 from tests.core.rules_data import groceries_baskets
 
@@ -34,7 +34,7 @@ import json, sys, time
 sys.path.insert(0, {root!r})
 from core.baskets import build_baskets
 from core.errors import TooManyItemsets
-from core.itemsets import frequent_itemsets
+from core.rules.itemsets import frequent_itemsets
 from tests.core.rules_data import clean_online_retail
 b = build_baskets(clean_online_retail({path!r}))
 t = time.perf_counter()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import BundleLabError
-from core.ingest import ingest
+from core.ingest.load import ingest
 from core.workspace import Workspace
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from core.baskets import default_cut, temporal_split
-from core.cli import main
+from core.cli.main import main
 from core.errors import BundleLabError, InputError
-from core.ingest import IngestOptions, ingest
+from core.ingest.load import IngestOptions, ingest
 
 HEADER = "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID\n"
 
@@ -68,7 +68,7 @@ def test_cli_ingest_year_zero(ws, tmp_path, capsys):
 @pytest.fixture
 def fake_blocks(monkeypatch):
     """Evaluation blocks that only count the split (no models): evaluate's own code paths."""
-    import core.evaluate as ev
+    import core.evaluate.run as ev
 
     monkeypatch.setattr(ev, "BLOCKS", [("count", "tests.core.test_too_little_data:count_block"),
                                        ("fail", "tests.core.test_too_little_data:fail_block")])
@@ -84,7 +84,7 @@ def fail_block(ctx, progress=None) -> dict:
 
 
 def test_evaluate_at_9999_12_31(ws, tmp_path, fake_blocks, capsys):
-    from core.evaluate import evaluate
+    from core.evaluate.run import evaluate
 
     all_max = [(i, "AB"[i % 2], 1, "9999-12-31 10:00", 2.5) for i in range(10)]
     ingest(ws, write(tmp_path / "max.csv", all_max), dataset="max")
@@ -206,7 +206,7 @@ def test_evaluate_refuses_too_few_orders(tiny, capsys, dataset, n):
 
 
 def test_evaluate_split_too_small_on_each_side(ws, tmp_path, fake_blocks):
-    from core.evaluate import evaluate
+    from core.evaluate.run import evaluate
 
     # no dates: the last 20% of 4 orders in file order leave 1 test order
     f = tmp_path / "nodates.csv"
@@ -225,7 +225,7 @@ def test_evaluate_split_too_small_on_each_side(ws, tmp_path, fake_blocks):
 
 
 def test_evaluate_names_the_block_that_failed(tiny, fake_blocks):
-    from core.evaluate import evaluate
+    from core.evaluate.run import evaluate
 
     with pytest.raises(BundleLabError) as err:
         evaluate(tiny, "one_item", blocks=["count", "fail"])
@@ -235,9 +235,9 @@ def test_evaluate_names_the_block_that_failed(tiny, fake_blocks):
 
 def test_rules_of_no_orders_do_not_divide_by_zero():
     from core.baskets import build_baskets
-    from core.itemsets import frequent_itemsets
-    from core.mining import check_minable
-    from core.rules import RuleParams, association_rules
+    from core.rules.itemsets import frequent_itemsets
+    from core.rules.mining import check_minable
+    from core.rules.association import RuleParams, association_rules
 
     empty = build_baskets(pd.DataFrame({"order_id": [], "item_id": []}))
     with pytest.raises(BundleLabError, match="dataset x has no order lines"):

@@ -1,0 +1,294 @@
+"""Bundle candidates and their evidence.
+
+Candidates come from three sources, all measured on the same training baskets:
+- ``rules``: frequent itemsets of 2..max_size items (exact counts, ``core.rules.itemsets``);
+- ``text``: fine-tuned text-embedding neighbours (this is how items without sales get bundles);
+- ``recommender``: items the recommender scores highest for a customer holding the anchor.
+
+Each candidate gets: orders together, item counts, confidence (the best single-item rule
+``i -> rest``: orders together / orders of the least frequent item), all-confidence (/ the most
+frequent item), lift (of that rule: confidence / share of orders holding the rest), mean
+pairwise text similarity,
+mean pairwise recommender affinity, and a variant flag (same product in another colour/size).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from core.baskets import Baskets
+from core.bundles.naming import is_variant_pair
+from core.errors import Progress, TooManyItemsets, report
+
+STRENGTHS = ("confidence", "all_confidence", "lift", "orders")
+
+
+@dataclass
+class BundleInputs:
+    """Everything candidate generation needs, aligned to ``baskets.item_ids`` (all known items,
+    sold or not). ``vectors``: fine-tuned text vectors (L2-normalised) or None; ``base_vectors``:
+    base-model vectors for variant detection or None; ``affinity(cols) -> (n, n)`` recommender
+    item-item affinity in [0, 1] or None; ``order_revenue``: revenue per basket row."""
+
+    baskets: Baskets
+    items: pd.DataFrame  # item_id, item_name, category, price, cost (aligned)
+    vectors: np.ndarray | None = None
+    base_vectors: np.ndarray | None = None
+    affinity: Callable[[np.ndarray], np.ndarray] | None = None
+    order_revenue: np.ndarray | None = None
+    customers: np.ndarray | None = None  # customer id per basket row (None entries allowed)
+    # customer_scores(cols) -> (customer ids, (n_customers, len(cols)) scores): the trained
+    # recommender's scores of the given items for every known customer
+    customer_scores: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Candidates:
+    """Parallel arrays, one entry per candidate; ``sets`` are tuples of column indices."""
+
+    sets: list[tuple[int, ...]]
+    orders: np.ndarray
+    confidence: np.ndarray
+    all_confidence: np.ndarray
+    lift: np.ndarray
+    similarity: np.ndarray
+    affinity: np.ndarray
+    from_rules: np.ndarray
+    from_text: np.ndarray
+    from_rec: np.ndarray
+    variant: np.ndarray
+    cold: np.ndarray  # holds an item without (enough) training sales
+
+    def __len__(self) -> int:
+        return len(self.sets)
+
+    def strength(self, name: str) -> np.ndarray:
+        return {"confidence": self.confidence, "all_confidence": self.all_confidence,
+                "lift": self.lift, "orders": self.orders.astype(float)}[name]
+
+    def subset(self, mask: np.ndarray) -> "Candidates":
+        idx = np.flatnonzero(mask)
+        return Candidates([self.sets[i] for i in idx], *(getattr(self, f)[idx] for f in (
+            "orders", "confidence", "all_confidence", "lift", "similarity", "affinity",
+            "from_rules", "from_text", "from_rec", "variant", "cold")))
+
+
+def mine_itemsets(baskets: Baskets, *, min_orders: int, max_size: int, pool_size: int,
+                  progress: Progress | None = None
+                  ) -> tuple[list[tuple[int, ...]], np.ndarray, np.ndarray, str | None]:
+    """Per size 2..max_size, the ``pool_size`` most-bought frequent itemsets and the
+    ``pool_size / 4`` most confident ones (rule least-frequent item -> rest), as column tuples,
+    with their order counts and the order counts of the rest (for the rule's lift). When the setting would produce too many
+    itemsets, the size is lowered and a note says so."""
+    from core.rules.itemsets import frequent_itemsets
+
+    note = None
+    for size in range(max_size, 1, -1):
+        try:
+            fi = frequent_itemsets(baskets, min_support=min_orders, max_len=size,
+                                   max_itemsets=2_000_000, progress=progress)
+            break
+        except TooManyItemsets:
+            note = (f"too many frequent itemsets of up to {size} items at {min_orders} orders: "
+                    f"bundles of up to {size - 1} items were mined instead")
+    else:  # pragma: no cover - pairs always fit under the limit at a sane support
+        return [], np.zeros(0, np.int64), np.zeros(0, np.int64), note
+    item_counts = baskets.item_counts()
+    parts = []
+    for k, rows in fi.sets.items():
+        if k < 2 or not len(rows):
+            continue
+        # ranks ascend with frequency: column 0 is the least frequent item (the anchor)
+        anchor = item_counts[fi.columns[rows[:, 0]]]
+        rest = fi.lookup(k - 1, np.ascontiguousarray(rows[:, 1:])) if k > 2 else \
+            item_counts[fi.columns[rows[:, 1]]]
+        parts.append((k, rows, fi.counts[k], fi.counts[k] / anchor, rest))
+    if not parts:
+        return [], np.zeros(0, np.int64), np.zeros(0, np.int64), note
+    sets, counts, rests = [], [], []
+    for k, rows, cnt, conf, rest in parts:
+        # per size: the most-bought itemsets (coverage) and the most confident ones (attach)
+        sel = np.union1d(np.argsort(-cnt, kind="stable")[:pool_size],
+                         np.argsort(-conf, kind="stable")[:pool_size // 4])
+        cols = np.sort(fi.columns[rows[sel]], axis=1)
+        sets.extend(map(tuple, cols.tolist()))
+        counts.append(cnt[sel])
+        rests.append(rest[sel])
+    return sets, np.concatenate(counts), np.concatenate(rests), note
+
+
+def top_neighbours(vectors: np.ndarray, anchors: np.ndarray, k: int,
+                   allowed: np.ndarray | None = None, chunk: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` cosine neighbours of each anchor row (itself excluded), optionally only among
+    ``allowed`` columns (bool mask). Chunked, so 90,000-item catalogs fit in memory."""
+    out_idx = np.zeros((len(anchors), k), dtype=np.int64)
+    out_sim = np.zeros((len(anchors), k), dtype=np.float32)
+    for start in range(0, len(anchors), chunk):
+        a = anchors[start:start + chunk]
+        sims = vectors[a] @ vectors.T
+        sims[np.arange(len(a)), a] = -np.inf
+        if allowed is not None:
+            sims[:, ~allowed] = -np.inf
+        kk = min(k, sims.shape[1] - 1)
+        part = np.argpartition(-sims, kk - 1, axis=1)[:, :kk] if kk > 0 else np.zeros((len(a), 0), int)
+        psims = np.take_along_axis(sims, part, axis=1)
+        order = np.argsort(-psims, axis=1, kind="stable")
+        out_idx[start:start + len(a), :kk] = np.take_along_axis(part, order, axis=1)
+        out_sim[start:start + len(a), :kk] = np.take_along_axis(psims, order, axis=1)
+    return out_idx, out_sim
+
+
+def _rows_with_at_least(csc: sp.csc_matrix, cols: tuple[int, ...], m: int) -> np.ndarray:
+    rows = np.concatenate([csc.indices[csc.indptr[c]:csc.indptr[c + 1]] for c in cols])
+    if m <= 1:
+        return np.unique(rows)
+    uniq, cnt = np.unique(rows, return_counts=True)
+    return uniq[cnt >= m]
+
+
+def co_counts(csc: sp.csc_matrix, sets: list[tuple[int, ...]]) -> np.ndarray:
+    """Orders holding all items of each set."""
+    return np.array([len(_rows_with_at_least(csc, s, len(s))) for s in sets], dtype=np.int64)
+
+
+def coverage_matrix(csc: sp.csc_matrix, sets: list[tuple[int, ...]]) -> sp.csc_matrix:
+    """(orders x candidates) bool: the order holds at least two items of the candidate."""
+    indptr = [0]
+    indices = []
+    for s in sets:
+        rows = _rows_with_at_least(csc, s, 2)
+        indices.append(rows)
+        indptr.append(indptr[-1] + len(rows))
+    idx = np.concatenate(indices) if indices else np.zeros(0, dtype=np.int32)
+    return sp.csc_matrix((np.ones(len(idx), dtype=np.float32), idx, np.asarray(indptr)),
+                         shape=(csc.shape[0], len(sets)))
+
+
+def _mean_pairwise(mat_fn: Callable[[np.ndarray], np.ndarray] | None, sets) -> np.ndarray:
+    if mat_fn is None:
+        return np.zeros(len(sets), dtype=float)
+    out = np.zeros(len(sets), dtype=float)
+    for i, s in enumerate(sets):
+        m = mat_fn(np.asarray(s))
+        k = len(s)
+        out[i] = (m.sum() - np.trace(m)) / (k * (k - 1))
+    return out
+
+
+def _pairwise_affinity(affinity: Callable[[np.ndarray], np.ndarray], sets,
+                       chunk: int = 256) -> np.ndarray:
+    """Mean pairwise recommender affinity of each set, scoring each anchor item once (in chunks:
+    one anchor's row spans the whole catalog)."""
+    pairs: dict[int, set[int]] = {}
+    for s in sets:
+        for x in s:
+            pairs.setdefault(x, set()).update(y for y in s if y != x)
+    value: dict[tuple[int, int], float] = {}
+    anchors = sorted(pairs)
+    for start in range(0, len(anchors), chunk):
+        part = np.asarray(anchors[start:start + chunk])
+        rows = affinity(part)
+        for r, x in enumerate(part):
+            for y in pairs[int(x)]:
+                value[(int(x), y)] = float(rows[r, y])
+    return np.array([np.mean([value[(x, y)] for x in s for y in s if x != y]) for s in sets])
+
+
+def build_candidates(inp: BundleInputs, *, min_orders: int, max_size: int, text_neighbours: int,
+                     cold_max_orders: int, pool_size: int, variant_similarity: float,
+                     use_text: bool = True, use_rules: bool = True, use_rec: bool = True,
+                     progress: Progress | None = None) -> Candidates:
+    """All candidates with their evidence (see the module docstring)."""
+    b = inp.baskets
+    csc = b.matrix.tocsc()
+    counts = b.item_counts()
+    n = max(b.n_orders, 1)
+    found: dict[tuple[int, ...], set[str]] = {}
+    known_counts: dict[tuple[int, ...], int] = {}
+    rest_counts: dict[tuple[int, ...], int] = {}
+    if use_rules:
+        report(progress, 0.0, "mining frequent itemsets")
+        sets, cnts, rests, note = mine_itemsets(b, min_orders=min_orders, max_size=max_size,
+                                                pool_size=pool_size)
+        if note:
+            inp.notes.append(note)
+        for s, c, r in zip(sets, cnts, rests):
+            found.setdefault(s, set()).add("rules")
+            known_counts[s] = int(c)
+            rest_counts[s] = int(r)
+    report(progress, 0.4, "finding text neighbours")
+    cold_mask = counts <= cold_max_orders
+    proven = counts >= min_orders
+    if use_text and inp.vectors is not None and len(inp.vectors):
+        # anchors: the best sellers (their neighbours are the likeliest complements) and every
+        # cold item (text is all it has)
+        top_sold = np.argsort(-counts, kind="stable")[:min(1500, int((counts > 0).sum()))]
+        anchors = np.unique(np.concatenate([top_sold, np.flatnonzero(cold_mask)]))
+        idx, _ = top_neighbours(inp.vectors, anchors, text_neighbours)
+        for a, row in zip(anchors, idx):
+            for j in row:
+                found.setdefault(tuple(sorted((int(a), int(j)))), set()).add("text")
+        cold = np.flatnonzero(cold_mask)
+        if len(cold) and proven.any():  # cold items next to proven sellers
+            idx, _ = top_neighbours(inp.vectors, cold, text_neighbours, allowed=proven)
+            for a, row in zip(cold, idx):
+                for j in row:
+                    found.setdefault(tuple(sorted((int(a), int(j)))), set()).add("text")
+    if use_rec and inp.affinity is not None:
+        report(progress, 0.6, "reading recommender affinities")
+        top_sold = np.argsort(-counts, kind="stable")[:min(500, int((counts > 0).sum()))]
+        aff = inp.affinity(top_sold)  # (len(top_sold), n_items)
+        aff[np.arange(len(top_sold)), top_sold] = -np.inf
+        best = np.argsort(-aff, axis=1)[:, :text_neighbours]
+        for a, row in zip(top_sold, best):
+            for j in row:
+                found.setdefault(tuple(sorted((int(a), int(j)))), set()).add("recommender")
+    report(progress, 0.7, f"scoring {len(found):,} candidates")
+    sets = [s for s in found if len(set(s)) == len(s)]
+    missing = [s for s in sets if s not in known_counts]
+    for s, c in zip(missing, co_counts(csc, missing)):
+        known_counts[s] = int(c)
+    together = np.array([known_counts[s] for s in sets], dtype=np.int64)
+    mins = np.array([counts[list(s)].min() for s in sets], dtype=float)
+    maxs = np.array([counts[list(s)].max() for s in sets], dtype=float)
+    # lift of the rule "least frequent item -> the rest" (mlxtend's rule lift; for pairs the
+    # usual lift). The rest's count is known for mined itemsets; other candidates are pairs.
+    rest = np.array([rest_counts.get(s, counts[list(s)].max() if len(s) == 2 else 0)
+                     for s in sets], dtype=float)
+    missing_rest = [i for i, s in enumerate(sets) if len(s) > 2 and s not in rest_counts]
+    if missing_rest:
+        rest_sets = [tuple(sorted(sets[i], key=lambda x: counts[x])[1:]) for i in missing_rest]
+        rest[missing_rest] = co_counts(csc, rest_sets)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        conf = np.where(mins > 0, together / mins, 0.0)
+        allc = np.where(maxs > 0, together / maxs, 0.0)
+        lift = np.where(rest > 0, conf / (rest / n), 0.0)
+    vec = inp.vectors
+    sim = _mean_pairwise((lambda c: vec[c] @ vec[c].T) if vec is not None else None, sets)
+    aff = _pairwise_affinity(inp.affinity, sets) if use_rec and inp.affinity is not None \
+        else np.zeros(len(sets))
+    names = inp.items["item_name"].astype(str).to_numpy()
+    base = inp.base_vectors
+    variant = np.zeros(len(sets), dtype=bool)
+    for i, s in enumerate(sets):
+        for x in range(len(s)):
+            for y in range(x + 1, len(s)):
+                bs = float(base[s[x]] @ base[s[y]]) if base is not None else 0.0
+                if is_variant_pair(names[s[x]], names[s[y]], bs, variant_similarity):
+                    variant[i] = True
+    prov = [found[s] for s in sets]
+    report(progress, 1.0, f"{len(sets):,} candidates")
+    return Candidates(
+        sets=sets, orders=together, confidence=conf, all_confidence=allc, lift=lift,
+        similarity=sim, affinity=aff,
+        from_rules=np.array(["rules" in p for p in prov], dtype=bool),
+        from_text=np.array(["text" in p for p in prov], dtype=bool),
+        from_rec=np.array(["recommender" in p for p in prov], dtype=bool),
+        variant=variant,
+        cold=np.array([bool(cold_mask[list(s)].any()) for s in sets], dtype=bool))

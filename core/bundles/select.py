@@ -1,0 +1,139 @@
+"""Choosing N bundles: scores per strategy and greedy marginal-coverage selection.
+
+Strategies (DESIGN §6 compares them at the same list size):
+- ``rules``: rule evidence only (the chosen strength measure), candidates from frequent itemsets;
+- ``similarity``: fine-tuned text similarity only, candidates from text neighbours;
+- ``hybrid``: a weighted sum of rule strength, text similarity and recommender affinity, each as
+  a percentile rank within the candidate pool, over all candidates; then items that have no
+  sales history yet (cold start) join the chosen bundle whose items their text is closest to
+  (``attach_cold``), so they get bundles without costing the list a slot.
+
+Selection: greedy. At each step the candidate with the largest ``gain / (k - 1) * (eps + score)``
+is taken, where ``gain`` is the weight (orders, or revenue) of training orders that hold at least
+two of its k items and are not yet covered by a chosen bundle; each item appears in at most ``max_per_item``
+bundles, and a bundle that is a subset or superset of a chosen one is skipped. The list ends
+early when no candidate covers a new order (it is not padded with bundles nobody bought).
+``similarity`` ranks by score alone (it must not read co-purchase data).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from core.bundles.candidates import Candidates
+
+EPS = 0.05
+
+
+def percentile(x: np.ndarray) -> np.ndarray:
+    """Rank-percentile in (0, 1]; ties share the mean rank; empty stays empty."""
+    if len(x) == 0:
+        return x.astype(float)
+    from scipy.stats import rankdata
+
+    return rankdata(x, method="average") / len(x)
+
+
+def strategy_scores(c: Candidates, strategy: str, *, strength: str, w_rules: float, w_text: float,
+                    w_rec: float) -> tuple[np.ndarray, np.ndarray]:
+    """(score in [0, 1], eligible mask) of every candidate under ``strategy``."""
+    if strategy == "rules":
+        eligible = c.from_rules.copy()
+        score = np.zeros(len(c))
+        score[eligible] = percentile(c.strength(strength)[eligible])
+        return score, eligible
+    if strategy == "similarity":
+        eligible = c.from_text.copy()
+        return np.clip(c.similarity, 0, 1), eligible
+    if strategy != "hybrid":
+        raise ValueError(f"unknown strategy {strategy!r}")
+    total = max(w_rules + w_text + w_rec, 1e-9)
+    score = (w_rules * percentile(c.strength(strength)) * (c.orders > 0)
+             + w_text * percentile(c.similarity) + w_rec * percentile(c.affinity)) / total
+    return score, np.ones(len(c), dtype=bool)
+
+
+def greedy_select(c: Candidates, score: np.ndarray, eligible: np.ndarray, *, n: int,
+                  max_per_item: int, cover: sp.csc_matrix | None,
+                  order_weight: np.ndarray | None) -> tuple[list[int], list[float]]:
+    """Indices of the chosen candidates (in pick order) and the weight each newly covered."""
+    # a k-item bundle covers an order through any of its k(k-1)/2 pairs: compare per item pair
+    # added, so a big bundle must earn its size (keeps bundles coherent)
+    size_norm = np.array([len(s) - 1 for s in c.sets], dtype=float)
+    per_item: dict[int, int] = {}
+    chosen: list[int] = []
+    gains_out: list[float] = []
+    chosen_sets: list[frozenset] = []
+    alive = eligible.copy()
+    u = None
+    if cover is not None:
+        u = np.ones(cover.shape[0]) if order_weight is None else order_weight.astype(float).copy()
+
+    def ok(i: int) -> bool:
+        s = frozenset(c.sets[i])
+        if any(per_item.get(x, 0) >= max_per_item for x in s):
+            return False
+        return not any(s <= t or t <= s for t in chosen_sets)
+
+    def take(i: int, gain: float) -> None:
+        chosen.append(i)
+        gains_out.append(gain)
+        chosen_sets.append(frozenset(c.sets[i]))
+        for x in c.sets[i]:
+            per_item[x] = per_item.get(x, 0) + 1
+        alive[i] = False
+
+    while len(chosen) < n and alive.any():
+        if u is not None:
+            gains = cover.T @ u
+            value = np.where(alive & (gains > 0), gains / size_norm * (EPS + score), -1.0)
+        else:
+            gains = np.zeros(len(c))
+            value = np.where(alive, score, -1.0)
+        if value.max() < 0:  # nothing eligible covers a new order: the list ends here
+            break
+        for i in np.argsort(-value, kind="stable"):
+            if value[i] < 0:
+                break
+            if ok(i):
+                take(int(i), float(gains[i]))
+                if u is not None:
+                    rows = cover.indices[cover.indptr[i]:cover.indptr[i + 1]]
+                    u[rows] = 0.0
+                break
+            alive[i] = False
+        else:
+            break
+    return chosen, gains_out
+
+
+def attach_cold(sets: list[tuple[int, ...]], vectors: np.ndarray, cold: np.ndarray, *,
+                max_items: int, max_size: int, min_similarity: float
+                ) -> dict[int, tuple[int, float, int]]:
+    """Cold-start items joining chosen bundles: for each bundle (position in ``sets``) at most
+    one cold item, each cold item in at most one bundle, at most ``max_items`` in all, best
+    similarity first. Similarity = cosine of the cold item to the bundle's closest item, at
+    least ``min_similarity``. Returns {position: (cold item, similarity, closest item)}."""
+    if not len(sets) or not cold.any() or max_items <= 0:
+        return {}
+    cold_idx = np.flatnonzero(cold)
+    offers = []
+    for pos, s in enumerate(sets):
+        if len(s) >= max_size:
+            continue
+        sims = vectors[cold_idx] @ vectors[list(s)].T  # (n_cold, |s|)
+        best = sims.argmax(axis=1)
+        for ci, b, sim in zip(cold_idx, best, sims[np.arange(len(cold_idx)), best]):
+            if sim >= min_similarity and ci not in s:
+                offers.append((float(sim), pos, int(ci), int(s[b])))
+    out: dict[int, tuple[int, float, int]] = {}
+    used: set[int] = set()
+    for sim, pos, ci, near in sorted(offers, key=lambda o: (-o[0], o[1], o[2])):
+        if len(out) >= max_items:
+            break
+        if pos in out or ci in used:
+            continue
+        out[pos] = (ci, sim, near)
+        used.add(ci)
+    return out

@@ -1,0 +1,266 @@
+"""The cleaning step of ingest as DuckDB SQL over the raw VARCHAR table ``raw``.
+
+Every row gets at most one drop ``reason`` (the first that applies, in ``DROP_REASONS`` order);
+rows with no reason are kept. Nothing is dropped without a named reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.sql import literal
+
+# Order matters: a row is counted under the first reason that applies.
+DROP_REASONS = [
+    "missing_order_id",        # no order id
+    "missing_item_id",         # no item id
+    "placeholder_item",        # NONE, N/A, -, ?, null ... in the item column: no product
+    "cancellation",            # invoice numbers starting with C (credit notes)
+    "adjustment",              # invoice numbers starting with A (bad-debt adjustments)
+    "unparseable_quantity",    # quantity like "abc"
+    "non_positive_quantity",   # quantity <= 0 (returns, stock corrections)
+    "non_product_code",        # postage, fees, manual lines, vouchers, samples
+    "unparseable_price",       # unit price like "n/a"
+    "zero_or_negative_price",  # free lines and warehouse notes
+    "unparseable_timestamp",   # with bad_dates="drop"
+    "duplicate_row",           # an exact copy of an earlier row
+    "counted_as_quantity",     # no quantity column: an identical row is one more unit
+]
+
+REASON_TEXT = {
+    "missing_order_id": "no order id",
+    "missing_item_id": "no item id",
+    "placeholder_item": "placeholder instead of a product (NONE, N/A, -, ?, null ...)",
+    "cancellation": "cancelled orders (order id starting with C)",
+    "adjustment": "adjustments (order id starting with A)",
+    "unparseable_quantity": "quantity is not a number",
+    "non_positive_quantity": "quantity zero or negative (returns, corrections)",
+    "non_product_code": "not a product (postage, fees, manual lines, vouchers)",
+    "unparseable_price": "unit price is not a number",
+    "zero_or_negative_price": "unit price zero or negative",
+    "unparseable_timestamp": "date could not be read",
+    "duplicate_row": "exact duplicate of an earlier row",
+    "counted_as_quantity": "identical row counted into the quantity of the first one (the file "
+                           "has no quantity column: one row per unit)",
+}
+
+# Values a POS or export writes where there is no product. Matched on the trimmed, lower-cased
+# item id.
+PLACEHOLDER_RE = (r"^(none|n/?a|na|null|nil|nan|undefined|unknown|-+|\?+|\.+|\(none\)|"
+                  r"\(blank\)|#n/a|无|空|未知)$")
+
+# Item codes that are not products (UCI Online Retail's 33 and common shop-system ones).
+# Unambiguous codes always count; short codes (UCI's M, D, S, B, C2) are caught by their names
+# (Manual, Discount, SAMPLES, ...), so a shop whose SKUs are "B" or "S" keeps them.
+NON_PRODUCT_RE = (r"^(POST|POSTAGE|DOT|CRUK|PADS|AMAZONFEE|BANK CHARGES|ADJUST\d*|DCGS.*|"
+                  r"GIFT_\d+_\d+|SHIPPING|DELIVERY|SERVICE FEE|GRATUITY)$")
+NON_PRODUCT_NAME_RE = (r"^(MANUAL|DISCOUNT|SAMPLES?|CARRIAGE|POSTAGE|DOTCOM POSTAGE|"
+                       r"BANK CHARGES|AMAZON FEE|ADJUST BAD DEBT|SHIPPING|DELIVERY( FEE)?|"
+                       r"GIFT VOUCHER.*|.*COMMISSION)$")
+
+# Dates outside years 1..9999 are unreadable: DuckDB parses them (``0000-01-01`` as 1 BC,
+# ``10000-01-01``, ``-0044-03-15``) but hands them to Python as strings, and no later step can
+# use them. The parse yields NULL outside this range (-> ``unparseable_timestamp``).
+TS_MIN = "TIMESTAMP '0001-01-01 00:00:00'"
+TS_MAX = "TIMESTAMP '9999-12-31 23:59:59.999999'"
+
+
+def in_date_range(expr: str) -> str:
+    """SQL: ``expr`` (a TIMESTAMP expression) when it lies in years 1..9999, else NULL. ``expr``
+    appears twice: pass a column name, not a costly expression."""
+    return f"CASE WHEN {expr} BETWEEN {TS_MIN} AND {TS_MAX} THEN {expr} END"
+
+
+TIMESTAMP_FORMATS = [
+    "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d", "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M", "%Y/%m/%d", "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y",
+    "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%m/%d/%Y",
+    "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M",
+    "%d.%m.%Y", "%m-%d-%Y %H:%M", "%m-%d-%Y", "%d/%m/%y %H:%M", "%m/%d/%y %H:%M", "%d/%m/%y",
+    "%m/%d/%y", "%Y%m%d", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日",
+]
+
+
+q = literal  # SQL string literals of values this module owns (formats, patterns, joiners)
+
+
+def text_sql(cols: list[str], joiner: str = " ") -> str:
+    """Trimmed text of one column, or several joined with a space; empty -> NULL."""
+    parts = [f"NULLIF(trim({c}), '')" for c in cols]
+    if len(parts) == 1:
+        return parts[0]
+    return f"NULLIF(trim(concat_ws({q(joiner)}, {', '.join(parts)})), '')"
+
+
+# Weekday labels some POS systems write next to the date ("2018-01-01 星期五", "周五"); they
+# carry nothing a date does not, so they are removed before parsing.
+WEEKDAY_RE = r"\s*(星期|周|礼拜)[一二三四五六日天]\s*"
+
+
+def timestamp_text_sql(expr: str) -> str:
+    """The timestamp text without weekday labels; empty -> NULL."""
+    return f"NULLIF(trim(regexp_replace({expr}, {q(WEEKDAY_RE)}, ' ', 'g')), '')"
+
+
+MAX_NUMBER = "1e15"  # larger quantities or prices are unreadable, not huge
+
+
+def number_sql(expr: str, *, decimal_comma: bool, money: bool = False) -> str:
+    """TRY_CAST of a number written by a person: decimal comma (``1,5``, ``1.234,5``) where the
+    file's delimiter is not a comma, thousands commas (``1,234.5``) otherwise; currency signs are
+    stripped from money."""
+    x = expr
+    if money:
+        x = f"regexp_replace({x}, '[£$€¥₹\\s]|EUR|USD|GBP|RMB|CNY|元', '', 'g')"
+    if decimal_comma:
+        x = (f"CASE WHEN regexp_matches({x}, '^[-+]?[0-9.]*,[0-9]+$') "
+             f"THEN replace(replace({x}, '.', ''), ',', '.') ELSE {x} END")
+    else:
+        x = (f"CASE WHEN regexp_matches({x}, '^[-+]?[0-9]{{1,3}}(,[0-9]{{3}})+(\\.[0-9]+)?$') "
+             f"THEN replace({x}, ',', '') ELSE {x} END")
+    return f"TRY_CAST({x} AS DOUBLE)"
+
+
+def finite_sql(column: str) -> str:
+    """``column`` (a parsed number) or NULL for inf, nan and values no shop writes: 1e308 is a
+    valid double, but a sum of two overflows."""
+    return f"CASE WHEN isfinite({column}) AND abs({column}) < {MAX_NUMBER} THEN {column} END"
+
+
+def detect_timestamp_format(con: Any, sample: list[str]) -> str | None:
+    """The format (DuckDB strptime) parsing most of ``sample``; ties go to the earlier format in
+    ``TIMESTAMP_FORMATS`` (ISO first, month-first before day-first for '/', day-first for '-'
+    and '.'). Dates outside years 1..9999 do not count. None when nothing parses."""
+    values = [v for v in sample if v][:2000]
+    if not values:
+        return None
+    con.execute("CREATE OR REPLACE TEMP TABLE ts_sample (v VARCHAR)")
+    con.executemany("INSERT INTO ts_sample VALUES (?)", [[v] for v in values])
+    counts = ", ".join(f"count({in_date_range(f'try_strptime(v, {q(f)})::TIMESTAMP')})"
+                       for f in TIMESTAMP_FORMATS)
+    count_sql = f"SELECT {counts} FROM ts_sample"
+    row = con.execute(count_sql).fetchone()
+    best = max(range(len(row)), key=lambda i: (row[i], -i))
+    return TIMESTAMP_FORMATS[best] if row[best] > 0 else None
+
+
+def needs_fill_sql(exprs: dict[str, str]) -> str | None:
+    """SQL counting orders whose customer or timestamp is filled on some lines but not all (the
+    Shopify pattern); None when neither field is mapped."""
+    parts = [f for f in ("customer_id", "timestamp") if f in exprs]
+    if not parts or "order_id" not in exprs:
+        return None
+    cond = " OR ".join(f"(count({exprs[f]}) > 0 AND count({exprs[f]}) < count(*))" for f in parts)
+    return (f"SELECT count(*) FROM (SELECT {exprs['order_id']} AS o FROM raw GROUP BY o "
+            f"HAVING {cond})")
+
+
+def clean_sql(exprs: dict[str, str], raw_cols: list[str], *, ts_fmt: str | None,
+              decimal_comma: bool, options: Any, fill: bool = True,
+              derive_order: bool = False) -> str:
+    """SQL creating temp table ``clean`` (line_no, order_id, item_id, item_name, category,
+    quantity, unit_price, customer_id, ts, ts_raw, reason) from ``raw``."""
+    def get(f: str) -> str:
+        return exprs.get(f, "NULL::VARCHAR")
+
+    ts_raw = get("timestamp")
+    has_ts = "timestamp" in exprs
+    # numeric order ids: only then do C/A prefixes mean cancellation/adjustment
+    # exact duplicates: every row but the first of its group of identical raw rows (a hash
+    # aggregate and join; cheaper than a window partitioned by every column)
+    # Without a quantity column, identical rows are units of one line (a POS writing one row
+    # per coffee): the first row counts them, the others are dropped under a named reason.
+    units = options.drop_duplicates and "quantity" not in exprs
+    if options.drop_duplicates:
+        dup = "CASE WHEN firsts.first_line IS NULL THEN 2 ELSE 1 END"
+        source = (f"raw LEFT JOIN (SELECT min(line_no) AS first_line, count(*) AS n_same FROM raw "
+                  f"GROUP BY {', '.join(raw_cols)}) AS firsts ON firsts.first_line = raw.line_no")
+        n_same = "coalesce(firsts.n_same, 1)"
+    else:
+        dup, source, n_same = "1", "raw", "1"
+    mapped = f"""
+    SELECT line_no, {get('order_id')} AS order_id, {get('item_id')} AS item_id,
+        {get('item_name')} AS item_name, {get('category')} AS category,
+        {get('quantity')} AS qty_raw, {get('unit_price')} AS price_raw,
+        {get('line_total')} AS total_raw, {get('customer_id')} AS cust_raw, {ts_raw} AS ts_raw,
+        {dup} AS dup_rank, {n_same} AS n_same
+    FROM {source}"""
+    # Shopify and others fill order-level fields only on an order's first line: carry forward.
+    first = ("first_value({c} IGNORE NULLS) OVER (PARTITION BY order_id ORDER BY line_no ROWS "
+             "BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)")
+    filled = f"""
+    SELECT * REPLACE (
+        coalesce(cust_raw, {first.format(c='cust_raw')}) AS cust_raw,
+        coalesce(ts_raw, {first.format(c='ts_raw')}) AS ts_raw)
+    FROM ({mapped})""" if fill else mapped
+    qty = (f"CASE WHEN qty_raw IS NULL THEN {'n_same::DOUBLE' if units else '1.0'} ELSE "
+           f"{number_sql('qty_raw', decimal_comma=decimal_comma)} END")
+    # a unit price, or one derived from the line's revenue (line total / quantity)
+    price = (f"CASE WHEN price_raw IS NOT NULL THEN "
+             f"{number_sql('price_raw', decimal_comma=decimal_comma, money=True)} "
+             f"WHEN total_raw IS NOT NULL THEN "
+             f"{number_sql('total_raw', decimal_comma=decimal_comma, money=True)} / "
+             f"NULLIF({qty}, 0) END")
+    if has_ts and ts_fmt:
+        ts = (f"coalesce(try_strptime(ts_raw, {q(ts_fmt)})::TIMESTAMP, "
+              f"TRY_CAST(ts_raw AS TIMESTAMP))")
+    elif has_ts:
+        ts = "TRY_CAST(ts_raw AS TIMESTAMP)"
+    else:
+        ts = "NULL::TIMESTAMP"
+    cust = ("CASE WHEN cust_raw LIKE '%@%' THEN 'h_' || left(sha256(lower(cust_raw)), 16) "
+            "WHEN regexp_matches(cust_raw, '^[0-9]+\\.0+$') THEN regexp_replace(cust_raw, "
+            "'\\.0+$', '') ELSE cust_raw END")
+    parsed = f"""
+    SELECT line_no, order_id, item_id, item_name, category, qty_raw,
+        coalesce(price_raw, total_raw) AS price_raw, ts_raw, dup_rank, {qty} AS quantity,
+        {price} AS unit_price, {cust} AS customer_id, {ts} AS ts_any
+    FROM ({filled})"""
+    # years outside 1..9999 count as unreadable dates
+    parsed = f"""
+    SELECT * EXCLUDE (ts_any), {in_date_range('ts_any')} AS ts
+    FROM ({parsed})"""
+    parsed = f"""
+    SELECT * REPLACE ({finite_sql('quantity')} AS quantity,
+                      {finite_sql('unit_price')} AS unit_price)
+    FROM ({parsed})"""
+    if derive_order:  # no order id in the file: one customer on one day is one basket
+        parsed = f"""
+    SELECT * REPLACE (CASE WHEN customer_id IS NOT NULL AND ts IS NOT NULL THEN
+        customer_id || ' · ' || strftime(ts::DATE, '%Y-%m-%d') END AS order_id)
+    FROM ({parsed})"""
+    numeric_ids = ("(SELECT avg(CASE WHEN regexp_matches(order_id, '^[0-9]+$') THEN 1.0 ELSE 0 "
+                   "END) FROM p) > 0.5")
+    cancel = "FALSE"
+    adjust = "FALSE"
+    if options.drop_cancellations:
+        cancel = f"regexp_matches(order_id, '^[Cc][0-9]') AND {numeric_ids}"
+        adjust = f"regexp_matches(order_id, '^[Aa][0-9]') AND {numeric_ids}"
+    nonprod = (f"(regexp_matches(upper(item_id), {q(NON_PRODUCT_RE)}) OR "
+               f"regexp_matches(upper(coalesce(item_name, '')), {q(NON_PRODUCT_NAME_RE)}))"
+               if options.drop_non_products else "FALSE")
+    placeholder = (f"regexp_matches(lower(item_id), {q(PLACEHOLDER_RE)})"
+                   if getattr(options, "drop_placeholders", True) else "FALSE")
+    bad_ts = ("ts_raw IS NOT NULL AND ts IS NULL" if has_ts and options.bad_dates == "drop"
+              else "FALSE")
+    reason = f"""CASE
+        WHEN order_id IS NULL THEN 'missing_order_id'
+        WHEN item_id IS NULL THEN 'missing_item_id'
+        WHEN {placeholder} THEN 'placeholder_item'
+        WHEN {cancel} THEN 'cancellation'
+        WHEN {adjust} THEN 'adjustment'
+        WHEN quantity IS NULL THEN 'unparseable_quantity'
+        WHEN quantity <= 0 THEN 'non_positive_quantity'
+        WHEN {nonprod} THEN 'non_product_code'
+        WHEN price_raw IS NOT NULL AND unit_price IS NULL THEN 'unparseable_price'
+        WHEN unit_price <= 0 THEN 'zero_or_negative_price'
+        WHEN {bad_ts} THEN 'unparseable_timestamp'
+        WHEN dup_rank > 1 THEN '{'counted_as_quantity' if units else 'duplicate_row'}'
+        END"""
+    return f"""
+    CREATE TEMP TABLE clean AS
+    WITH p AS ({parsed})
+    SELECT line_no, order_id, item_id, item_name, category, quantity, unit_price, customer_id,
+        ts, ts_raw, {reason} AS reason
+    FROM p"""

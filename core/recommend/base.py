@@ -1,0 +1,188 @@
+"""The estimator contract every recommender follows (DESIGN §8, scikit-learn/implicit style):
+hyperparameters in ``__init__``, ``fit(history, ...) -> self``, learned state in attributes ending
+in ``_``, ``recommend(users, k) -> (ids, scores)``, ``save(dir)`` / ``load_recommender(dir)``.
+
+Subclasses implement ``_fit(history, item_text_vectors, progress)`` and
+``score(batch) -> (n_users, n_items) float`` (higher = better); the top-k selection, the user
+lookup and the persistence live here once.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from core.errors import BundleLabError, ModelNotTrained, Progress, report
+from core.recommend.history import PurchaseHistory, UserBatch
+
+Users = Sequence[str] | Sequence[Sequence[Sequence[str]]] | UserBatch
+
+
+class Recommender:
+    """Base class. ``name`` is the method's key in evaluations and saved models."""
+
+    name = "base"
+
+    def get_params(self) -> dict[str, Any]:
+        """Hyperparameters as given to ``__init__`` (JSON-serialisable)."""
+        return dict(self.__dict__.get("_params", {}))
+
+    def _set_params(self, **params: Any) -> None:
+        self._params = params
+        for key, value in params.items():
+            setattr(self, key, value)
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, history: PurchaseHistory, *, item_text_vectors: np.ndarray | None = None,
+            progress: Progress | None = None) -> "Recommender":
+        """Learn from ``history`` (training-period orders). ``item_text_vectors`` (n_items, dim),
+        aligned to ``history.item_ids``, is used by models that read item text (others ignore
+        it). Returns self."""
+        if item_text_vectors is not None and len(item_text_vectors) != history.n_items:
+            raise BundleLabError(
+                f"item_text_vectors has {len(item_text_vectors)} rows but the item index has "
+                f"{history.n_items} items: align the vectors to history.item_ids")
+        self._fit(history, item_text_vectors, progress)
+        self.history_ = history
+        report(progress, 1.0, f"{self.name} trained")
+        return self
+
+    def _fit(self, history: PurchaseHistory, item_text_vectors: np.ndarray | None,
+             progress: Progress | None) -> None:
+        raise NotImplementedError
+
+    def score(self, batch: UserBatch) -> np.ndarray:
+        """(len(batch), n_items) scores; higher is better."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ recommending
+    def _check_fitted(self) -> PurchaseHistory:
+        h = getattr(self, "history_", None)
+        if h is None:
+            raise ModelNotTrained(f"the {self.name} recommender is not trained yet: call fit() "
+                                  "or train it with `python -m core recommend`")
+        return h
+
+    def as_batch(self, users: Users) -> UserBatch:
+        """Customer ids (known customers) or histories (lists of baskets of item ids) as a batch."""
+        h = self._check_fitted()
+        if isinstance(users, UserBatch):
+            return users
+        users = list(users)
+        if users and not isinstance(users[0], (str, int, np.integer, np.str_)):
+            return h.batch_from_baskets(users)
+        return h.batch([str(u) for u in users])
+
+    def recommend(self, users: Users, k: int = 10, *,
+                  exclude: Sequence[Sequence[str]] | None = None,
+                  batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` items per user. ``users``: customer ids known to the fitted history, or
+        histories (each a list of baskets, a basket a list of item ids, oldest first), or a
+        ``UserBatch``. ``exclude``: per user, item ids never to recommend (e.g. the basket being
+        completed). Returns ``(ids, scores)``, both shaped (n_users, min(k, n_items)), best first;
+        ids are item ids (object array), ``None`` where fewer than k items were allowed."""
+        h = self._check_fitted()
+        batch = self.as_batch(users)
+        k = max(0, min(int(k), h.n_items))
+        index = h.item_index()
+        out_ids = np.empty((len(batch), k), dtype=object)
+        out_scores = np.full((len(batch), k), -np.inf)
+        for start in range(0, len(batch), batch_size):
+            stop = min(len(batch), start + batch_size)
+            sub = _slice(batch, start, stop)
+            s = np.asarray(self.score(sub), dtype=np.float64)
+            if exclude is not None:
+                for b in range(start, stop):
+                    cols = [index[i] for i in exclude[b] if i in index]
+                    s[b - start, cols] = -np.inf
+            top = _top_k(s, k)
+            out_scores[start:stop] = np.take_along_axis(s, top, axis=1)
+            out_ids[start:stop] = h.item_ids[top]
+        out_ids[~np.isfinite(out_scores)] = None
+        return out_ids, out_scores
+
+    # ------------------------------------------------------------------ persistence
+    def _state(self) -> dict[str, np.ndarray]:
+        """Learned arrays to save (models cheap to refit from the history return {})."""
+        return {}
+
+    def _set_state(self, state: dict[str, np.ndarray], history: PurchaseHistory) -> None:
+        self._fit(history, None, None)
+
+    def save(self, directory: str | Path) -> None:
+        """Write ``config.json``, the history (``history.safetensors`` + ``history.json``) and the
+        learned weights (``weights.safetensors``) into ``directory`` (use ``ws.atomic_dir``)."""
+        from safetensors.numpy import save_file
+
+        h = self._check_fitted()
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "config.json").write_text(json.dumps({"name": self.name,
+                                                   "params": self.get_params()}, indent=1))
+        save_file({"data_indices": h.orders.indices.astype(np.int64),
+                   "data_indptr": h.orders.indptr.astype(np.int64),
+                   "customer_ptr": h.customer_ptr.astype(np.int64),
+                   "order_time": h.order_time.astype(np.float64)}, str(d / "history.safetensors"))
+        (d / "history.json").write_text(json.dumps({
+            "item_ids": [str(i) for i in h.item_ids],
+            "customer_ids": [str(c) for c in h.customer_ids], "origin": h.origin}))
+        state = {k: np.ascontiguousarray(v) for k, v in self._state().items()}
+        if state:
+            save_file(state, str(d / "weights.safetensors"))
+
+
+def _slice(batch: UserBatch, start: int, stop: int) -> UserBatch:
+    a, b = batch.ptr[start], batch.ptr[stop]
+    return UserBatch(batch.orders[a:b], batch.ptr[start:stop + 1] - a, batch.order_time[a:b])
+
+
+def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of the k best scores per row, best first (ties: lower column first)."""
+    if k == 0:
+        return np.zeros((scores.shape[0], 0), dtype=np.int64)
+    if k < scores.shape[1]:
+        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    else:
+        part = np.tile(np.arange(scores.shape[1]), (scores.shape[0], 1))
+    vals = np.take_along_axis(scores, part, axis=1)
+    order = np.lexsort((part, -vals), axis=1)
+    return np.take_along_axis(part, order, axis=1)
+
+
+def load_history(directory: str | Path) -> PurchaseHistory:
+    import scipy.sparse as sp
+    from safetensors.numpy import load_file
+
+    d = Path(directory)
+    arrays = load_file(str(d / "history.safetensors"))
+    names = json.loads((d / "history.json").read_text())
+    items = np.asarray(names["item_ids"], dtype=object)
+    ptr = arrays["data_indptr"]
+    orders = sp.csr_matrix((np.ones(len(arrays["data_indices"]), dtype=bool),
+                            arrays["data_indices"], ptr), shape=(len(ptr) - 1, len(items)))
+    return PurchaseHistory(items, np.asarray(names["customer_ids"], dtype=object), orders,
+                           arrays["customer_ptr"], arrays["order_time"], names.get("origin"))
+
+
+def load_recommender(directory: str | Path) -> Recommender:
+    """A saved recommender. Weights are read with safetensors (no pickle, nothing executed);
+    baselines are refitted from the saved history (closed forms, seconds)."""
+    from safetensors.numpy import load_file
+
+    from core.recommend.registry import make_recommender
+
+    d = Path(directory)
+    if not (d / "config.json").exists():
+        raise ModelNotTrained(f"no recommender saved in {d}: train one with "
+                              "`python -m core recommend`")
+    config = json.loads((d / "config.json").read_text())
+    model = make_recommender(config["name"], **config.get("params", {}))
+    history = load_history(d)
+    weights = d / "weights.safetensors"
+    state = load_file(str(weights)) if weights.exists() else {}
+    model.history_ = history
+    model._set_state(state, history)
+    return model

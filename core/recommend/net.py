@@ -1,0 +1,197 @@
+"""The network of the neural recommender and its inputs (see ``core.recommend.neural`` for the model
+and the estimator): ``encode`` turns a batch of histories into arrays once, ``gather`` makes the
+tensors of a minibatch, ``NextBasketNet`` scores every item for each user, and
+``training_examples`` lists the (history, next order) pairs of a purchase history.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from core.errors import BundleLabError
+from core.recommend.history import N_REPEAT_FEATURES, PurchaseHistory, UserBatch
+
+N_USER_FEATURES = 3
+GROUP_EDGES = (2, 5)      # customers with 1 | 2-4 | 5+ orders get their own neural weight
+MIX_GRID = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
+MIN_GROUP = 50            # validation orders a group needs for its own weight
+
+
+@dataclass
+class Encoded:
+    """Model inputs for a batch of users (numpy): baskets as CSR rows, ``slots`` (n, L) rows of the
+    last L orders (-1 = padding) with ``slot_time`` (n, L, 2), the sparse repeat features
+    (``rep_ptr``, ``rep_items``, ``rep_feats``, ``rep_weight``) and ``user_feats`` (n, 3)."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    slots: np.ndarray
+    slot_time: np.ndarray
+    rep_ptr: np.ndarray
+    rep_items: np.ndarray
+    rep_feats: np.ndarray
+    rep_weight: np.ndarray
+    user_feats: np.ndarray
+    n_orders: np.ndarray
+
+
+def trim(batch: UserBatch, max_history: int) -> UserBatch:
+    """Keep each user's last ``max_history`` orders."""
+    n = np.diff(batch.ptr)
+    if n.max(initial=0) <= max_history:
+        return batch
+    keep = np.concatenate([np.arange(max(a, b - max_history), b)
+                           for a, b in zip(batch.ptr[:-1], batch.ptr[1:])])
+    ptr = np.concatenate([[0], np.cumsum(np.minimum(n, max_history))]).astype(np.int64)
+    return UserBatch(batch.orders[keep], ptr, batch.order_time[keep])
+
+
+def encode(batch: UserBatch, *, max_baskets: int, max_history: int) -> Encoded:
+    batch = trim(batch, max_history)
+    f = batch.repeat_features()
+    n_users = len(batch)
+    starts, ends = batch.ptr[:-1], batch.ptr[1:]
+    j = np.arange(max_baskets)[None, :]
+    rows = ends[:, None] - max_baskets + j
+    slots = np.where(rows >= starts[:, None], rows, -1)
+    last_t = batch.order_time[np.maximum(ends - 1, 0)] if len(batch.order_time) else \
+        np.zeros(n_users)
+    safe = np.maximum(slots, 0)
+    days = np.where(slots >= 0, last_t[:, None] - batch.order_time[safe] if len(batch.order_time)
+                    else 0.0, 0.0)
+    slot_time = np.stack([np.log1p(np.maximum(days, 0)) / 5.0,
+                          np.log1p(max_baskets - 1 - j.repeat(n_users, 0)) / 3.0], axis=2)
+    n_orders = np.diff(batch.ptr).astype(np.float64)
+    sizes = np.diff(batch.orders.indptr).astype(np.float64)
+    owner = batch.owner()
+    mean_size = np.bincount(owner, weights=sizes, minlength=n_users) / np.maximum(n_orders, 1)
+    first_t = batch.order_time[np.minimum(starts, max(len(batch.order_time) - 1, 0))] \
+        if len(batch.order_time) else np.zeros(n_users)
+    user_feats = np.column_stack([np.log1p(n_orders), np.log1p(mean_size) / 3.0,
+                                  np.log1p(np.maximum(last_t - first_t, 0)) / 5.0])
+    rep_ptr = np.searchsorted(f.users, np.arange(n_users + 1)).astype(np.int64)
+    return Encoded(batch.orders.indptr.astype(np.int64), batch.orders.indices.astype(np.int64),
+                   slots.astype(np.int64), slot_time.astype(np.float32), rep_ptr,
+                   f.items.astype(np.int64), f.matrix(), f.decayed[:, -1].astype(np.float32),
+                   user_feats.astype(np.float32), n_orders.astype(np.int64))
+
+
+def gather(enc: Encoded, ex: np.ndarray) -> dict[str, torch.Tensor]:
+    """Tensors for examples ``ex`` of ``enc``."""
+    slots = enc.slots[ex]
+    flat = slots.ravel()
+    valid = flat >= 0
+    lens = np.where(valid, enc.indptr[np.maximum(flat, 0) + 1] - enc.indptr[np.maximum(flat, 0)], 0)
+    pieces = [enc.indices[enc.indptr[r]:enc.indptr[r + 1]] for r in flat[valid]]
+    items = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lens)[:-1]])
+    a, b = enc.rep_ptr[ex], enc.rep_ptr[ex + 1]
+    idx = np.concatenate([np.arange(s, e) for s, e in zip(a, b)]) if len(ex) else \
+        np.zeros(0, dtype=np.int64)
+    rep_row = np.repeat(np.arange(len(ex)), b - a)
+    return {"bag_items": torch.from_numpy(items), "bag_offsets": torch.from_numpy(offsets),
+            "slot_mask": torch.from_numpy(slots >= 0),
+            "slot_time": torch.from_numpy(enc.slot_time[ex]),
+            "rep_row": torch.from_numpy(rep_row), "rep_item": torch.from_numpy(enc.rep_items[idx]),
+            "rep_feats": torch.from_numpy(enc.rep_feats[idx]),
+            "rep_weight": torch.from_numpy(enc.rep_weight[idx]),
+            "user_feats": torch.from_numpy(enc.user_feats[ex]),
+            "group": torch.from_numpy(np.searchsorted(np.asarray(GROUP_EDGES), enc.n_orders[ex],
+                                                      side="right"))}
+
+
+class NextBasketNet(nn.Module):
+    def __init__(self, n_items: int, dim: int, text_dim: int, hidden: int = 64):
+        super().__init__()
+        self.dim = dim
+        self.item_id = nn.Embedding(n_items, dim)
+        self.item_bias = nn.Parameter(torch.zeros(n_items))
+        self.text_proj = nn.Linear(text_dim, dim, bias=False) if text_dim else None
+        self.text_bias = nn.Linear(text_dim, 1) if text_dim else None
+        self.time_enc = nn.Linear(2, dim)
+        self.query = nn.Parameter(torch.zeros(dim))
+        self.user_mlp = nn.Sequential(nn.Linear(2 * dim + N_USER_FEATURES, hidden), nn.GELU(),
+                                      nn.Linear(hidden, dim))
+        self.repeat_gate = nn.Sequential(
+            nn.Linear(N_REPEAT_FEATURES + N_USER_FEATURES + 1, hidden), nn.GELU(),
+            nn.Linear(hidden, 1))
+        self.item_repeat = nn.Parameter(torch.zeros(n_items))   # per-item repeat propensity
+        nn.init.normal_(self.item_id.weight, std=0.05)
+        nn.init.normal_(self.query, std=0.05)
+        self.register_buffer("known", torch.ones(n_items, dtype=torch.bool))
+        self.register_buffer("text", torch.zeros(n_items, max(text_dim, 1)))
+        self.register_buffer("logpop", torch.zeros(n_items))
+        self.register_buffer("neural_on", torch.ones((), dtype=torch.bool))
+        self.register_buffer("repeat_on", torch.ones((), dtype=torch.bool))
+        self.register_buffer("mix", torch.ones(len(GROUP_EDGES) + 1))
+
+    def items(self, id_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(e, b): item vectors and biases; the id part only where ``known`` (and ``id_mask``)."""
+        keep = self.known if id_mask is None else self.known & id_mask
+        k = keep.to(self.item_id.weight.dtype)
+        e = self.item_id.weight * k[:, None]
+        b = self.item_bias * k
+        if self.text_proj is not None:
+            e = e + self.text_proj(self.text)
+            b = b + self.text_bias(self.text).squeeze(1)
+        return e, b
+
+    def user(self, x: dict[str, torch.Tensor], e: torch.Tensor) -> torch.Tensor:
+        """h_u: attention over the last baskets + recency-weighted mean of bought items."""
+        n, L = x["slot_mask"].shape
+        # one bag per slot; padding slots are empty bags (zeros)
+        bags = F.embedding_bag(x["bag_items"], e, x["bag_offsets"], mode="mean")
+        keys = bags.view(n, L, self.dim) + self.time_enc(x["slot_time"])
+        att = (keys @ self.query) / math.sqrt(self.dim)
+        att = att.masked_fill(~x["slot_mask"], -1e9).softmax(dim=1) * x["slot_mask"]
+        pooled = (att.unsqueeze(2) * keys).sum(dim=1)
+        w = x["rep_weight"]
+        freq = torch.zeros(n, self.dim).index_add_(0, x["rep_row"], e[x["rep_item"]] * w[:, None])
+        freq = freq / torch.zeros(n).index_add_(0, x["rep_row"], w).clamp_min(1e-6)[:, None]
+        return self.user_mlp(torch.cat([pooled, freq, x["user_feats"]], dim=1))
+
+    def forward(self, x: dict[str, torch.Tensor], id_mask: torch.Tensor | None = None,
+                parts: bool = False):
+        """Scores (n, n_items). ``neural_on`` / ``repeat_on`` switch the two parts (training
+        stages); ``parts=True`` returns (base + repeat, neural) unmixed (to choose ``mix``)."""
+        e, b = self.items(id_mask)
+        n = x["slot_mask"].shape[0]
+        logits = b.expand(n, -1).clone()
+        if bool(self.repeat_on):
+            uf = x["user_feats"][x["rep_row"]]
+            item = x["rep_item"]
+            gate_in = torch.cat([x["rep_feats"], uf, self.logpop[item, None]], dim=1)
+            bonus = self.repeat_gate(gate_in).squeeze(1) + self.item_repeat[item] * self.known[item]
+            logits = logits.index_put((x["rep_row"], item), bonus, accumulate=True)
+        if not bool(self.neural_on):
+            return (logits, torch.zeros_like(logits)) if parts else logits
+        neural = self.user(x, e) @ e.T
+        if parts:
+            return logits, neural
+        return logits + self.mix[x["group"]][:, None] * neural
+
+
+def training_examples(h: PurchaseHistory) -> tuple[UserBatch, np.ndarray, np.ndarray]:
+    """Every order after a customer's first as a target, its earlier orders as the history.
+    Returns (histories batch, target order rows, is_validation: the customer's last order)."""
+    hist_rows, ptr, target, is_val = [], [0], [], []
+    for u in range(h.n_customers):
+        a, b = h.customer_ptr[u], h.customer_ptr[u + 1]
+        for t in range(a + 1, b):
+            hist_rows.append(np.arange(a, t))
+            ptr.append(ptr[-1] + t - a)
+            target.append(t)
+            is_val.append(t == b - 1)
+    if not target:
+        raise BundleLabError("no customer has two or more orders, so there is no next basket to "
+                             "learn from: the neural recommender needs repeat customers (use "
+                             "gp_topfreq or popularity for this dataset)")
+    rows = np.concatenate(hist_rows)
+    batch = UserBatch(h.orders[rows], np.asarray(ptr, dtype=np.int64), h.order_time[rows])
+    return batch, np.asarray(target), np.asarray(is_val)

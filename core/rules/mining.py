@@ -1,0 +1,153 @@
+"""Mining a workspace dataset: order lines -> baskets -> frequent itemsets -> rules, with a run
+record and an in-process cache so that re-filtering (confidence, lift, items, sorting) never
+mines again.
+
+``mine(ws, dataset, mining=MiningParams(...), rules=RuleParams(...), progress=...)`` returns a
+``RulesResult``; its ``summary()`` is the JSON of DESIGN §7 (``itemsets {length: count}, rules,
+seconds``) and ``refilter(RuleParams(...))`` gives other rules from the same itemsets.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field
+
+import pandas as pd
+
+from core.baskets import Baskets, build_baskets
+from core.errors import BundleLabError, Progress, report, sub_progress
+from core.rules.itemsets import Itemsets, MiningParams, frequent_itemsets
+from core.rules.association import RuleParams, association_rules
+from core.workspace import Workspace
+
+_CACHE: OrderedDict = OrderedDict()
+_CACHE_SIZE = 3
+_CACHE_LOCK = threading.Lock()
+
+
+def load_baskets(ws: Workspace, dataset: str | None = None) -> Baskets:
+    """The dataset's baskets (all cleaned order lines)."""
+    lines = ws.lines(dataset, columns=["order_id", "item_id"])
+    return build_baskets(lines)
+
+
+def check_minable(baskets: Baskets, dataset: str) -> None:
+    """Raise ``BundleLabError`` when the baskets cannot give a single rule: no orders, one order
+    (every rule would have confidence 1 and lift 1), or no order with two different items."""
+    n = baskets.n_orders
+    if n == 0:
+        raise BundleLabError(f"dataset {dataset} has no order lines: there is nothing to mine. "
+                             "Load the orders again (ingest)")
+    if n < 2:
+        raise BundleLabError(f"mining rules needs at least 2 orders; dataset {dataset} has 1 "
+                             "order (one order alone gives every rule confidence 1 and lift 1): "
+                             "load more order history")
+    if baskets.n_items < 2 or int((baskets.sizes() >= 2).sum()) == 0:
+        what = (f"only one distinct item ({baskets.item_ids[0]})" if baskets.n_items < 2 else
+                f"{n:,} orders of one item each ({baskets.n_items:,} distinct items)")
+        raise BundleLabError(f"mining rules needs orders holding at least 2 different items; "
+                             f"dataset {dataset} has {what}, so no items are bought together: "
+                             "load order lines that list every item of an order")
+
+
+def item_names(ws: Workspace, dataset: str | None = None) -> dict[str, str]:
+    """item id -> item name (the id where the name is missing)."""
+    items = ws.items(dataset)
+    names = items["item_name"].where(items["item_name"].notna(), items["item_id"])
+    return dict(zip(items["item_id"].astype(str), names.astype(str)))
+
+
+@dataclass
+class RulesResult:
+    """Itemsets and rules of one dataset version and setting.
+
+    ``rules`` has the columns of ``core.rules.association.association_rules`` with ``antecedents_names`` and
+    ``consequents_names``; ``seconds`` is the time this call took (mining included unless
+    ``cached``); ``run_id`` is the recorded run (None when nothing was mined)."""
+
+    dataset: str
+    version: int
+    mining: MiningParams
+    rule_params: RuleParams
+    itemsets: Itemsets
+    names: dict[str, str]
+    rules: pd.DataFrame
+    seconds: float
+    cached: bool = False
+    run_id: str | None = None
+    mining_seconds: float = field(default=0.0)
+
+    def summary(self) -> dict:
+        """DESIGN §7 JSON: itemsets {length: count}, rules, seconds (+ dataset, min_count)."""
+        return {"dataset": self.dataset, "itemsets": self.itemsets.lengths(),
+                "rules": int(len(self.rules)), "seconds": round(self.seconds, 3),
+                "min_count": self.itemsets.min_count, "orders": self.itemsets.n_orders}
+
+    def refilter(self, rule_params: RuleParams) -> pd.DataFrame:
+        """Rules of the same itemsets under other thresholds/filters (no mining)."""
+        return association_rules(self.itemsets, rule_params, names=self.names)
+
+
+def mine_itemsets(ws: Workspace, dataset: str | None = None, *,
+                  mining: MiningParams = MiningParams(), progress: Progress | None = None,
+                  record: bool = False) -> tuple[Itemsets, bool]:
+    """Frequent itemsets of the dataset's current version, from the in-process cache when the
+    same dataset version and setting was mined before. Returns (itemsets, cached). With
+    ``record`` a fresh mining is recorded as a ``rules`` run (itemset counts as metrics)."""
+    name = ws.resolve(dataset)
+    version = int(ws.info(name)["version"])
+    key = (str(ws.root), name, version, mining)
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key], True
+    report(progress, 0.0, "loading order lines")
+    baskets = load_baskets(ws, name)
+    check_minable(baskets, name)
+    report(progress, 0.1, f"{baskets.n_orders:,} orders, {baskets.n_items:,} items")
+    itemsets = frequent_itemsets(baskets, min_support=mining.min_support, max_len=mining.max_len,
+                                 max_itemsets=mining.max_itemsets,
+                                 progress=sub_progress(progress, 0.1, 0.9))
+    with _CACHE_LOCK:
+        _CACHE[key] = itemsets
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    if record:
+        ws.record_run(name, "rules", params=asdict(mining), seconds=itemsets.seconds,
+                      metrics={"itemsets": itemsets.lengths(), "min_count": itemsets.min_count})
+    return itemsets, False
+
+
+def clear_cache() -> None:
+    """Forget every cached itemsets object (tests, memory)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+def mine(ws: Workspace, dataset: str | None = None, *, mining: MiningParams = MiningParams(),
+         rules: RuleParams = RuleParams(), progress: Progress | None = None,
+         record: bool = True) -> RulesResult:
+    """Frequent itemsets and rules of a workspace dataset. Records a ``rules`` run (parameters,
+    data version, seconds, itemset counts, rule count) when it mined, unless ``record`` is
+    False. Raises ``TooManyItemsets`` for a setting that would explode (nothing is recorded)."""
+    t0 = time.perf_counter()
+    rules.check()
+    name = ws.resolve(dataset)
+    itemsets, cached = mine_itemsets(ws, name, mining=mining, progress=progress)
+    report(progress, 0.9, "building rules")
+    names = item_names(ws, name)
+    table = association_rules(itemsets, rules, names=names)
+    seconds = time.perf_counter() - t0
+    result = RulesResult(dataset=name, version=int(ws.info(name)["version"]), mining=mining,
+                         rule_params=rules, itemsets=itemsets, names=names, rules=table,
+                         seconds=seconds, cached=cached, mining_seconds=itemsets.seconds)
+    if record and not cached:
+        params = {**asdict(mining), **{k: list(v) if isinstance(v, tuple) else v
+                                       for k, v in asdict(rules).items()}}
+        result.run_id = ws.record_run(name, "rules", params=params, seconds=seconds,
+                                      metrics={"itemsets": itemsets.lengths(), "rules": len(table),
+                                               "min_count": itemsets.min_count})
+    report(progress, 1.0, f"{len(table):,} rules from {len(itemsets):,} itemsets")
+    return result

