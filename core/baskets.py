@@ -133,6 +133,12 @@ def default_cut(lines: pd.DataFrame, test_share: float = 0.2) -> pd.Timestamp | 
     return cut
 
 
+def lines_before(lines: pd.DataFrame, cut: str | date | datetime | None) -> pd.DataFrame:
+    """The training lines: orders before ``cut`` (see ``temporal_split``), or all lines when no
+    cut is given. The one place that decides what "trained on orders before the cut" means."""
+    return lines if parse_cut(cut) is None else temporal_split(lines, cut).train
+
+
 @dataclass(frozen=True)
 class Split:
     """Train/test order lines. ``cut`` is None when the split fell back to file order."""

@@ -11,7 +11,8 @@ from typing import Any, Callable, Iterator
 import pandas as pd
 import streamlit as st
 
-from core.errors import BundleLabError, Cancelled, friendly
+from core.errors import BundleLabError, friendly
+from core.progress import Cancelled
 from core.workspace import Workspace
 
 KEY_WORKSPACE = "workspace_dir"

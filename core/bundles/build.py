@@ -24,7 +24,8 @@ from core.bundles.candidates import STRENGTHS, BundleInputs, Candidates, build_c
 from core.bundles.select import attach_cold, greedy_select, strategy_scores
 from core.bundles.naming import (bundle_price, distinct_words, explanation, shared_topic_words,
                           short_name)
-from core.errors import BundleLabError, DatasetChanged, Progress, report, sub_progress
+from core.errors import BundleLabError, DatasetChanged
+from core.progress import Progress, report, sub_progress
 
 STRATEGIES = ("rules", "similarity", "hybrid")
 

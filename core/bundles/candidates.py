@@ -23,7 +23,8 @@ import scipy.sparse as sp
 
 from core.baskets import Baskets
 from core.bundles.naming import is_variant_pair
-from core.errors import Progress, TooManyItemsets, report
+from core.errors import TooManyItemsets
+from core.progress import Progress, report
 
 STRENGTHS = ("confidence", "all_confidence", "lift", "orders")
 

@@ -16,8 +16,8 @@ import pandas as pd
 from core.baskets import build_baskets, order_table, temporal_split
 from core.bundles.candidates import BundleInputs
 from core.bundles.build import BundleParams, BundleResult, build_bundles
-from core.errors import (BundleLabError, DatasetChanged, ModelNotTrained, Progress, check_version,
-                     report, sub_progress)
+from core.errors import BundleLabError, DatasetChanged, ModelNotTrained, check_version
+from core.progress import Progress, report, sub_progress
 from core.workspace import Workspace, _now
 
 LISTS_SQL = """CREATE TABLE IF NOT EXISTS bundle_lists (

@@ -6,7 +6,8 @@ import argparse
 import time
 from typing import Any, Callable
 
-from core.errors import BundleLabError, ModelNotTrained, report, sub_progress
+from core.errors import BundleLabError, ModelNotTrained
+from core.progress import report, sub_progress
 from core.workspace import Workspace
 
 

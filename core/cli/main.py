@@ -19,7 +19,8 @@ import time
 import traceback
 from typing import Any, Callable
 
-from core.errors import BundleLabError, Cancelled, friendly
+from core.errors import BundleLabError, friendly
+from core.progress import Cancelled
 from core.workspace import Workspace
 
 

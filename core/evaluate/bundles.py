@@ -21,7 +21,7 @@ import numpy as np
 
 from core.bundles.build import BundleParams, build_bundles
 from core.bundles.inputs import prepare_inputs
-from core.errors import report, sub_progress
+from core.progress import report, sub_progress
 
 STRATEGIES = ("rules", "similarity", "hybrid")
 

@@ -25,7 +25,8 @@ from typing import Callable
 import numpy as np
 
 from core.baskets import Baskets, build_baskets
-from core.errors import ModelNotTrained, Progress, report, sub_progress
+from core.errors import ModelNotTrained
+from core.progress import Progress, report, sub_progress
 
 K = 10
 CHUNK = 256

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.errors import BundleLabError, Progress, report, sub_progress
+from core.errors import BundleLabError
+from core.progress import Progress, report, sub_progress
 from core.evaluate.metrics import hit_at_k, ndcg_at_k, recall_at_k
 from core.recommend.base import Recommender
 from core.recommend.history import PurchaseHistory, build_history

@@ -15,8 +15,8 @@ from typing import Any, Callable
 import pandas as pd
 
 from core.baskets import Split, day, temporal_split
-from core.errors import (BundleLabError, InputError, ModelNotTrained, Progress, report,
-                     sub_progress)
+from core.errors import BundleLabError, InputError, ModelNotTrained
+from core.progress import Progress, report, sub_progress
 from core.workspace import Workspace
 
 

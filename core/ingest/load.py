@@ -33,7 +33,8 @@ from typing import Any, Iterator
 import duckdb
 
 from core.ingest import mapping as mp
-from core.errors import BundleLabError, InputError, Progress, report, sub_progress
+from core.errors import BundleLabError, InputError
+from core.progress import Progress, report, sub_progress
 from core.files import owned_name
 from core.ingest.readers import Sniffed, iter_ragged, sniff
 from core.sql import plain_ident

@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
-from core.errors import Cancelled, InputError, MappingError
+from core.errors import InputError, MappingError
+from core.progress import Cancelled
 from core.files import owned_name
 
 SAMPLE_BYTES = 256 * 1024

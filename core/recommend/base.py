@@ -15,7 +15,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from core.errors import BundleLabError, ModelNotTrained, Progress, report
+from core.errors import BundleLabError, ModelNotTrained
+from core.progress import Progress, report
 from core.recommend.history import PurchaseHistory, UserBatch
 
 Users = Sequence[str] | Sequence[Sequence[Sequence[str]]] | UserBatch

@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from core.errors import BundleLabError, report
+from core.errors import BundleLabError
+from core.progress import report
 from core.recommend.base import Recommender
 from core.recommend.history import PurchaseHistory, UserBatch
 

@@ -38,7 +38,7 @@ import scipy.sparse as sp
 import torch
 from torch.nn import functional as F
 
-from core.errors import report, sub_progress
+from core.progress import report, sub_progress
 from core.recommend.base import Recommender
 from core.recommend.history import PurchaseHistory, UserBatch
 from core.recommend.net import (GROUP_EDGES, MIN_GROUP, MIX_GRID, Encoded, NextBasketNet, encode, gather,

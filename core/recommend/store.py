@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from core.baskets import parse_cut, temporal_split
-from core.errors import (BundleLabError, ModelDamaged, ModelNotTrained, Progress, check_version,
-                     report, sub_progress)
+from core.errors import BundleLabError, ModelDamaged, ModelNotTrained, check_version
+from core.progress import Progress, report, sub_progress
 from core.recommend.base import Recommender, load_recommender
 from core.recommend.history import PurchaseHistory, build_history
 from core.workspace import Workspace

@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 import scipy.sparse as sp
 
-from core.errors import Progress, report
+from core.progress import Progress, report
 
 _PAIR_BLOCK_WORK = 40_000_000     # multiply-adds per block of the pair product
 _BITS_BUDGET = 64 * 2**20         # bytes for one item's bitsets before orders are chunked

@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 
 from core.baskets import Baskets
-from core.errors import BundleLabError, Progress, TooManyItemsets, report
+from core.errors import BundleLabError, TooManyItemsets
+from core.progress import Progress, report
 from core.rules.counting import JOIN_CHUNK, BitsCache, LevelCounter, joins, pair_counts
 
 DEFAULT_MAX_ITEMSETS = 5_000_000

@@ -17,7 +17,8 @@ from dataclasses import asdict, dataclass, field
 import pandas as pd
 
 from core.baskets import Baskets, build_baskets
-from core.errors import BundleLabError, Progress, report, sub_progress
+from core.errors import BundleLabError
+from core.progress import Progress, report, sub_progress
 from core.rules.itemsets import Itemsets, MiningParams, frequent_itemsets
 from core.rules.association import RuleParams, association_rules
 from core.workspace import Workspace

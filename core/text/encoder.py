@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 
 from core import config
-from core.errors import BundleLabError, ModelDamaged, Progress, report, sub_progress
+from core.errors import BundleLabError, ModelDamaged
+from core.progress import Progress, report, sub_progress
 from core.files import pid_tag
 from core.workspace import Workspace
 

@@ -29,7 +29,8 @@ import pandas as pd
 from core.baskets import build_baskets, parse_cut, temporal_split
 from core.text.encoder import (META_FILE, base_model_dir, encode_items_pending, encoder_damaged,
                          encoder_key, item_texts, model_key, weights_problem)
-from core.errors import ModelNotTrained, Progress, check_version, report, sub_progress
+from core.errors import ModelNotTrained, check_version
+from core.progress import Progress, report, sub_progress
 from core.text.pairs import mine_pairs, pairs_dataset
 from core.workspace import Workspace
 

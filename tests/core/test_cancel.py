@@ -8,7 +8,7 @@ import hashlib
 
 import pytest
 
-from core.errors import Cancelled
+from core.progress import Cancelled
 from core.ingest.load import ingest
 from tests.core.test_bundles_cli import shop_csv
 

@@ -12,7 +12,8 @@ import pytest
 
 from core.text import encoder as emb
 from core.text import finetune as ft
-from core.errors import BundleLabError, Cancelled, ModelNotTrained
+from core.errors import BundleLabError, ModelNotTrained
+from core.progress import Cancelled
 from core.text.finetune import FinetuneParams
 from core.ingest.load import ingest
 from tests.core.embedding_helpers import (ITEMS, TRAIN_ORDERS, make_tiny_encoder, tiny_words,

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import Cancelled, InputError, MappingError, WorkspaceBusy
+from core.errors import InputError, MappingError, WorkspaceBusy
+from core.progress import Cancelled
 from core.ingest.load import IngestOptions, ingest
 
 ROOT = Path(__file__).resolve().parents[2]

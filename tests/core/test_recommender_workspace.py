@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from core.cli.main import main
-from core.errors import Cancelled, ModelNotTrained
+from core.errors import ModelNotTrained
+from core.progress import Cancelled
 from core.ingest.load import ingest
 from core.recommend.registry import (RecommenderParams, complete_basket, customer_history,
                               item_affinity, load_trained, model_path, recommend_for,
