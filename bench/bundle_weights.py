@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 def main() -> int:
     from core.baskets import temporal_split
     from core.bundles.inputs import prepare_inputs
-    from core.bundles.build import BundleParams, build_bundles
+    from core.bundles.build import build_bundles
+    from core.bundles.params import BundleParams
     from core.evaluate.bundles import bundle_metrics
     from core.workspace import Workspace
 

@@ -40,8 +40,9 @@ def main() -> int:
 
     import torch
 
-    from core.text.encoder import encode_texts, item_texts, load_model
-    from core.text.finetune import FinetuneParams, finetune
+    from core.text import FinetuneParams, item_texts
+    from core.text.encoder import encode_texts, load_model
+    from core.text.finetune import finetune
     from core.ingest.load import ingest
     from core.workspace import Workspace
 

@@ -46,7 +46,7 @@ def main() -> None:
     from core.baskets import temporal_split
     from core.evaluate.recommender import evaluate_recommenders
     from core.ingest.load import ingest
-    from core.recommend.registry import build_history, item_index_for, make_recommender
+    from core.recommend import build_history, item_index_for, make_recommender
     from core.recommend.store import text_vectors_for
     from core.workspace import Workspace
 

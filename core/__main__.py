@@ -1,7 +1,7 @@
-"""``python -m core``: the BundleLab command line (see ``core.cli.main``)."""
+"""``python -m core``: the BundleLab command line (see ``core.cli``)."""
 
 import sys
 
-from core.cli.main import main
+from core.cli import main
 
 sys.exit(main())

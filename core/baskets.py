@@ -51,11 +51,6 @@ class Baskets:
         """Distinct items per order (row sums)."""
         return np.diff(self.matrix.indptr)
 
-    def as_lists(self) -> list[list[str]]:
-        """Each order as a list of item ids (for mlxtend's TransactionEncoder and tests)."""
-        m, ids = self.matrix, self.item_ids
-        return [ids[m.indices[m.indptr[r]:m.indptr[r + 1]]].tolist() for r in range(m.shape[0])]
-
 
 def build_baskets(lines: pd.DataFrame, *, item_ids: Sequence[str] | None = None) -> Baskets:
     """Baskets from order lines (columns ``order_id``, ``item_id``). With ``item_ids`` the
@@ -150,10 +145,10 @@ class Split:
 
 def temporal_split(lines: pd.DataFrame, cut: str | date | datetime | None = None, *,
                    test_share: float = 0.2) -> Split:
-    """DESIGN §6: train = orders whose timestamp is before ``cut`` (00:00 of that day), test =
-    orders from it on (an order belongs where its earliest line falls). Without ``cut`` the
-    default leaves the last ~20% of orders; data without timestamps splits the last 20% of orders
-    in file order."""
+    """docs/ARCHITECTURE.md §6: train = orders whose timestamp is before ``cut`` (00:00 of that
+    day), test = orders from it on (an order belongs where its earliest line falls). Without
+    ``cut`` the default leaves the last ~20% of orders; data without timestamps splits the last
+    20% of orders in file order."""
     has_ts = "timestamp" in lines and lines["timestamp"].notna().any()
     cut_ts = parse_cut(cut)
     if has_ts:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from core.errors import BundleLabError
+
 DEFAULT_WORKSPACE = "workspace"
 ENV_WORKSPACE = "BUNDLELAB_WORKSPACE"
 ENV_MODEL = "BUNDLELAB_MODEL"
@@ -35,11 +37,23 @@ def model_path(path: str | os.PathLike | None = None) -> str | None:
     return str(value) if value else None
 
 
+# environment variable -> (FinetuneParams field, type)
+FINETUNE_ENV = {"BUNDLELAB_FINETUNE_SECONDS": ("seconds", float),
+                "BUNDLELAB_FINETUNE_PAIRS": ("max_pairs", int)}
+
+
 def finetune_overrides() -> dict:
-    """Fine-tuning budget overrides from the environment (empty when unset)."""
+    """Fine-tuning budget overrides from the environment, as ``FinetuneParams`` keyword arguments
+    (empty when unset). ``core.text.params.default_params`` is the one place that applies them.
+    Raises ``BundleLabError`` for a value that is not a number."""
     out: dict = {}
-    if os.environ.get("BUNDLELAB_FINETUNE_SECONDS"):
-        out["seconds"] = float(os.environ["BUNDLELAB_FINETUNE_SECONDS"])
-    if os.environ.get("BUNDLELAB_FINETUNE_PAIRS"):
-        out["max_pairs"] = int(os.environ["BUNDLELAB_FINETUNE_PAIRS"])
+    for env, (field, kind) in FINETUNE_ENV.items():
+        value = os.environ.get(env, "").strip()
+        if value:
+            try:
+                out[field] = kind(value)
+            except ValueError:
+                what = "a whole number" if kind is int else "a number"
+                raise BundleLabError(f"${env}={value!r} is not {what}: unset it or give "
+                                     f"{what}") from None
     return out

@@ -5,7 +5,7 @@ Anything else escaping ``core`` is a bug."""
 from __future__ import annotations
 
 import re
-from typing import Callable, Optional
+from typing import Optional
 
 
 class BundleLabError(Exception):

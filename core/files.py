@@ -4,7 +4,8 @@ in progress (``Workspace.sweep_leftovers``).
 
 Temp names hold ``p<PID>-`` in their last dot-separated part, e.g. ``.staging-p4711-1a2b3c4d5e``,
 ``ingest-p4711-1a2b3c4d5e.csv``, ``.encoder-all-0123abcd.p4711-k2x9_q1z`` (see ``owned_name`` and
-``pid_tag``). Pure functions: no Streamlit, no DuckDB.
+``pid_tag``). ``atomic_dir`` writes a folder under a temp name and renames it into place.
+Plain file-system functions: no Streamlit, no DuckDB.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
 import time
 import unicodedata
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 MAX_NAME_BYTES = 200          # stored upload names; most file systems allow 255 bytes
 DEFAULT_UPLOAD_NAME = "upload.csv"
@@ -121,3 +125,22 @@ def remove(path: Path) -> None:
         shutil.rmtree(path)
     else:
         path.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_dir(target: Path) -> Iterator[Path]:
+    """Write a directory atomically: yields a temp directory next to ``target`` (named with this
+    process's ``pid_tag``); on success it replaces ``target`` by rename, on any exception
+    (``Cancelled`` included) it is removed."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.{pid_tag()}", dir=target.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = target.with_name(f".{target.name}.old-{pid_tag()}{uuid.uuid4().hex[:6]}")
+    if target.exists():
+        target.rename(old)
+    tmp.rename(target)
+    shutil.rmtree(old, ignore_errors=True)

@@ -12,11 +12,10 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import threading
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -25,8 +24,8 @@ import duckdb
 import pandas as pd
 
 from core.config import DB_FILE, workspace_dir
-from core.errors import DatasetNotFound, WorkspaceBusy, friendly
-from core.files import pid_tag
+from core.errors import BundleLabError, DatasetNotFound, WorkspaceBusy, friendly
+from core.files import atomic_dir
 from core.sql import ident
 
 _LOCK = threading.RLock()
@@ -69,8 +68,6 @@ def check_dataset_name(name: str) -> str:
     """A dataset name: letters, digits, ``_ . -`` and spaces, at most 80 characters."""
     name = (name or "").strip()
     if not _NAME_RE.match(name):
-        from core.errors import BundleLabError
-
         raise BundleLabError(
             f"dataset name {name!r} is not allowed: use letters, digits, '_', '-', '.' or spaces "
             "(at most 80 characters, starting with a letter or digit), e.g. --dataset my_shop"
@@ -241,7 +238,7 @@ class Workspace:
         return name
 
     def info(self, name: str | None = None) -> dict[str, Any]:
-        """The ingest summary of a dataset (the JSON of DESIGN §7) plus version and options."""
+        """The ingest summary of a dataset (the JSON of docs/ARCHITECTURE.md §7) plus version and options."""
         name = self.resolve(name)
         with self.connect(read_only=True) as con:
             row = con.execute("SELECT summary, version, options, source, catalog FROM datasets "
@@ -337,19 +334,8 @@ class Workspace:
         """``models/<dataset>/<kind>`` (not created)."""
         return self.models_dir / dataset / kind
 
-    @contextmanager
-    def atomic_dir(self, target: Path) -> Iterator[Path]:
-        """Write a directory atomically: yields a temp directory next to ``target``; on success it
-        replaces ``target`` by rename, on any exception (``Cancelled`` included) it is removed."""
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.{pid_tag()}", dir=target.parent))
-        try:
-            yield tmp
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        old = target.with_name(f".{target.name}.old-{pid_tag()}{uuid.uuid4().hex[:6]}")
-        if target.exists():
-            target.rename(old)
-        tmp.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
+    def atomic_dir(self, target: Path) -> AbstractContextManager[Path]:
+        """Write a directory atomically (``core.files.atomic_dir``): yields a temp directory next
+        to ``target``; on success it replaces ``target`` by rename, on any exception
+        (``Cancelled`` included) it is removed."""
+        return atomic_dir(target)

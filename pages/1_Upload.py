@@ -4,7 +4,6 @@ it into the workspace and see what was cleaned."""
 import pandas as pd
 import streamlit as st
 
-from core.errors import BundleLabError
 from core.ingest.load import IngestOptions, default_name, ingest, reclean
 from core.ingest.preview import preview
 from ui.common import KEY_DATASET, dataset_picker, make_progress, md, user_errors, workspace

@@ -5,14 +5,13 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from core.text.encoder import item_texts
-from core.evaluate.run import evaluate
-from core.text.finetune import default_params, encoders, finetune, read_meta
+from core.text import default_params, item_texts
+from core.text.finetune import encoders, finetune, read_meta
 from core.text.similarity import neighbour_table
 from ui.common import data_version, make_progress, md, require_dataset, user_errors, workspace
-from ui.similarity_view import (base_vectors, copurchases, default_cut, encoder_label, item_map,
-                                items_table, latest_embedding_metrics, map_figure, metrics_frame,
-                                tuned_vectors)
+from ui.data import default_cut, evaluation_section
+from ui.similarity_view import (base_vectors, copurchases, encoder_label, item_map, items_table,
+                                map_figure, metrics_frame, tuned_vectors)
 
 st.set_page_config(page_title="Item similarity · BundleLab", page_icon="🧺", layout="wide")
 st.title("Item similarity")
@@ -71,15 +70,10 @@ with user_errors():
     st.caption("Scored on later orders the models never saw: for each product in an order, are "
                "the order's other products among its 10 nearest neighbours (Recall@10), and how "
                "high is the first one (MRR)? 'New items' are products with no sales before the date.")
-    e1, e2 = st.columns([1, 3])
-    eval_cut = e1.text_input("Test period starts", value=default_cut(root, name, version) or "",
-                             key="sim_eval_cut", help="YYYY-MM-DD; empty = the last 20% of orders")
-    if e1.button("Run the evaluation", key="sim_eval"):
-        progress, bar = make_progress("Evaluating (trains the model on the earlier orders if needed)")
-        evaluate(ws, name, cut=eval_cut or None, blocks=["embeddings"],
-                 options={"embeddings": {"params": params}}, progress=progress)
-        bar.empty()
-    latest = latest_embedding_metrics(ws, name)
+    e2, latest = evaluation_section(
+        ws, name, version, block="embeddings", key="sim_eval", button="Run the evaluation",
+        running="Evaluating (trains the model on the earlier orders if needed)",
+        options={"params": params})
     if latest is None:
         e2.info("No evaluation yet: run it to compare the fine-tuned model with the base model "
                 "and with plain co-purchase counts.")

@@ -5,12 +5,12 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
-from core.evaluate.run import evaluate
-from core.recommend.store import TEXT_SOURCES, RecommenderParams, train_recommender, trained_models
+from core.recommend import (TEXT_SOURCES, RecommenderParams, complete_basket, customer_history,
+                            recommend_for, train_recommender, trained_models)
 from ui.common import data_version, make_progress, md, require_dataset, user_errors, workspace
+from ui.data import default_cut, evaluation_section
 from ui.recommender_view import (METHOD_LABELS, comparison_figure, comparison_frame,
-                                 customers_table, default_cut, latest_comparison, model_label,
-                                 trained)
+                                 customers_table, model_label, trained)
 
 st.set_page_config(page_title="Recommender · BundleLab", page_icon="🧺", layout="wide")
 st.title("Recommender")
@@ -73,15 +73,9 @@ with user_errors():
                "among the 10 recommended; NDCG@10 also rewards putting them first; Hit@10: at "
                "least one right. Repeat hits are products the customer had bought before, "
                "explore hits products new to them.")
-    e1, e2 = st.columns([1, 3])
-    eval_cut = e1.text_input("Test period starts", value=default_cut(root, name, version) or "",
-                             key="rec_eval_cut", help="YYYY-MM-DD; empty = the last 20% of orders")
-    if e1.button("Run the comparison", key="rec_eval"):
-        progress, bar = make_progress("Comparing methods (trains each on the earlier orders)")
-        evaluate(ws, name, cut=eval_cut or None, blocks=["recommender"],
-                 options={"recommender": {"text": text}}, progress=progress)
-        bar.empty()
-    latest = latest_comparison(ws, name)
+    e2, latest = evaluation_section(
+        ws, name, version, block="recommender", key="rec_eval", button="Run the comparison",
+        running="Comparing methods (trains each on the earlier orders)", options={"text": text})
     if latest is None:
         e2.info("No comparison yet: run it to see the neural model next to the baselines.")
     else:
@@ -116,8 +110,6 @@ with user_errors():
     pick = st.selectbox("Customer", customers["customer_id"].tolist(), key="rec_customer",
                         format_func=lambda c: f"{c} ({orders_of[c]} orders)",
                         help="Customers with the most orders first.")
-    from core.recommend.registry import complete_basket, customer_history, recommend_for
-
     left, right = st.columns(2)
     hist = customer_history(ws, name, pick, trained=tr)
     left.markdown(f"**Order history** ({hist['order_no'].nunique()} orders, newest first)")

@@ -3,10 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from core.bundles.inputs import save_list
-from core.bundles.build import BundleParams
+from core.bundles.lists import save_list
+from core.bundles.params import BundleParams
 from core.export import table_bytes
-from ui.bundles_view import KEY_INPUTS, KEY_RESULT, bundle_inputs, bundle_list, display_table
+from ui.bundles_view import (KEY_INPUTS, KEY_RESULT, bundle_list, display_table,
+                             prepare_bundle_inputs)
 from ui.common import data_version, make_progress, md, require_dataset, user_errors, workspace
 
 st.set_page_config(page_title="Bundles · BundleLab", page_icon="🧺", layout="wide")
@@ -32,7 +33,7 @@ with user_errors():
         st.write(f"**{info['orders']:,} orders** and **{info['items']:,} items** in {md(name)}.")
         if st.button("Build bundles", type="primary", key="bundles_build"):
             progress, bar = make_progress("Preparing the data and the text model")
-            bundle_inputs(str(ws.root), name, version, text, progress=progress)
+            prepare_bundle_inputs(str(ws.root), name, text, progress=progress)
             bar.empty()
             st.session_state[KEY_INPUTS] = key
             st.rerun()
@@ -71,11 +72,11 @@ with user_errors():
         return tuple(c.split(" · ")[0] for c in chosen)
 
     params = BundleParams(top=top, min_orders=int(min_orders), min_confidence=min_conf,
-                          discount=discount, w_rules=w_rules, w_text=w_text if text else 0.0,
-                          w_rec=w_rec, objective=objective, include=ids(include),
+                          discount=discount, w_rules=w_rules, w_text=w_text, w_rec=w_rec,
+                          text=text, objective=objective, include=ids(include),
                           exclude=ids(exclude), allow_variants=allow_variants,
                           max_per_item=per_item)
-    result = bundle_list(str(ws.root), name, version, text, params)
+    result = bundle_list(str(ws.root), name, version, params)
     st.session_state[KEY_RESULT] = result
     st.session_state["bundle_result_dataset"] = name
 

@@ -4,7 +4,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core.bundles.inputs import bundle_lists, load_list
+from core.bundles.lists import bundle_lists, load_list
 from core.bundles.coverage import coverage_report, network_layout
 from ui.bundles_view import KEY_RESULT, coverage_curve_chart, network_chart
 from ui.common import chart_text, data_version, md, require_dataset, user_errors, workspace

@@ -8,7 +8,7 @@ import plotly.express as px
 import streamlit as st
 
 from core.baskets import default_cut
-from core.bundles.inputs import bundle_lists, load_list
+from core.bundles.lists import bundle_lists, load_list
 from core.evaluate.run import BLOCKS, evaluate
 from core.export import table_bytes
 from ui.bundles_view import KEY_RESULT

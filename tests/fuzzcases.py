@@ -11,7 +11,7 @@ good share of the cases loads and reaches mining and bundles.
 
 The contract (``Harness.run``): ``core.ingest.load.ingest(ws, path)`` either succeeds or raises a
 ``core.errors.BundleLabError`` with a non-empty message; the same for ``mine`` and
-``make_bundles`` on what loaded. After every case the datasets loaded before it (``keep`` and
+``build_for_dataset`` on what loaded. After every case the datasets loaded before it (``keep`` and
 the earlier cases') are unchanged, the workspace holds no ``uploads/.staging-*``, no
 ``uploads/.incoming`` or ``incoming/`` entries and no ``tmp/`` files, and nothing was written
 outside the workspace (the working directory, the workspace's parent, ``/tmp/PWNED*``). A
@@ -1121,8 +1121,8 @@ class Harness:
 
     def _post(self, out: Outcome) -> None:
         """Mining and bundles on what loaded, with small budgets and no text model."""
-        from core.bundles.inputs import make_bundles
-        from core.bundles.build import BundleParams
+        from core.bundles.params import BundleParams
+        from core.bundles.service import build_for_dataset
         from core.errors import BundleLabError
         from core.rules.itemsets import MiningParams
         from core.rules.mining import mine
@@ -1133,8 +1133,8 @@ class Harness:
             steps.append(("mine", lambda: mine(self.ws, out.dataset, mining=MiningParams(
                 min_support=2, max_len=3, max_itemsets=20_000), rules=RuleParams())))
         if self.bundles:
-            steps.append(("bundles", lambda: make_bundles(
-                self.ws, out.dataset, params=BundleParams(top=5, min_orders=2), text=False)))
+            steps.append(("bundles", lambda: build_for_dataset(
+                self.ws, out.dataset, BundleParams(top=5, min_orders=2, text=False))))
         for stage, fn in steps:
             attr = "mined" if stage == "mine" else "bundled"
             try:

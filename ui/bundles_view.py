@@ -1,4 +1,5 @@
-"""Bundles pages: cached inputs and lists, the current list in session state, charts."""
+"""Bundles pages: the bundle service with the page's input cache, the current list in session
+state, charts."""
 
 from __future__ import annotations
 
@@ -7,46 +8,50 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.bundles.build import BundleParams, BundleResult, build_bundles
+from core.bundles.params import BundleParams, BundleResult
 from core.workspace import Workspace
 from ui.common import chart_text
 
 KEY_RESULT = "bundle_result"
 KEY_INPUTS = "bundle_inputs_key"
+KEEP_INPUTS = 4  # prepared inputs kept per process (each holds a dataset's baskets and vectors)
+
+
+class _Recent(dict):
+    """A dict that keeps only the ``KEEP_INPUTS`` entries put last."""
+
+    def __setitem__(self, key, value) -> None:
+        self.pop(key, None)
+        while len(self) >= KEEP_INPUTS:
+            self.pop(next(iter(self)))
+        super().__setitem__(key, value)
 
 
 @st.cache_resource(show_spinner=False)
 def _inputs_store() -> dict:
-    """Process-wide store of prepared inputs (a plain dict: the progress bar drawn while they
-    are prepared must not become part of a cached function's replay)."""
-    return {}
+    """Process-wide store of prepared inputs, the bundle service's ``cache`` (a store, not a
+    cached function: the progress bar drawn while they are prepared must not become part of a
+    cached function's replay)."""
+    return _Recent()
 
 
-def bundle_inputs(root: str, dataset: str, version: int, text: bool, progress=None):
-    """Training baskets, fine-tuned and base text vectors for a dataset version (the heavy part,
-    done once: the text model is fine-tuned or reused from the workspace)."""
-    from core.bundles.inputs import prepare_inputs
+def prepare_bundle_inputs(root: str, dataset: str, text: bool, progress=None) -> None:
+    """Gather the heavy inputs of the dataset's current version (training baskets, fine-tuned and
+    base text vectors, the recommender) into the store, once: the text model is fine-tuned or
+    reused from the workspace."""
+    from core.bundles.service import dataset_inputs
 
-    store = _inputs_store()
-    key = (root, dataset, version, text)
-    if key not in store:
-        ws = Workspace(root)
-        inputs = prepare_inputs(ws, dataset, ws.lines(dataset), ws.items(dataset), text=text,
-                                progress=progress)
-        while len(store) >= 4:
-            store.pop(next(iter(store)))
-        store[key] = inputs
-    return store[key]
+    dataset_inputs(Workspace(root), dataset, text=text, cache=_inputs_store(), progress=progress)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def bundle_list(root: str, dataset: str, version: int, text: bool, params: BundleParams) -> BundleResult:
-    """The bundle list for these settings (seconds; cached per setting)."""
-    return build_bundles(bundle_inputs(root, dataset, version, text), params)
+def bundle_list(root: str, dataset: str, version: int, params: BundleParams) -> BundleResult:
+    """The bundle list for these settings (seconds on stored inputs; cached per setting). Built by
+    the bundle service like the CLI's, and recorded as a ``bundles`` run; not saved (the page's
+    Save button does that). ``version`` keys the cache: a re-loaded dataset builds anew."""
+    from core.bundles.service import build_for_dataset
 
-
-def current_result() -> BundleResult | None:
-    return st.session_state.get(KEY_RESULT)
+    return build_for_dataset(Workspace(root), dataset, params, save=False, cache=_inputs_store())
 
 
 def display_table(bundles: pd.DataFrame) -> pd.DataFrame:

@@ -4,8 +4,6 @@ training invalidates them and a widget move recomputes nothing heavy."""
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import plotly.express as px
 import streamlit as st
@@ -25,7 +23,7 @@ METRIC_LABELS = {"ndcg@10": "NDCG@10", "recall@10": "Recall@10", "hit@10": "Hit@
 @st.cache_resource(show_spinner="Loading the recommender…", max_entries=4)
 def trained(root: str, dataset: str, version: int, cut: str | None, stamp: float):
     """The saved model (``stamp`` = its meta file's time keys the cache)."""
-    from core.recommend.registry import load_trained
+    from core.recommend import load_trained
 
     return load_trained(Workspace(root), dataset, cut=cut)
 
@@ -40,27 +38,6 @@ def customers_table(root: str, dataset: str, version: int, cut: str | None, stam
     n = np.diff(h.customer_ptr)
     df = pd.DataFrame({"customer_id": h.customer_ids.astype(str), "orders": n})
     return df.sort_values(["orders", "customer_id"], ascending=[False, True]).reset_index(drop=True)
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def default_cut(root: str, dataset: str, version: int) -> str | None:
-    from core.baskets import default_cut as _default_cut
-
-    cut = _default_cut(Workspace(root).lines(dataset, columns=["order_id", "timestamp"]))
-    return None if cut is None else cut.date().isoformat()
-
-
-def latest_comparison(ws: Workspace, dataset: str) -> tuple[dict, dict] | None:
-    """The newest recorded evaluation with a recommender block: ``(block, {"cut", "created_at",
-    "data_version"})``."""
-    runs = ws.runs(dataset, kind="evaluate")
-    for _, run in runs.iterrows():
-        metrics = json.loads(run["metrics"] or "{}")
-        if "recommender" in metrics:
-            return metrics["recommender"], {"cut": metrics.get("cut"),
-                                            "created_at": run["created_at"],
-                                            "data_version": run["data_version"]}
-    return None
 
 
 def comparison_frame(block: dict) -> pd.DataFrame:

@@ -20,15 +20,15 @@ def mined_itemsets(root: str, dataset: str, version: int, min_support: float, ma
     """Frequent itemsets of one dataset version and setting (the only heavy step: sliders for
     confidence, lift, items and sorting re-filter this without mining again). Shows its own
     progress bar while mining (created here, so that Streamlit can replay it on a cache hit)."""
-    from core.rules.mining import mine_itemsets
+    from core.rules.mining import mine_dataset_itemsets
     from core.workspace import Workspace
     from ui.common import make_progress
 
     mining = MiningParams(min_support=min_support, max_len=max_len, max_itemsets=max_itemsets)
     progress, bar = make_progress("Mining frequent itemsets")
     try:
-        itemsets, _ = mine_itemsets(Workspace(root), dataset, mining=mining, progress=progress,
-                                    record=True)
+        itemsets, _ = mine_dataset_itemsets(Workspace(root), dataset, mining=mining,
+                                             progress=progress, record=True)
     finally:
         bar.empty()
     return itemsets

@@ -4,8 +4,6 @@ recomputes anything."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import plotly.express as px
@@ -20,17 +18,9 @@ def items_table(root: str, dataset: str, version: int) -> pd.DataFrame:
     return Workspace(root).items(dataset)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def default_cut(root: str, dataset: str, version: int) -> str | None:
-    from core.baskets import default_cut as _default_cut
-
-    cut = _default_cut(Workspace(root).lines(dataset, columns=["order_id", "timestamp"]))
-    return None if cut is None else cut.date().isoformat()
-
-
 @st.cache_data(show_spinner="Encoding the items with the base model…", max_entries=8)
 def base_vectors(root: str, dataset: str, version: int, model: str | None) -> np.ndarray:
-    from core.text.encoder import item_vectors
+    from core.text.vectors import item_vectors
 
     return item_vectors(Workspace(root), dataset, finetuned=False, model=model)[1]
 
@@ -38,7 +28,8 @@ def base_vectors(root: str, dataset: str, version: int, model: str | None) -> np
 @st.cache_data(show_spinner="Encoding the items with the fine-tuned model…", max_entries=8)
 def tuned_vectors(root: str, dataset: str, version: int, encoder: str, model_id: str) -> np.ndarray:
     """Vectors from the saved encoder in directory ``encoder`` (``model_id`` keys the cache)."""
-    from core.text.encoder import encode_items, item_texts
+    from core.text.encoder import encode_items
+    from core.text.texts import item_texts
 
     ws = Workspace(root)
     return encode_items(ws, dataset, item_texts(ws.items(dataset)), model=encoder)
@@ -64,19 +55,6 @@ def encoder_label(row: pd.Series) -> str:
     period = "all orders" if not row["cut"] else f"orders before {row['cut']}"
     return (f"{period} · {int(row['pairs']):,} pairs, {int(row['steps'])} steps · "
             f"trained {pd.Timestamp(row['trained_at']):%Y-%m-%d %H:%M}")
-
-
-def latest_embedding_metrics(ws: Workspace, dataset: str) -> tuple[dict, dict] | None:
-    """The newest recorded evaluation of this dataset with an embeddings block:
-    ``(block, {"cut", "created_at", "data_version"})``."""
-    runs = ws.runs(dataset, kind="evaluate")
-    for _, run in runs.iterrows():
-        metrics = json.loads(run["metrics"] or "{}")
-        if "embeddings" in metrics:
-            return metrics["embeddings"], {"cut": metrics.get("cut"),
-                                           "created_at": run["created_at"],
-                                           "data_version": run["data_version"]}
-    return None
 
 
 def metrics_frame(block: dict) -> pd.DataFrame:

@@ -8,8 +8,8 @@ Candidates come from three sources, all measured on the same training baskets:
 Each candidate gets: orders together, item counts, confidence (the best single-item rule
 ``i -> rest``: orders together / orders of the least frequent item), all-confidence (/ the most
 frequent item), lift (of that rule: confidence / share of orders holding the rest), mean
-pairwise text similarity,
-mean pairwise recommender affinity, and a variant flag (same product in another colour/size).
+pairwise text similarity, mean pairwise recommender affinity, and a variant flag (same product in
+another colour/size).
 """
 
 from __future__ import annotations
@@ -22,11 +22,23 @@ import pandas as pd
 import scipy.sparse as sp
 
 from core.baskets import Baskets
-from core.bundles.naming import is_variant_pair
 from core.errors import TooManyItemsets
 from core.progress import Progress, report
+from core.text import is_variant_pair, item_texts
+from core.topk import top_k
 
-STRENGTHS = ("confidence", "all_confidence", "lift", "orders")
+# Best sellers whose text neighbours and recommender add-ons become candidates: enough to reach
+# past the head of a 4,000-item shop, few enough that a 90,000-item catalog stays a few seconds
+# (a neighbour search costs anchors x items; an affinity row costs a model pass per anchor).
+TEXT_ANCHORS = 1500
+REC_ANCHORS = 500
+
+# The most itemsets the bundle miner counts before it lowers the bundle size (with a note). Lower
+# than the Rules page's limit (``core.rules.itemsets.DEFAULT_MAX_ITEMSETS``): of each size only
+# the ``pool_size`` most-bought and ``pool_size / 4`` most confident itemsets become candidates,
+# and a list is rebuilt on every settings change of the Bundles page, so a setting that needs
+# millions of itemsets is better served by smaller bundles at once than by minutes of counting.
+MAX_MINED_ITEMSETS = 2_000_000
 
 
 @dataclass
@@ -85,15 +97,16 @@ def mine_itemsets(baskets: Baskets, *, min_orders: int, max_size: int, pool_size
                   ) -> tuple[list[tuple[int, ...]], np.ndarray, np.ndarray, str | None]:
     """Per size 2..max_size, the ``pool_size`` most-bought frequent itemsets and the
     ``pool_size / 4`` most confident ones (rule least-frequent item -> rest), as column tuples,
-    with their order counts and the order counts of the rest (for the rule's lift). When the setting would produce too many
-    itemsets, the size is lowered and a note says so."""
+    with their order counts and the order counts of the rest (for the rule's lift). When the
+    setting would produce more than ``MAX_MINED_ITEMSETS`` itemsets, the size is lowered and a
+    note says so."""
     from core.rules.itemsets import frequent_itemsets
 
     note = None
     for size in range(max_size, 1, -1):
         try:
             fi = frequent_itemsets(baskets, min_support=min_orders, max_len=size,
-                                   max_itemsets=2_000_000, progress=progress)
+                                   max_itemsets=MAX_MINED_ITEMSETS, progress=progress)
             break
         except TooManyItemsets:
             note = (f"too many frequent itemsets of up to {size} items at {min_orders} orders: "
@@ -115,8 +128,7 @@ def mine_itemsets(baskets: Baskets, *, min_orders: int, max_size: int, pool_size
     sets, counts, rests = [], [], []
     for k, rows, cnt, conf, rest in parts:
         # per size: the most-bought itemsets (coverage) and the most confident ones (attach)
-        sel = np.union1d(np.argsort(-cnt, kind="stable")[:pool_size],
-                         np.argsort(-conf, kind="stable")[:pool_size // 4])
+        sel = np.union1d(top_k(cnt, pool_size), top_k(conf, pool_size // 4))
         cols = np.sort(fi.columns[rows[sel]], axis=1)
         sets.extend(map(tuple, cols.tolist()))
         counts.append(cnt[sel])
@@ -136,12 +148,9 @@ def top_neighbours(vectors: np.ndarray, anchors: np.ndarray, k: int,
         sims[np.arange(len(a)), a] = -np.inf
         if allowed is not None:
             sims[:, ~allowed] = -np.inf
-        kk = min(k, sims.shape[1] - 1)
-        part = np.argpartition(-sims, kk - 1, axis=1)[:, :kk] if kk > 0 else np.zeros((len(a), 0), int)
-        psims = np.take_along_axis(sims, part, axis=1)
-        order = np.argsort(-psims, axis=1, kind="stable")
-        out_idx[start:start + len(a), :kk] = np.take_along_axis(part, order, axis=1)
-        out_sim[start:start + len(a), :kk] = np.take_along_axis(psims, order, axis=1)
+        best = top_k(sims, min(k, sims.shape[1] - 1))  # self is -inf: never among them
+        out_idx[start:start + len(a), :best.shape[1]] = best
+        out_sim[start:start + len(a), :best.shape[1]] = np.take_along_axis(sims, best, axis=1)
     return out_idx, out_sim
 
 
@@ -229,7 +238,7 @@ def build_candidates(inp: BundleInputs, *, min_orders: int, max_size: int, text_
     if use_text and inp.vectors is not None and len(inp.vectors):
         # anchors: the best sellers (their neighbours are the likeliest complements) and every
         # cold item (text is all it has)
-        top_sold = np.argsort(-counts, kind="stable")[:min(1500, int((counts > 0).sum()))]
+        top_sold = top_k(counts, min(TEXT_ANCHORS, int((counts > 0).sum())))
         anchors = np.unique(np.concatenate([top_sold, np.flatnonzero(cold_mask)]))
         idx, _ = top_neighbours(inp.vectors, anchors, text_neighbours)
         for a, row in zip(anchors, idx):
@@ -243,10 +252,10 @@ def build_candidates(inp: BundleInputs, *, min_orders: int, max_size: int, text_
                     found.setdefault(tuple(sorted((int(a), int(j)))), set()).add("text")
     if use_rec and inp.affinity is not None:
         report(progress, 0.6, "reading recommender affinities")
-        top_sold = np.argsort(-counts, kind="stable")[:min(500, int((counts > 0).sum()))]
+        top_sold = top_k(counts, min(REC_ANCHORS, int((counts > 0).sum())))
         aff = inp.affinity(top_sold)  # (len(top_sold), n_items)
         aff[np.arange(len(top_sold)), top_sold] = -np.inf
-        best = np.argsort(-aff, axis=1)[:, :text_neighbours]
+        best = top_k(aff, text_neighbours)
         for a, row in zip(top_sold, best):
             for j in row:
                 found.setdefault(tuple(sorted((int(a), int(j)))), set()).add("recommender")
@@ -274,7 +283,7 @@ def build_candidates(inp: BundleInputs, *, min_orders: int, max_size: int, text_
     sim = _mean_pairwise((lambda c: vec[c] @ vec[c].T) if vec is not None else None, sets)
     aff = _pairwise_affinity(inp.affinity, sets) if use_rec and inp.affinity is not None \
         else np.zeros(len(sets))
-    names = inp.items["item_name"].astype(str).to_numpy()
+    names = item_texts(inp.items, with_category=False).to_numpy()
     base = inp.base_vectors
     variant = np.zeros(len(sets), dtype=bool)
     for i, s in enumerate(sets):

@@ -1,19 +1,20 @@
 """Choosing N bundles: scores per strategy and greedy marginal-coverage selection.
 
-Strategies (DESIGN §6 compares them at the same list size):
+Strategies (docs/ARCHITECTURE.md §6 compares them at the same list size):
 - ``rules``: rule evidence only (the chosen strength measure), candidates from frequent itemsets;
 - ``similarity``: fine-tuned text similarity only, candidates from text neighbours;
 - ``hybrid``: a weighted sum of rule strength, text similarity and recommender affinity, each as
-  a percentile rank within the candidate pool, over all candidates; then items that have no
+  a percentile rank within the candidate pool, over all candidates (a signal that is absent gets
+  weight 0, see ``hybrid_weights``: the rank of a constant is 0.5, not 0); then items that have no
   sales history yet (cold start) join the chosen bundle whose items their text is closest to
   (``attach_cold``), so they get bundles without costing the list a slot.
 
-Selection: greedy. At each step the candidate with the largest ``gain / (k - 1) * (eps + score)``
+Selection: greedy. At each step the candidate with the largest ``gain / (k - 1) * (EPS + score)``
 is taken, where ``gain`` is the weight (orders, or revenue) of training orders that hold at least
-two of its k items and are not yet covered by a chosen bundle; each item appears in at most ``max_per_item``
-bundles, and a bundle that is a subset or superset of a chosen one is skipped. The list ends
-early when no candidate covers a new order (it is not padded with bundles nobody bought).
-``similarity`` ranks by score alone (it must not read co-purchase data).
+two of its k items and are not yet covered by a chosen bundle; each item appears in at most
+``max_per_item`` bundles, and a bundle that is a subset or superset of a chosen one is skipped.
+The list ends early when no candidate covers a new order (it is not padded with bundles nobody
+bought). ``similarity`` ranks by score alone (it must not read co-purchase data).
 """
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ import scipy.sparse as sp
 
 from core.bundles.candidates import Candidates
 
+# The score's floor in the greedy value ``gain / (k - 1) * (EPS + score)``. With score in [0, 1]
+# the score scales a candidate's value by at most (1 + EPS) / EPS = 21: a candidate with the
+# lowest score (rank 0, or no rule evidence) is still taken when it covers 21 times the new orders
+# of a top-scored one, so the ranking steers the list without vetoing coverage. At 0 such a
+# candidate would be worth nothing however many orders it covers; much larger, and coverage alone
+# decides.
 EPS = 0.05
 
 
@@ -35,9 +42,30 @@ def percentile(x: np.ndarray) -> np.ndarray:
     return rankdata(x, method="average") / len(x)
 
 
+def hybrid_weights(w_rules: float, w_text: float, w_rec: float, *, has_text: bool,
+                   has_rec: bool) -> tuple[dict[str, float], list[str]]:
+    """The weights the hybrid score uses, and a note for each signal that is weighted but absent.
+
+    A signal that is absent (no item text vectors, no trained recommender) is a constant over
+    the candidates, and the percentile rank of a constant is 0.5, not 0: weighting it would
+    shrink the share of rule evidence in ``EPS + score`` and so change the list while adding no
+    information. It gets weight 0 instead, whatever the setting says."""
+    weights = {"rules": float(w_rules), "text": float(w_text) if has_text else 0.0,
+               "recommender": float(w_rec) if has_rec else 0.0}
+    notes = []
+    if w_text > 0 and not has_text:
+        notes.append(f"text similarity not used (weight {w_text:g} ignored): no item text vectors "
+                     "(product descriptions switched off, or no text model)")
+    if w_rec > 0 and not has_rec:
+        notes.append(f"recommender affinity not used (weight {w_rec:g} ignored): no recommender "
+                     "trained for these orders")
+    return weights, notes
+
+
 def strategy_scores(c: Candidates, strategy: str, *, strength: str, w_rules: float, w_text: float,
                     w_rec: float) -> tuple[np.ndarray, np.ndarray]:
-    """(score in [0, 1], eligible mask) of every candidate under ``strategy``."""
+    """(score in [0, 1], eligible mask) of every candidate under ``strategy``. The hybrid
+    weights are taken as given: zero the absent signals first (``hybrid_weights``)."""
     if strategy == "rules":
         eligible = c.from_rules.copy()
         score = np.zeros(len(c))
@@ -49,9 +77,12 @@ def strategy_scores(c: Candidates, strategy: str, *, strength: str, w_rules: flo
     if strategy != "hybrid":
         raise ValueError(f"unknown strategy {strategy!r}")
     total = max(w_rules + w_text + w_rec, 1e-9)
-    score = (w_rules * percentile(c.strength(strength)) * (c.orders > 0)
-             + w_text * percentile(c.similarity) + w_rec * percentile(c.affinity)) / total
-    return score, np.ones(len(c), dtype=bool)
+    score = w_rules * percentile(c.strength(strength)) * (c.orders > 0)
+    if w_text:
+        score = score + w_text * percentile(c.similarity)
+    if w_rec:
+        score = score + w_rec * percentile(c.affinity)
+    return score / total, np.ones(len(c), dtype=bool)
 
 
 def greedy_select(c: Candidates, score: np.ndarray, eligible: np.ndarray, *, n: int,

@@ -1,7 +1,9 @@
-"""CLI command ``recommend`` (DESIGN §7), registered in ``core.cli.main``: train (or reuse) the
-recommender, optionally list recommendations for one customer (``--customer``) or add-ons for a
-basket (``--item``, repeatable). JSON: ``model, method, seconds, items, customers, reused, text,
-val_ndcg@10, cut`` (+ ``recommendations`` [{rank, item_id, item_name, score, reason}])."""
+"""CLI command ``recommend`` (docs/ARCHITECTURE.md §7), registered in ``core.cli.main``: train (or
+reuse) the recommender, optionally list recommendations for one customer (``--customer``) or
+add-ons for a basket (``--item``, repeatable). ``--method`` is one of the registry's methods
+(``core.recommend.registry.METHODS``). JSON: ``dataset, model, method, seconds, items, customers,
+reused, text, val_ndcg@10, cut`` (+ ``recommendations`` [{rank, item_id, item_name, score,
+reason}])."""
 
 from __future__ import annotations
 
@@ -12,11 +14,9 @@ from typing import Any, Callable
 from core.errors import BundleLabError
 from core.workspace import Workspace
 
-METHOD_NAMES = ["popularity", "gp_topfreq", "item_knn", "ease", "neural"]
-
 
 def add_recommend(sub: Any) -> None:
-    from core.recommend.store import TEXT_SOURCES, RecommenderParams  # no torch at parse time
+    from core.recommend import METHODS, TEXT_SOURCES, RecommenderParams  # no torch at parse time
 
     d = RecommenderParams()
     p = sub.add_parser("recommend", help="train (or reuse) the next-basket recommender; list "
@@ -28,7 +28,7 @@ def add_recommend(sub: Any) -> None:
     p.add_argument("--item", action="append", metavar="ID", default=[],
                    help="complete a basket holding this item (repeatable)")
     p.add_argument("--top", type=int, default=10, metavar="K", help="recommendations to list")
-    p.add_argument("--method", choices=METHOD_NAMES, default=d.method,
+    p.add_argument("--method", choices=list(METHODS), default=d.method,
                    help=f"recommender (default {d.method})")
     p.add_argument("--text", choices=list(TEXT_SOURCES), default=d.text,
                    help=f"item text vectors for the neural model (default {d.text})")
@@ -43,8 +43,8 @@ def add_recommend(sub: Any) -> None:
 
 
 def run_recommend(args: argparse.Namespace, ws: Workspace, progress: Callable) -> dict:
-    from core.recommend.registry import complete_basket, recommend_for, train_recommender
-    from core.recommend.store import RecommenderParams
+    from core.recommend import (RecommenderParams, complete_basket, recommend_for,
+                                train_recommender)
 
     if args.top < 1:
         raise BundleLabError(f"--top must be at least 1, got {args.top}")
@@ -66,5 +66,6 @@ def run_recommend(args: argparse.Namespace, ws: Workspace, progress: Callable) -
               f"{result['customers']:,} customers, {result['items']:,} items "
               f"(text vectors: {result['text']}) -> {result['model']}")
         for r in result.get("recommendations", []):
-            print(f"{r['rank']:>3}. {r['item_id']:<10} {str(r['item_name'])[:40]:<40} {r['reason']}")
+            print(f"{r['rank']:>3}. {r['item_id']:<10} {str(r['item_name'])[:40]:<40} "
+                  f"{r['reason']}")
     return result

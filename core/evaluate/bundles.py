@@ -1,4 +1,4 @@
-"""Bundle evaluation on the held-out period (DESIGN §6, the ``bundles`` block of §7).
+"""Bundle evaluation on the held-out period (docs/ARCHITECTURE.md §6, the ``bundles`` block of §7).
 
 Metric functions are pure: ``bundle_metrics(test_orders, bundles, cold_items, revenue)`` with
 ``test_orders`` a list of item-id sets. Definitions:
@@ -15,15 +15,14 @@ Metric functions are pure: ``bundle_metrics(test_orders, bundles, cold_items, re
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterable, Sequence
 
 import numpy as np
 
-from core.bundles.build import BundleParams, build_bundles
-from core.bundles.inputs import prepare_inputs
+from core.bundles.params import STRATEGIES, BundleParams
+from core.bundles.service import build_for_dataset, dataset_inputs
 from core.progress import report, sub_progress
-
-STRATEGIES = ("rules", "similarity", "hybrid")
 
 
 def bundle_metrics(test_orders: Sequence[set], bundles: Sequence[Iterable[str]],
@@ -76,27 +75,29 @@ def bundle_metrics(test_orders: Sequence[set], bundles: Sequence[Iterable[str]],
 
 def bundles_block(ctx, progress=None) -> dict:
     """Rules only, similarity only and hybrid, each a list of ``ctx.top`` bundles built on the
-    training orders only, scored on the test orders."""
+    training orders only (through the bundle service, on inputs gathered once), scored on the
+    test orders."""
     from core.baskets import order_table
 
-    train, test = ctx.split.train, ctx.split.test
+    test = ctx.split.test
     opts = ctx.options
-    inp = prepare_inputs(ctx.ws, ctx.dataset, train, ctx.items, cut=ctx.split.cut,
-                         train_tag=None if ctx.split.cut is not None else "file-order-80",
-                         finetune_params=opts.get("finetune_params"), model=opts.get("model"),
-                         progress=sub_progress(progress, 0.0, 0.6))
+    base = opts.get("bundle_params") or BundleParams()
+    cache: dict = {}
+    same = {"holdout": ctx.split, "finetune_params": opts.get("finetune_params"),
+            "model": opts.get("model"), "cache": cache}
+    inp, _ = dataset_inputs(ctx.ws, ctx.dataset, text=base.text,
+                            progress=sub_progress(progress, 0.0, 0.6), **same)
     counts = dict(zip(inp.baskets.item_ids, inp.baskets.item_counts()))
     cold = {i for i, c in counts.items() if c == 0}
     orders = test.groupby("order_id", sort=False)["item_id"].agg(lambda s: set(map(str, s)))
     rev = order_table(test).set_index("order_id")["revenue"].reindex(orders.index).to_numpy()
-    base = opts.get("bundle_params") or BundleParams()
     out: dict[str, dict] = {}
     for i, strategy in enumerate(STRATEGIES):
         report(progress, 0.6 + 0.4 * i / 3, f"bundles: {strategy}")
         if strategy == "similarity" and inp.vectors is None:
             continue
-        res = build_bundles(inp, BundleParams(**{**base.__dict__, "strategy": strategy,
-                                                 "top": ctx.top}))
+        res = build_for_dataset(ctx.ws, ctx.dataset, replace(base, strategy=strategy, top=ctx.top),
+                                record=False, save=False, **same)
         m = bundle_metrics(list(orders), res.bundles["items"].tolist(), cold, rev)
         m["bundles"] = len(res.bundles)
         out[strategy] = m

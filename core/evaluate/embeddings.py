@@ -1,4 +1,5 @@
-"""The ``embeddings`` evaluation block (DESIGN §6): co-purchase retrieval on held-out orders.
+"""The ``embeddings`` evaluation block (docs/ARCHITECTURE.md §6): co-purchase retrieval on
+held-out orders.
 
 Queries are (item, test order) for every item of a test order with >= 2 known items; the
 relevant set is the order's other items. Each method ranks ALL known items (the query item
@@ -131,16 +132,16 @@ def _rounded(metrics: dict) -> dict:
 
 
 def embeddings_block(ctx, progress: Progress | None = None) -> dict:
-    """DESIGN §7 ``embeddings``: ``{"cooccurrence"|"base"|"finetuned": {"recall@10", "mrr",
-    "cold_recall@10"}, "n": {queries, cold_queries, items, test_orders, ...}}``.
+    """docs/ARCHITECTURE.md §7 ``embeddings``: ``{"cooccurrence"|"base"|"finetuned":
+    {"recall@10", "mrr", "cold_recall@10"}, "n": {queries, cold_queries, items, test_orders,
+    ...}}``.
 
     ``ctx.options["embeddings"]`` may hold ``params`` (``FinetuneParams``) and ``model`` (a base
     model directory); ``ctx.options["finetune_params"]``/``["model"]`` (shared with the bundles
-    block) are used otherwise. The fine-tuned model is trained on ``ctx.split.train`` only (or
-    reused from an earlier run with the same cut, e.g. by another block). Vectors are left in
-    ``ctx.shared["item_vectors"]``."""
-    from core.text.encoder import item_vectors
-    from core.text.finetune import HOLDOUT_TAG
+    block) are used otherwise. The fine-tuned model is trained on ``ctx.split.train`` only
+    (``ctx.training_set()``; or reused from an earlier run with the same cut, e.g. by another
+    block). Vectors are left in ``ctx.shared["item_vectors"]``."""
+    from core.text import item_vectors
 
     opts = dict(ctx.options.get("embeddings") or {})
     opts.setdefault("params", ctx.options.get("finetune_params"))
@@ -165,14 +166,10 @@ def embeddings_block(ctx, progress: Progress | None = None) -> dict:
                                              progress=sub_progress(progress, 0.2, 0.3)))
     shared = {"item_ids": np.asarray(known, dtype=object), "base": base}
 
-    if ctx.split.cut is not None:
-        train_kw = {"cut": ctx.split.cut}
-    else:  # no timestamps: the last 20% of orders in file order are held out
-        train_kw = {"train_lines": ctx.split.train, "train_tag": HOLDOUT_TAG}
     try:
         ids, ft = item_vectors(ctx.ws, ctx.dataset, finetuned=True, model=opts.get("model"),
                                params=opts.get("params"), progress=sub_progress(progress, 0.3, 0.9),
-                               **train_kw)
+                               **ctx.training_set())
     except ModelNotTrained as exc:  # too few co-purchases to train on: absent, never faked
         n["finetuned_skipped"] = str(exc)
     else:

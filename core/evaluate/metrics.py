@@ -1,5 +1,5 @@
-"""Ranking metrics as pure functions (DESIGN §6). Each takes a ranked list of predicted ids and a
-set of relevant ids for ONE query; callers average over queries.
+"""Ranking metrics as pure functions (docs/ARCHITECTURE.md §6). Each takes a ranked list of
+predicted ids and a set of relevant ids for ONE query; callers average over queries.
 
 Definitions:
 - ``recall_at_k`` = hits in the top k / |relevant| (uncapped; the recommender protocol);

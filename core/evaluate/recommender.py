@@ -1,4 +1,4 @@
-"""The recommender block of the evaluation (DESIGN §6).
+"""The recommender block of the evaluation (docs/ARCHITECTURE.md §6).
 
 Protocol: every model is fitted on the training orders only. Each known customer (>= 1 training
 order) is scored on their first test order; targets = its distinct items, items never sold before
@@ -105,8 +105,8 @@ def recommender_block(ctx, progress: Progress | None = None) -> dict[str, dict[s
     the embeddings block through ``ctx.shared["item_vectors"]`` when it ran first, else trained or
     reused here). ``ctx.options["recommender"]`` may hold ``{"text": "finetuned"|"base"|"none"}``
     and per-method settings, e.g. ``{"neural": {"seed": 1}}``."""
-    from core.text.finetune import HOLDOUT_TAG
-    from core.recommend.registry import METHODS, item_index_for, make_recommender
+    from core.recommend.history import item_index_for
+    from core.recommend.registry import METHODS, make_recommender
     from core.recommend.store import align_vectors, text_vectors_for
 
     options = dict(ctx.options.get("recommender") or {})
@@ -118,10 +118,9 @@ def recommender_block(ctx, progress: Progress | None = None) -> dict[str, dict[s
         vectors = align_vectors(shared["item_ids"], shared[source], history.item_ids)
         used = source
     else:
-        kw = {"cut": ctx.split.cut} if ctx.split.cut is not None else \
-            {"train_lines": ctx.split.train, "train_tag": HOLDOUT_TAG}
         vectors, used = text_vectors_for(ctx.ws, ctx.dataset, history.item_ids, source=source,
-                                         progress=sub_progress(progress, 0.0, 0.3), **kw)
+                                         progress=sub_progress(progress, 0.0, 0.3),
+                                         **ctx.training_set())
     models = {name: make_recommender(name, **options.get(name, {})) for name in METHODS}
     result = evaluate_recommenders(history, ctx.split.test, models, item_text_vectors=vectors,
                                    progress=sub_progress(progress, 0.3, 1.0))

@@ -1,9 +1,12 @@
-"""Held-out evaluation (DESIGN §6): every model scored here is trained on orders before the cut
-only (or reuses models trained with the same cut), then scored on orders from the cut on.
+"""Held-out evaluation (docs/ARCHITECTURE.md §6): every model scored here is trained on orders
+before the cut only (or reuses models trained with the same cut), then scored on orders from the
+cut on.
 
-``evaluate`` builds the temporal split once and runs each registered block. A block is a function
-``block(ctx: EvalContext, progress) -> dict`` returning its part of the JSON of DESIGN §7
-(``bundles``, ``recommender``, ``embeddings``). Blocks not built yet are absent, never faked.
+``evaluate`` builds the temporal split once and runs each block of ``BLOCKS``. A block is a
+function ``block(ctx: EvalContext, progress) -> dict`` returning its part of the JSON of
+docs/ARCHITECTURE.md §7 (``embeddings``, ``bundles``, ``recommender``). Blocks not built yet are
+absent, never faked. The registry holds the functions themselves; an entry may also name one as
+``"module:function"`` (imported when it runs), for blocks that live outside ``core``.
 """
 
 from __future__ import annotations
@@ -16,7 +19,11 @@ import pandas as pd
 
 from core.baskets import Split, day, temporal_split
 from core.errors import BundleLabError, InputError, ModelNotTrained
+from core.evaluate.bundles import bundles_block
+from core.evaluate.embeddings import embeddings_block
+from core.evaluate.recommender import recommender_block
 from core.progress import Progress, report, sub_progress
+from core.text import HOLDOUT_TAG
 from core.workspace import Workspace
 
 
@@ -33,21 +40,44 @@ class EvalContext:
     options: dict[str, Any] = field(default_factory=dict)
     shared: dict[str, Any] = field(default_factory=dict)
 
+    def training_set(self) -> dict[str, Any]:
+        """How a model cache names the training orders: ``{"cut": cut}``, or without dates the
+        training lines themselves and the tag of the file-order split."""
+        if self.split.cut is not None:
+            return {"cut": self.split.cut}
+        return {"train_lines": self.split.train, "train_tag": HOLDOUT_TAG}
+
 
 Block = Callable[[EvalContext, Progress | None], dict]
 
-# (name, import path "module:function"); later stages add theirs. Imported lazily so that a
-# light command never loads torch.
-BLOCKS: list[tuple[str, str]] = [
-    ("embeddings", "core.evaluate.embeddings:embeddings_block"),
-    ("bundles", "core.evaluate.bundles:bundles_block"),
-    ("recommender", "core.evaluate.recommender:recommender_block"),
+# (name, block) in the order they run: the embeddings block leaves the text vectors in
+# ctx.shared for the recommender block.
+BLOCKS: list[tuple[str, Block | str]] = [
+    ("embeddings", embeddings_block),
+    ("bundles", bundles_block),
+    ("recommender", recommender_block),
 ]
-
 
 # The fewest orders a side of the split may hold: below it there is nothing to learn from or
 # nothing to score, and the blocks would fail in their own (less clear) ways.
 MIN_ORDERS_EACH_SIDE = 2
+
+
+@dataclass(frozen=True)
+class EvalParams:
+    """``top``: bundles per list (N); ``blocks``: the blocks to run (None = all of ``BLOCKS``)."""
+
+    top: int = 50
+    blocks: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        names = [n for n, _ in BLOCKS]
+        checks = [("top", self.top >= 1),
+                  ("blocks", self.blocks is None or all(b in names for b in self.blocks))]
+        bad = ", ".join(f"{name}={getattr(self, name)!r}" for name, ok in checks if not ok)
+        if bad:
+            raise BundleLabError(f"evaluation setting(s) out of range: {bad} (top >= 1, blocks "
+                                 f"among {', '.join(names)})")
 
 
 def check_split_size(split: Split, dataset: str, minimum: int = MIN_ORDERS_EACH_SIDE) -> None:
@@ -68,19 +98,22 @@ def check_split_size(split: Split, dataset: str, minimum: int = MIN_ORDERS_EACH_
                          f"the cut; {where} ({n_train + n_test:,} orders in all): {fix}")
 
 
-def _load(path: str) -> Block:
+def _block(entry: Block | str) -> Block:
+    if callable(entry):
+        return entry
     import importlib
 
-    module, func = path.split(":")
+    module, func = entry.split(":")
     return getattr(importlib.import_module(module), func)
 
 
 def evaluate(ws: Workspace, dataset: str | None = None, *, cut: str | None = None, top: int = 50,
              blocks: list[str] | None = None, options: dict | None = None,
              progress: Progress | None = None) -> dict:
-    """Run the evaluation blocks. Returns ``{"cut": DATE|None, "seconds": s, <block>: {...}}``
-    and records it as an ``evaluate`` run."""
+    """Run the evaluation blocks (all, or those named in ``blocks``). Returns ``{"cut":
+    DATE|None, "seconds": s, <block>: {...}}`` and records it as an ``evaluate`` run."""
     t0 = time.perf_counter()
+    params = EvalParams(top=top, blocks=None if blocks is None else tuple(blocks))
     name = ws.resolve(dataset)
     lines = ws.lines(name)
     n_orders = lines["order_id"].nunique()
@@ -91,14 +124,15 @@ def evaluate(ws: Workspace, dataset: str | None = None, *, cut: str | None = Non
             f"{name} has {n_orders} order{'' if n_orders == 1 else 's'}: load more order history")
     split = temporal_split(lines, cut)
     check_split_size(split, name)
-    ctx = EvalContext(ws, name, split, ws.items(name), top=top, options=dict(options or {}))
-    chosen = [(n, p) for n, p in BLOCKS if blocks is None or n in blocks]
+    ctx = EvalContext(ws, name, split, ws.items(name), top=params.top,
+                      options=dict(options or {}))
+    chosen = [(n, b) for n, b in BLOCKS if params.blocks is None or n in params.blocks]
     out: dict[str, Any] = {"cut": day(split.cut) if split.cut is not None else None}
-    for i, (block_name, path) in enumerate(chosen):
+    for i, (block_name, entry) in enumerate(chosen):
         report(progress, i / max(1, len(chosen)), f"evaluating {block_name}")
         try:
-            out[block_name] = _load(path)(ctx, sub_progress(progress, i / len(chosen),
-                                                            (i + 1) / len(chosen)))
+            out[block_name] = _block(entry)(ctx, sub_progress(progress, i / len(chosen),
+                                                              (i + 1) / len(chosen)))
         except BundleLabError as exc:
             _name_block(exc, block_name, [n for n, _ in BLOCKS if n != block_name])
             raise

@@ -1,6 +1,6 @@
-"""Column mapping: canonical fields (DESIGN §3) matched against source column names, case- and
-space-insensitively, with user overrides ``field=Col`` or ``field=ColA+ColB`` (text joined with a
-space; for ``timestamp`` date and time joined)."""
+"""Column mapping: canonical fields (docs/ARCHITECTURE.md §3) matched against source column names,
+case- and space-insensitively, with user overrides ``field=Col`` or ``field=ColA+ColB`` (text
+joined with a space; for ``timestamp`` date and time joined)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from core.ingest import mapping as mp
-from core.ingest.readers import sniff
+from core.ingest.sniff import sniff
 
 
 def preview(path: str | Path, tmp_dir: Path, *, catalog: str | Path | None = None,

@@ -1,6 +1,7 @@
-"""The estimator contract every recommender follows (DESIGN §8, scikit-learn/implicit style):
-hyperparameters in ``__init__``, ``fit(history, ...) -> self``, learned state in attributes ending
-in ``_``, ``recommend(users, k) -> (ids, scores)``, ``save(dir)`` / ``load_recommender(dir)``.
+"""The estimator contract every recommender follows (docs/ARCHITECTURE.md §5, scikit-learn /
+implicit style): hyperparameters in ``__init__``, ``fit(history, ...) -> self``, learned state in
+attributes ending in ``_``, ``recommend(users, k) -> (ids, scores)``, ``save(dir)`` (loaded back
+by ``core.recommend.registry.load_recommender``, which knows every method by name).
 
 Subclasses implement ``_fit(history, item_text_vectors, progress)`` and
 ``score(batch) -> (n_users, n_items) float`` (higher = better); the top-k selection, the user
@@ -9,6 +10,7 @@ lookup and the persistence live here once.
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Any, Sequence
@@ -17,7 +19,8 @@ import numpy as np
 
 from core.errors import BundleLabError, ModelNotTrained
 from core.progress import Progress, report
-from core.recommend.history import PurchaseHistory, UserBatch
+from core.recommend.history import PurchaseHistory, UserBatch, save_history
+from core.topk import top_k
 
 Users = Sequence[str] | Sequence[Sequence[Sequence[str]]] | UserBatch
 
@@ -27,12 +30,19 @@ class Recommender:
 
     name = "base"
 
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        """The hyperparameters: the names of ``__init__``'s parameters (scikit-learn style)."""
+        return [p.name for p in inspect.signature(cls.__init__).parameters.values()
+                if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+
     def get_params(self) -> dict[str, Any]:
-        """Hyperparameters as given to ``__init__`` (JSON-serialisable)."""
-        return dict(self.__dict__.get("_params", {}))
+        """The current hyperparameters, read from the attributes of ``__init__``'s parameter
+        names, so a setting changed after construction is reported (and saved) as it is now."""
+        return {name: getattr(self, name) for name in self._param_names()}
 
     def _set_params(self, **params: Any) -> None:
-        self._params = params
+        """Store hyperparameters as attributes of the same names (called by ``__init__``)."""
         for key, value in params.items():
             setattr(self, key, value)
 
@@ -99,7 +109,7 @@ class Recommender:
                 for b in range(start, stop):
                     cols = [index[i] for i in exclude[b] if i in index]
                     s[b - start, cols] = -np.inf
-            top = _top_k(s, k)
+            top = top_k(s, k)
             out_scores[start:stop] = np.take_along_axis(s, top, axis=1)
             out_ids[start:stop] = h.item_ids[top]
         out_ids[~np.isfinite(out_scores)] = None
@@ -114,8 +124,9 @@ class Recommender:
         self._fit(history, None, None)
 
     def save(self, directory: str | Path) -> None:
-        """Write ``config.json``, the history (``history.safetensors`` + ``history.json``) and the
-        learned weights (``weights.safetensors``) into ``directory`` (use ``ws.atomic_dir``)."""
+        """Write ``config.json`` (method and hyperparameters), the history
+        (``history.safetensors`` + ``history.json``) and the learned weights
+        (``weights.safetensors``) into ``directory`` (use ``ws.atomic_dir``)."""
         from safetensors.numpy import save_file
 
         h = self._check_fitted()
@@ -123,13 +134,7 @@ class Recommender:
         d.mkdir(parents=True, exist_ok=True)
         (d / "config.json").write_text(json.dumps({"name": self.name,
                                                    "params": self.get_params()}, indent=1))
-        save_file({"data_indices": h.orders.indices.astype(np.int64),
-                   "data_indptr": h.orders.indptr.astype(np.int64),
-                   "customer_ptr": h.customer_ptr.astype(np.int64),
-                   "order_time": h.order_time.astype(np.float64)}, str(d / "history.safetensors"))
-        (d / "history.json").write_text(json.dumps({
-            "item_ids": [str(i) for i in h.item_ids],
-            "customer_ids": [str(c) for c in h.customer_ids], "origin": h.origin}))
+        save_history(h, d)
         state = {k: np.ascontiguousarray(v) for k, v in self._state().items()}
         if state:
             save_file(state, str(d / "weights.safetensors"))
@@ -138,52 +143,3 @@ class Recommender:
 def _slice(batch: UserBatch, start: int, stop: int) -> UserBatch:
     a, b = batch.ptr[start], batch.ptr[stop]
     return UserBatch(batch.orders[a:b], batch.ptr[start:stop + 1] - a, batch.order_time[a:b])
-
-
-def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Column indices of the k best scores per row, best first (ties: lower column first)."""
-    if k == 0:
-        return np.zeros((scores.shape[0], 0), dtype=np.int64)
-    if k < scores.shape[1]:
-        part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    else:
-        part = np.tile(np.arange(scores.shape[1]), (scores.shape[0], 1))
-    vals = np.take_along_axis(scores, part, axis=1)
-    order = np.lexsort((part, -vals), axis=1)
-    return np.take_along_axis(part, order, axis=1)
-
-
-def load_history(directory: str | Path) -> PurchaseHistory:
-    import scipy.sparse as sp
-    from safetensors.numpy import load_file
-
-    d = Path(directory)
-    arrays = load_file(str(d / "history.safetensors"))
-    names = json.loads((d / "history.json").read_text())
-    items = np.asarray(names["item_ids"], dtype=object)
-    ptr = arrays["data_indptr"]
-    orders = sp.csr_matrix((np.ones(len(arrays["data_indices"]), dtype=bool),
-                            arrays["data_indices"], ptr), shape=(len(ptr) - 1, len(items)))
-    return PurchaseHistory(items, np.asarray(names["customer_ids"], dtype=object), orders,
-                           arrays["customer_ptr"], arrays["order_time"], names.get("origin"))
-
-
-def load_recommender(directory: str | Path) -> Recommender:
-    """A saved recommender. Weights are read with safetensors (no pickle, nothing executed);
-    baselines are refitted from the saved history (closed forms, seconds)."""
-    from safetensors.numpy import load_file
-
-    from core.recommend.registry import make_recommender
-
-    d = Path(directory)
-    if not (d / "config.json").exists():
-        raise ModelNotTrained(f"no recommender saved in {d}: train one with "
-                              "`python -m core recommend`")
-    config = json.loads((d / "config.json").read_text())
-    model = make_recommender(config["name"], **config.get("params", {}))
-    history = load_history(d)
-    weights = d / "weights.safetensors"
-    state = load_file(str(weights)) if weights.exists() else {}
-    model.history_ = history
-    model._set_state(state, history)
-    return model

@@ -1,5 +1,5 @@
-"""The baselines every recommender is measured against (DESIGN §6), on the users x items matrix
-of the training history:
+"""The baselines every recommender is measured against (docs/ARCHITECTURE.md §6), on the users x
+items matrix of the training history:
 
 - ``popularity``: items in the most training orders;
 - ``gp_topfreq``: the customer's own most frequently bought items (ties: most recent first, then
@@ -20,6 +20,7 @@ from core.errors import BundleLabError
 from core.progress import report
 from core.recommend.base import Recommender
 from core.recommend.history import PurchaseHistory, UserBatch
+from core.topk import top_k
 
 
 def _binary(m: sp.csr_matrix) -> sp.csr_matrix:
@@ -60,26 +61,30 @@ class GPTopFreq(Recommender):
     """The customer's own most frequently bought items; ties by recency, then popularity; the rest
     of the list filled with popular items. Score = count + tie-breaks (< 1).
 
-    ``tie_break`` orders items bought equally often: ``"recency"`` (default, as DESIGN §6: the
-    most recent first, then the more popular), ``"recency_id"`` (most recent first, then item id:
-    arbitrary but fixed, as in simpler implementations; a one-order customer then gets that
-    order's items in id order) or ``"popularity"`` (the more popular first, recency ignored)."""
+    ``tie_break`` orders items bought equally often: ``"recency"`` (default: the most recent
+    first, then the more popular), ``"recency_id"`` (most recent first, then item id: arbitrary but
+    fixed, as in simpler implementations; a one-order customer then gets that order's items in id
+    order) or ``"popularity"`` (the more popular first, recency ignored)."""
 
     name = "gp_topfreq"
     TIE_BREAKS = ("recency", "recency_id", "popularity")
 
     def __init__(self, *, tie_break: str = "recency") -> None:
         if tie_break not in self.TIE_BREAKS:
-            raise BundleLabError(f"gp_topfreq tie_break must be one of {', '.join(self.TIE_BREAKS)}, "
-                                 f"got {tie_break!r}")
+            raise BundleLabError("gp_topfreq tie_break must be one of "
+                                 f"{', '.join(self.TIE_BREAKS)}, got {tie_break!r}")
         self._set_params(tie_break=tie_break)
 
     def _fit(self, history, item_text_vectors, progress) -> None:
         self.rank_ = _popularity_ranks(history)
 
     def score(self, batch: UserBatch) -> np.ndarray:
+        # The terms nest, each below the smallest step of the one before: counts are integers;
+        # 0.5 * recency lies in (0, 0.5]; the popularity tie (< 2^-21) is below the step between
+        # two recency values, 0.5 / ((a + 1)(a + 2)), for customers with up to ~1000 orders; the
+        # popularity fill of items never bought (< 2^-21) is below every bought item (>= 1).
         f = batch.repeat_features()
-        out = np.tile(0.5 * self.rank_ * 2.0 ** -20, (len(batch), 1))   # popularity fill < 2^-20
+        out = np.tile(0.5 * self.rank_ * 2.0 ** -20, (len(batch), 1))   # popularity fill
         if self.tie_break == "popularity":
             out[f.users, f.items] = f.count + 0.5 * self.rank_[f.items]
             return out
@@ -99,7 +104,8 @@ class ItemKNN(Recommender):
 
     def __init__(self, *, neighbours: int = 20, weighting: str = "count") -> None:
         if weighting not in ("count", "binary"):
-            raise BundleLabError(f"item_knn weighting must be 'count' or 'binary', got {weighting!r}")
+            raise BundleLabError("item_knn weighting must be 'count' or 'binary', "
+                                 f"got {weighting!r}")
         self._set_params(neighbours=neighbours, weighting=weighting)
 
     def _fit(self, history, item_text_vectors, progress) -> None:
@@ -114,6 +120,8 @@ class ItemKNN(Recommender):
 
     def score(self, batch: UserBatch) -> np.ndarray:
         x = batch.counts() if self.weighting == "count" else _binary(batch.counts())
+        # 1e-9 x popularity rank: far below any real difference of similarity sums, so it only
+        # orders exact ties (e.g. items no neighbour reaches) by popularity
         return np.asarray((x @ self.similarity_).todense()) + 1e-9 * self.rank_
 
 
@@ -128,7 +136,7 @@ def _keep_top(sim: sp.csr_matrix, k: int) -> sp.csr_matrix:
             continue
         v, c = sim.data[a:b], sim.indices[a:b]
         if len(v) > k:
-            keep = np.argpartition(-v, k - 1)[:k]
+            keep = top_k(v, k)
             v, c = v[keep], c[keep]
         rows.append(np.full(len(c), r))
         cols.append(c)
@@ -169,7 +177,9 @@ class EASE(Recommender):
 
     def score(self, batch: UserBatch) -> np.ndarray:
         x = _binary(batch.counts())[:, self.columns_]
+        # items outside the EASE set: -1e6 (below any EASE score) + popularity rank, so they
+        # come after every item inside it, in a fixed order
         out = np.full((len(batch), len(self.rank_)), -1e6, dtype=np.float64)
-        out += self.rank_                                     # deterministic order outside
+        out += self.rank_
         out[:, self.columns_] = np.asarray(x @ self.weights_) + 1e-6 * self.rank_[self.columns_]
         return out

@@ -2,8 +2,9 @@
 on 2011-08-03", "often bought with X: together in 23 orders", "similar text to Y") and for a basket
 being filled ("complete this basket").
 
-Every function returns a DataFrame with columns ``rank, item_id, item_name, score, reason`` (and
-``history`` has ``order_id, date, item_id, item_name``), so pages and the CLI render them as is.
+``recommend_for`` and ``complete_basket`` return a DataFrame with columns ``rank, item_id,
+item_name, score, reason`` (``customer_history``: ``order_no, date, item_id, item_name``), so pages
+and the CLI render them as is.
 """
 
 from __future__ import annotations

@@ -1,16 +1,19 @@
 """Customer purchase histories for the recommenders: one item index, customers' orders in time
-order, and the per-(user, item) repeat features every model can read.
+order, the per-(user, item) repeat features every model can read, and the history's files in a
+saved model.
 
-Orientation (DESIGN §8): users x items. ``PurchaseHistory`` keeps each customer's orders as rows of
-one CSR matrix (orders x items, grouped by customer, oldest first), so both a users x items count
-matrix and a sequence of baskets per user come from the same arrays. A ``UserBatch`` is the
-history of the users being scored: known customers (looked up by id) or ad-hoc histories (lists
-of baskets, e.g. a single basket for "complete this basket").
+Orientation: users x items (as ``core.baskets``: orders x items). ``PurchaseHistory`` keeps each
+customer's orders as rows of one CSR matrix (orders x items, grouped by customer, oldest first),
+so both a users x items count matrix and a sequence of baskets per user come from the same
+arrays. A ``UserBatch`` is the history of the users being scored: known customers (looked up by
+id) or ad-hoc histories (lists of baskets, e.g. a single basket for "complete this basket").
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -84,16 +87,6 @@ class PurchaseHistory:
     def item_orders(self) -> np.ndarray:
         """Number of orders holding each item."""
         return np.diff(self.orders.tocsc().indptr).astype(np.int64)
-
-    def order_owner(self) -> np.ndarray:
-        """Customer row of every order."""
-        return np.repeat(np.arange(self.n_customers), np.diff(self.customer_ptr))
-
-    def baskets_of(self, u: int) -> list[np.ndarray]:
-        """Item columns of each order of customer ``u``, oldest first."""
-        m = self.orders
-        return [m.indices[m.indptr[r]:m.indptr[r + 1]]
-                for r in range(self.customer_ptr[u], self.customer_ptr[u + 1])]
 
     def batch(self, customers: Sequence[str]) -> "UserBatch":
         """The histories of known customers. Raises ``BundleLabError`` for an unknown id."""
@@ -245,3 +238,42 @@ def build_history(lines: pd.DataFrame, *, item_ids: Sequence[str] | None = None)
     ptr = np.append(starts, len(orders)).astype(np.int64)
     return PurchaseHistory(items, np.asarray(cust, dtype=object), matrix.tocsr(), ptr,
                            orders["t"].to_numpy(dtype=np.float64), origin)
+
+
+def item_index_for(train_lines: pd.DataFrame, items: pd.DataFrame | None = None) -> np.ndarray:
+    """The one item index every model shares: the items of the training lines plus every item
+    known by its text (``items``: the workspace's item table), sorted. Items without training
+    orders can only be scored by a model that reads text."""
+    ids = set(train_lines["item_id"].astype(str))
+    if items is not None and len(items):
+        ids |= set(items["item_id"].astype(str))
+    return np.asarray(sorted(ids), dtype=object)
+
+
+def save_history(h: PurchaseHistory, directory: str | Path) -> None:
+    """Write ``history.safetensors`` (the arrays) and ``history.json`` (ids, origin)."""
+    from safetensors.numpy import save_file
+
+    d = Path(directory)
+    save_file({"data_indices": h.orders.indices.astype(np.int64),
+               "data_indptr": h.orders.indptr.astype(np.int64),
+               "customer_ptr": h.customer_ptr.astype(np.int64),
+               "order_time": h.order_time.astype(np.float64)}, str(d / "history.safetensors"))
+    (d / "history.json").write_text(json.dumps({
+        "item_ids": [str(i) for i in h.item_ids],
+        "customer_ids": [str(c) for c in h.customer_ids], "origin": h.origin}))
+
+
+def load_history(directory: str | Path) -> PurchaseHistory:
+    """The history written by ``save_history`` (safetensors: no pickle, nothing executed)."""
+    from safetensors.numpy import load_file
+
+    d = Path(directory)
+    arrays = load_file(str(d / "history.safetensors"))
+    names = json.loads((d / "history.json").read_text())
+    items = np.asarray(names["item_ids"], dtype=object)
+    ptr = arrays["data_indptr"]
+    orders = sp.csr_matrix((np.ones(len(arrays["data_indices"]), dtype=bool),
+                            arrays["data_indices"], ptr), shape=(len(ptr) - 1, len(items)))
+    return PurchaseHistory(items, np.asarray(names["customer_ids"], dtype=object), orders,
+                           arrays["customer_ptr"], arrays["order_time"], names.get("origin"))

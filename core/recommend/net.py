@@ -1,6 +1,6 @@
-"""The network of the neural recommender and its inputs (see ``core.recommend.neural`` for the model
-and the estimator): ``encode`` turns a batch of histories into arrays once, ``gather`` makes the
-tensors of a minibatch, ``NextBasketNet`` scores every item for each user, and
+"""The network of the neural recommender and its inputs (see ``core.recommend.neural`` for the
+model and the estimator): ``encode`` turns a batch of histories into arrays once, ``gather`` makes
+the tensors of a minibatch, ``NextBasketNet`` scores every item for each user, and
 ``training_examples`` lists the (history, next order) pairs of a purchase history.
 """
 
@@ -65,6 +65,8 @@ def encode(batch: UserBatch, *, max_baskets: int, max_history: int) -> Encoded:
     safe = np.maximum(slots, 0)
     days = np.where(slots >= 0, last_t[:, None] - batch.order_time[safe] if len(batch.order_time)
                     else 0.0, 0.0)
+    # time inputs are log-scaled, then divided to be O(1) for the network: days / 5 (a year ago
+    # gives ~1.2), counts of orders or items / 3 (20 gives ~1.0)
     slot_time = np.stack([np.log1p(np.maximum(days, 0)) / 5.0,
                           np.log1p(max_baskets - 1 - j.repeat(n_users, 0)) / 3.0], axis=2)
     n_orders = np.diff(batch.ptr).astype(np.float64)
@@ -107,6 +109,8 @@ def gather(enc: Encoded, ex: np.ndarray) -> dict[str, torch.Tensor]:
 
 
 class NextBasketNet(nn.Module):
+    """Scores every item for a batch of users (the formula: ``core.recommend.neural``)."""
+
     def __init__(self, n_items: int, dim: int, text_dim: int, hidden: int = 64):
         super().__init__()
         self.dim = dim

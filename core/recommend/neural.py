@@ -11,20 +11,22 @@ recency-weighted mean of every item they bought (TIFU-style); an MLP mixes both 
 
 Score: ``s(u, i) = b_i + [i bought before] * (g(f_ui) + r_i) + alpha_g(u) * h_u . e_i``:
 - ``g`` is an MLP over the repeat features f_ui of ``RepeatFeatures`` (how often, how recently,
-  what share of the customer's orders, recency-weighted counts) and the item's popularity, ``r_i``
-  a learned per-item repeat propensity: the personal-frequency score (ReCANet / TIFU-KNN's lesson:
-  retail next baskets are mostly repeats);
+  what share of the customer's orders, recency-weighted counts), the customer's features and the
+  item's popularity, ``r_i`` a learned per-item repeat propensity: the personal-frequency score
+  (ReCANet / TIFU-KNN's lesson: retail next baskets are mostly repeats);
 - ``alpha_g`` is the gate mixing in the neural score, one weight per customer group (1, 2-4, 5+
   orders), chosen on held-out orders.
 
 Training (softmax cross-entropy against the next order's items, Adam, minibatches) runs in three
-steps, each early-stopped on the validation slice of the training period (each repeat customer's
-last training order): 1. biases + repeat gate; 2. the neural part on top of the frozen biases;
+steps, four with ``refit``. The validation orders are each repeat customer's last training order.
+1. biases + repeat gate, early-stopped on the validation orders;
+2. the neural part on top of the frozen biases, early-stopped the same way;
 3. the mixing weights alpha, by grid search on the validation orders (trained jointly, the neural
-part is over-confident on its own training orders and crowds out repeat purchases that do come
-back); 4. (``refit``) both steps again from scratch on all orders, validation orders included
-(each customer's most recent), for the epochs chosen in 1-2, keeping alpha. Deterministic for a
-given ``seed``.
+   part is over-confident on its own training orders and crowds out repeat purchases that do
+   come back);
+4. (``refit`` only) steps 1-2 again from scratch on all orders, validation orders included, for
+   the epochs chosen in 1-2, keeping alpha.
+Deterministic for a given ``seed`` unless the time budget (``max_seconds``) cuts training short.
 """
 
 from __future__ import annotations
@@ -41,8 +43,8 @@ from torch.nn import functional as F
 from core.progress import report, sub_progress
 from core.recommend.base import Recommender
 from core.recommend.history import PurchaseHistory, UserBatch
-from core.recommend.net import (GROUP_EDGES, MIN_GROUP, MIX_GRID, Encoded, NextBasketNet, encode, gather,
-                      training_examples)
+from core.recommend.net import (GROUP_EDGES, MIN_GROUP, MIX_GRID, Encoded, NextBasketNet, encode,
+                                gather, training_examples)
 
 
 MAX_VALIDATION = 5000   # validation customers used for early stopping and the repeat/explore mix
@@ -63,8 +65,7 @@ def _ndcg_rows(scores: torch.Tensor, y: sp.csr_matrix, k: int = 10) -> np.ndarra
 
 @contextmanager
 def _threads(n: int):
-    """Run torch with ``n`` intra-op threads. One thread is the default: the matrices are small,
-    and on a shared machine OpenMP threads waiting for each other were 20x slower."""
+    """Run torch with ``n`` intra-op threads, restoring the previous number afterwards."""
     old = torch.get_num_threads()
     torch.set_num_threads(max(1, n))
     try:
@@ -78,12 +79,12 @@ class NeuralRecommender(Recommender):
     ``dim`` (embedding size), ``max_baskets`` (orders attended to), ``max_history`` (orders read
     for repeat features), ``epochs`` (at most), ``patience`` (epochs without a better validation
     NDCG@10 before stopping), ``batch_size``, ``lr``, ``weight_decay``, ``id_dropout``,
-    ``text_components``, ``seed``, ``max_seconds`` (training time budget: 45% for the repeat
-    step, the rest for the explore step, or 30% / 30% / 40% with ``refit``; the best epoch so far
-    is kept), ``threads`` (torch threads while fitting/scoring) and ``refit`` (after choosing
-    epochs and mixing weights on the validation orders, train again on all orders with them; off
-    by default: on UCI Online Retail it changed NDCG@10 by -0.004..+0.005 across seeds, median
-    +0.001, for ~50% more time).
+    ``text_components``, ``seed``, ``max_seconds`` (training time budget: the repeat step may run
+    until 45% of it and the explore step until 95%, or 30% / 60% / 100% with ``refit``; the best
+    epoch so far is kept), ``threads`` (torch threads while fitting/scoring) and ``refit`` (after
+    choosing epochs and mixing weights on the validation orders, train again on all orders with
+    them; off by default: on UCI Online Retail it changed NDCG@10 by -0.004..+0.005 across seeds,
+    median +0.001, for ~50% more time).
 
     Learned state: ``net_`` (the network), ``mix_`` (neural weight per customer group),
     ``val_ndcg_``, ``curve_`` (per-epoch loss and validation NDCG), ``epochs_run_``,
@@ -96,6 +97,9 @@ class NeuralRecommender(Recommender):
                  weight_decay: float = 0.0, id_dropout: float = 0.3, text_components: int = 64,
                  seed: int = 0, max_seconds: float = 150.0, threads: int = 1,
                  refit: bool = False) -> None:
+        # threads=1: a minibatch's matrices are small, so more intra-op threads mostly wait for
+        # each other; on a shared machine OpenMP threads waiting for each other made training
+        # about 20x slower than one thread
         self._set_params(dim=dim, max_baskets=max_baskets, max_history=max_history,
                          epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
                          weight_decay=weight_decay, id_dropout=id_dropout,
@@ -107,6 +111,8 @@ class NeuralRecommender(Recommender):
         net = NextBasketNet(history.n_items, int(self.dim), text_dim)
         orders = history.item_orders()
         net.known.copy_(torch.from_numpy(orders > 0))
+        # the repeat gate's popularity input, log-scaled and divided by 5 to be O(1) like its
+        # other inputs (an item in ~150 orders gives 1.0, one in ~22,000 orders 2.0)
         net.logpop.copy_(torch.from_numpy(np.log1p(orders).astype(np.float32) / 5.0))
         return net
 

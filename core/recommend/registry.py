@@ -1,61 +1,66 @@
-"""Next-basket recommenders: the registry of methods and the item index they share.
+"""The recommender methods by name: make one, and load a saved one back.
 
-Methods (all follow the estimator contract of ``core.recommend.base.Recommender``):
-``popularity``, ``gp_topfreq``, ``item_knn``, ``ease`` (``core.recommend.baselines``) and ``neural``
-(``core.recommend.neural``). ``make_recommender(name, **params)`` builds one. Workspace-level functions
-(train, reuse, recommend for a customer, complete a basket, with reasons) are in
-``core.recommend.store`` and re-exported here.
+``REGISTRY`` maps each method's name to where its class lives, as ``"module:Class"`` text; the
+module is imported only when that method is made or loaded, so a popularity model never imports
+torch (only ``neural`` does). Every class follows the estimator contract of
+``core.recommend.base.Recommender``, and its ``name`` is its key here (the name saved models and
+evaluations carry).
 """
 
 from __future__ import annotations
 
+import importlib
+import json
+from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
+from core.errors import BundleLabError, ModelNotTrained
+from core.recommend.base import Recommender
+from core.recommend.history import load_history
 
-from core.errors import BundleLabError
-from core.recommend.base import Recommender, load_recommender
-from core.recommend.baselines import EASE, GPTopFreq, ItemKNN, Popularity
-from core.recommend.history import PurchaseHistory, UserBatch, build_history
-from core.recommend.neural import NeuralRecommender
-
-REGISTRY: dict[str, type[Recommender]] = {
-    "popularity": Popularity, "gp_topfreq": GPTopFreq, "item_knn": ItemKNN, "ease": EASE,
-    "neural": NeuralRecommender,
+REGISTRY: dict[str, str] = {
+    "popularity": "core.recommend.baselines:Popularity",
+    "gp_topfreq": "core.recommend.baselines:GPTopFreq",
+    "item_knn": "core.recommend.baselines:ItemKNN",
+    "ease": "core.recommend.baselines:EASE",
+    "neural": "core.recommend.neural:NeuralRecommender",
 }
-METHODS = list(REGISTRY)
-BASELINES = ["popularity", "gp_topfreq", "item_knn", "ease"]
+METHODS: tuple[str, ...] = tuple(REGISTRY)   # the CLI's --method choices, the evaluation's rows
+
+
+def recommender_class(name: str) -> type[Recommender]:
+    """The class of method ``name`` (imports its module on first use)."""
+    target = REGISTRY.get(name)
+    if target is None:
+        raise BundleLabError(f"unknown recommender {name!r}; choose one of {', '.join(METHODS)}")
+    module, _, cls = target.partition(":")
+    return getattr(importlib.import_module(module), cls)
 
 
 def make_recommender(name: str, **params: Any) -> Recommender:
     """A new, unfitted recommender of method ``name`` with hyperparameters ``params``."""
-    cls = REGISTRY.get(name)
-    if cls is None:
-        raise BundleLabError(f"unknown recommender {name!r}; choose one of {', '.join(METHODS)}")
+    cls = recommender_class(name)
     try:
         return cls(**params)
     except TypeError as exc:
         raise BundleLabError(f"bad setting for the {name} recommender: {exc}") from None
 
 
-def item_index_for(train_lines: pd.DataFrame, items: pd.DataFrame | None = None) -> np.ndarray:
-    """The one item index every model shares: the items of the training lines plus every item
-    known by its text (``items``: the workspace's item table), sorted. Items without training
-    orders can only be scored by a model that reads text."""
-    ids = set(train_lines["item_id"].astype(str))
-    if items is not None and len(items):
-        ids |= set(items["item_id"].astype(str))
-    return np.asarray(sorted(ids), dtype=object)
+def load_recommender(directory: str | Path) -> Recommender:
+    """A recommender written by ``Recommender.save``. Weights are read with safetensors (no
+    pickle, nothing executed); baselines are refitted from the saved history (closed forms,
+    seconds)."""
+    from safetensors.numpy import load_file
 
-
-from core.recommend.store import (RecommenderParams, TrainedRecommender, load_trained,  # noqa: E402
-                            item_affinity, model_path, text_vectors_for,
-                            train_recommender, trained_models)
-from core.recommend.explain import complete_basket, customer_history, recommend_for  # noqa: E402
-
-__all__ = ["METHODS", "BASELINES", "REGISTRY", "Recommender", "PurchaseHistory", "UserBatch",
-           "build_history", "make_recommender", "item_index_for", "load_recommender",
-           "RecommenderParams", "TrainedRecommender", "load_trained", "model_path",
-           "text_vectors_for", "train_recommender", "trained_models", "complete_basket",
-           "customer_history", "recommend_for", "item_affinity"]
+    d = Path(directory)
+    if not (d / "config.json").exists():
+        raise ModelNotTrained(f"no recommender saved in {d}: train one with "
+                              "`python -m core recommend`")
+    config = json.loads((d / "config.json").read_text())
+    model = make_recommender(config["name"], **config.get("params", {}))
+    history = load_history(d)
+    weights = d / "weights.safetensors"
+    state = load_file(str(weights)) if weights.exists() else {}
+    model.history_ = history
+    model._set_state(state, history)
+    return model

@@ -17,11 +17,12 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from core.baskets import parse_cut, temporal_split
+from core.baskets import lines_before, parse_cut
 from core.errors import BundleLabError, ModelDamaged, ModelNotTrained, check_version
 from core.progress import Progress, report, sub_progress
-from core.recommend.base import Recommender, load_recommender
-from core.recommend.history import PurchaseHistory, build_history
+from core.recommend.base import Recommender
+from core.recommend.history import PurchaseHistory, build_history, item_index_for
+from core.recommend.registry import load_recommender, make_recommender
 from core.workspace import Workspace
 
 TEXT_SOURCES = ("finetuned", "base", "none")
@@ -29,10 +30,11 @@ TEXT_SOURCES = ("finetuned", "base", "none")
 
 @dataclass(frozen=True)
 class RecommenderParams:
-    """``method``: one of ``core.recommend.registry.METHODS`` (default ``neural``, the best in the held-out
-    comparison on UCI Online Retail: see bench/recommender.py); ``text``: item text vectors for
-    the neural model: ``finetuned`` (the encoder fine-tuned on the same orders), ``base`` (the
-    bundled sentence-transformer) or ``none``; the rest are the neural model's settings."""
+    """``method``: one of ``core.recommend.registry.METHODS`` (default ``neural``, the best in the
+    held-out comparison on UCI Online Retail: see bench/recommender.py); ``text``: item text
+    vectors for the neural model: ``finetuned`` (the encoder fine-tuned on the same orders),
+    ``base`` (the bundled sentence-transformer) or ``none``; the rest are the neural model's
+    settings."""
 
     method: str = "neural"
     text: str = "finetuned"
@@ -62,14 +64,14 @@ def text_vectors_for(ws: Workspace, dataset: str, item_ids: Sequence[str], *, cu
                      source: str = "finetuned", train_lines: pd.DataFrame | None = None,
                      train_tag: str | None = None, progress: Progress | None = None
                      ) -> tuple[np.ndarray | None, str]:
-    """Item text vectors aligned to ``item_ids`` from ``core.text.encoder`` and the source actually
+    """Item text vectors aligned to ``item_ids`` from ``core.text.vectors`` and the source actually
     used: ``finetuned`` falls back to ``base`` when there are too few co-purchases to fine-tune
     on; items without a vector get a zero row. Returns ``(None, "none")`` for ``source="none"``."""
     if source not in TEXT_SOURCES:
         raise BundleLabError(f"text source {source!r} is not one of {', '.join(TEXT_SOURCES)}")
     if source == "none":
         return None, "none"
-    from core.text.encoder import item_vectors
+    from core.text import item_vectors
 
     used = source
     try:
@@ -92,11 +94,6 @@ def align_vectors(ids: Sequence[str], vectors: np.ndarray, item_ids: Sequence[st
     return out
 
 
-def _training_lines(ws: Workspace, dataset: str, cut) -> pd.DataFrame:
-    lines = ws.lines(dataset)
-    return lines if parse_cut(cut) is None else temporal_split(lines, cut).train
-
-
 def train_recommender(ws: Workspace, dataset: str | None = None, *, cut=None,
                       params: RecommenderParams | None = None,
                       progress: Progress | None = None) -> dict:
@@ -104,8 +101,6 @@ def train_recommender(ws: Workspace, dataset: str | None = None, *, cut=None,
     None), save it atomically and record the run. Returns ``{"dataset", "method", "model" (its
     directory), "seconds", "items", "customers", "reused", "text", "val_ndcg@10", "cut"}``.
     A ``Cancelled`` raised by ``progress`` leaves the workspace as it was."""
-    from core.recommend.registry import item_index_for, make_recommender
-
     t0 = time.perf_counter()
     params = params or RecommenderParams()
     name = ws.resolve(dataset)
@@ -119,13 +114,14 @@ def train_recommender(ws: Workspace, dataset: str | None = None, *, cut=None,
     # else: not trained yet, other settings, or damaged files: (re)train
     model = make_recommender(params.method, **params.model_kwargs())
     report(progress, 0.0, "reading orders")
-    train = _training_lines(ws, name, cut)
+    train = lines_before(ws.lines(name), cut)
     items = ws.items(name)
     history = build_history(train, item_ids=item_index_for(train, items))
     text, used = None, "none"
     if params.method == "neural":
         text, used = text_vectors_for(ws, name, history.item_ids, cut=parse_cut(cut),
-                                      source=params.text, progress=sub_progress(progress, 0.02, 0.3))
+                                      source=params.text,
+                                      progress=sub_progress(progress, 0.02, 0.3))
     model.fit(history, item_text_vectors=text, progress=sub_progress(progress, 0.3, 0.97))
     summary = {"dataset": name, "method": model.name, "model": str(target),
                "items": int(history.n_items), "customers": int(history.n_customers),

@@ -35,8 +35,6 @@ from core.rules.itemsets import Itemsets
 METRICS = ["antecedent support", "consequent support", "support", "confidence", "lift",
            "representativity", "leverage", "conviction", "zhangs_metric", "jaccard", "certainty",
            "kulczynski"]
-RULE_COLUMNS = ["antecedents", "consequents", *METRICS, "orders_together"]
-NAME_COLUMNS = ["antecedents_names", "consequents_names"]
 ITEM_SIDES = ("any", "antecedent", "consequent")
 CORRECTIONS = ("holm", "bonferroni", "fdr_bh", "none")
 SORT_METRICS = ("lift", "confidence", "support", "orders_together", "leverage", "conviction",

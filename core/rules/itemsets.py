@@ -16,7 +16,7 @@ How it works (and why it is fast and memory-safe):
 - Guard rail: before each level the number of new itemsets is estimated from its candidates and
   the survival rate of the previous level; a setting whose estimate exceeds ``max_itemsets`` stops
   with ``TooManyItemsets`` before that level is counted, and a hard stop while counting makes sure
-  no more than ``max_itemsets`` itemsets are ever held.
+  no more than ``max_itemsets`` itemsets are ever held (``core.rules.guard``).
 """
 
 from __future__ import annotations
@@ -30,14 +30,12 @@ import numpy as np
 import pandas as pd
 
 from core.baskets import Baskets
-from core.errors import BundleLabError, TooManyItemsets
+from core.errors import BundleLabError
 from core.progress import Progress, report
 from core.rules.counting import JOIN_CHUNK, BitsCache, LevelCounter, joins, pair_counts
+from core.rules.guard import Guard
 
 DEFAULT_MAX_ITEMSETS = 5_000_000
-# a level is refused before counting only when the estimate overshoots the limit by this factor;
-# closer calls are counted, and the hard stop while counting still holds the limit
-_ESTIMATE_MARGIN = 1.5
 
 
 @dataclass(frozen=True)
@@ -179,66 +177,6 @@ class Itemsets:
         return df
 
 
-# ---------------------------------------------------------------------------- the guard rail
-def _millions(n: float) -> str:
-    if n >= 1e6:
-        return f"{n / 1e6:.1f} million"
-    return f"{int(n):,}"
-
-
-class _Guard:
-    """Counts itemsets as they are found and stops a setting that would produce too many."""
-
-    def __init__(self, limit: int, min_support: float, min_count: int, n_orders: int, max_len: int):
-        self.limit = int(limit)
-        self.min_support, self.min_count, self.n_orders = min_support, min_count, n_orders
-        self.max_len = max_len
-        self.done: dict[int, int] = {}
-
-    @property
-    def total(self) -> int:
-        return sum(self.done.values())
-
-    def fail(self, k: int, amount: float, counted: bool) -> None:
-        """Raise ``TooManyItemsets``: ``amount`` is the running total when counting stopped
-        (``counted``) or the estimated number of new k-itemsets."""
-        below = self.total
-        if self.min_support >= 1:
-            support = (f"{self.min_count:,} orders ({self.min_count / max(self.n_orders, 1):.2%} "
-                       f"of {self.n_orders:,})")
-        else:
-            support = f"{self.min_support:g} ({self.min_count:,} of {self.n_orders:,} orders)"
-        cap = f"max_len {self.max_len}" if self.max_len else "no length cap"
-        if counted:
-            what = (f"counting passed the limit of {_millions(self.limit)} itemsets at length {k} "
-                    f"({_millions(below)} up to length {k - 1})")
-            size = "millions of" if amount >= 1e6 else "too many"
-        else:
-            what = (f"{_millions(below)} itemsets up to length {k - 1} and about "
-                    f"{_millions(amount)} more of length {k} (estimated before counting them), "
-                    f"more than the limit of {_millions(self.limit)}")
-            size = "millions of" if below + amount >= 1e6 else "too many"
-        fits = [j for j in range(2, k) if sum(v for i, v in self.done.items() if i <= j) <= self.limit]
-        hint = ""
-        if fits:
-            best = max(fits)
-            n_best = sum(v for i, v in self.done.items() if i <= best)
-            hint = f" or set max_len to {best} ({_millions(n_best)} itemsets)"
-        raise TooManyItemsets(
-            f"min_support {support} with {cap} would produce {size} itemsets: {what}. "
-            f"Raise min_support (e.g. to "
-            f"{_suggest_support(self.min_support, self.min_count, self.n_orders)}){hint}, "
-            "or raise the limit (max_itemsets) if you have the memory and time.")
-
-    def check_estimate(self, k: int, estimate: float) -> None:
-        if self.total + estimate > self.limit * _ESTIMATE_MARGIN:
-            self.fail(k, estimate, counted=False)
-
-    def check_count(self, k: int, running: int) -> None:
-        if self.total + running > self.limit:
-            self.fail(k, self.total + running, counted=True)
-
-
 def _chunks(reps: np.ndarray, size: int):
     """[lo, hi) row ranges whose joins add up to about ``size`` (at least one row each)."""
     csum = np.cumsum(reps)
@@ -248,12 +186,6 @@ def _chunks(reps: np.ndarray, size: int):
         hi = min(max(int(np.searchsorted(csum, base + size, side="right")), lo + 1), n)
         yield lo, hi
         lo = hi
-
-
-def _suggest_support(min_support: float, min_count: int, n_orders: int) -> str:
-    if min_support >= 1:  # given as a count
-        return f"{max(min_count * 2, min_count + 1)} orders"
-    return f"{min(min_support * 2, (min_support + 1) / 2):.3g}"
 
 
 def frequent_itemsets(baskets: Baskets, *, min_support: float = 0.01, max_len: int = 4,
@@ -267,7 +199,7 @@ def frequent_itemsets(baskets: Baskets, *, min_support: float = 0.01, max_len: i
     max_len = check_max_len(max_len)
     n = baskets.n_orders
     min_count = min_count_for(min_support, n)
-    guard = _Guard(max_itemsets, float(min_support), min_count, n, max_len)
+    guard = Guard(max_itemsets, float(min_support), min_count, n, max_len)
     report(progress, 0.0, "counting items")
     X = baskets.matrix
     counts1 = baskets.item_counts()

@@ -3,8 +3,9 @@ record and an in-process cache so that re-filtering (confidence, lift, items, so
 mines again.
 
 ``mine(ws, dataset, mining=MiningParams(...), rules=RuleParams(...), progress=...)`` returns a
-``RulesResult``; its ``summary()`` is the JSON of DESIGN §7 (``itemsets {length: count}, rules,
-seconds``) and ``refilter(RuleParams(...))`` gives other rules from the same itemsets.
+``RulesResult``; its ``summary()`` is the JSON of docs/ARCHITECTURE.md §7 (``itemsets {length:
+count}, rules, seconds``) and ``refilter(RuleParams(...))`` gives other rules from the same
+itemsets. ``mine_dataset_itemsets`` gives the (cached) itemsets alone.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ class RulesResult:
     mining_seconds: float = field(default=0.0)
 
     def summary(self) -> dict:
-        """DESIGN §7 JSON: itemsets {length: count}, rules, seconds (+ dataset, min_count)."""
+        """docs/ARCHITECTURE.md §7 JSON: itemsets {length: count}, rules, seconds (+ dataset,
+        min_count, orders)."""
         return {"dataset": self.dataset, "itemsets": self.itemsets.lengths(),
                 "rules": int(len(self.rules)), "seconds": round(self.seconds, 3),
                 "min_count": self.itemsets.min_count, "orders": self.itemsets.n_orders}
@@ -91,9 +93,10 @@ class RulesResult:
         return association_rules(self.itemsets, rule_params, names=self.names)
 
 
-def mine_itemsets(ws: Workspace, dataset: str | None = None, *,
-                  mining: MiningParams = MiningParams(), progress: Progress | None = None,
-                  record: bool = False) -> tuple[Itemsets, bool]:
+def mine_dataset_itemsets(ws: Workspace, dataset: str | None = None, *,
+                          mining: MiningParams = MiningParams(),
+                          progress: Progress | None = None,
+                          record: bool = False) -> tuple[Itemsets, bool]:
     """Frequent itemsets of the dataset's current version, from the in-process cache when the
     same dataset version and setting was mined before. Returns (itemsets, cached). With
     ``record`` a fresh mining is recorded as a ``rules`` run (itemset counts as metrics)."""
@@ -136,7 +139,7 @@ def mine(ws: Workspace, dataset: str | None = None, *, mining: MiningParams = Mi
     t0 = time.perf_counter()
     rules.check()
     name = ws.resolve(dataset)
-    itemsets, cached = mine_itemsets(ws, name, mining=mining, progress=progress)
+    itemsets, cached = mine_dataset_itemsets(ws, name, mining=mining, progress=progress)
     report(progress, 0.9, "building rules")
     names = item_names(ws, name)
     table = association_rules(itemsets, rules, names=names)

@@ -1,1 +1,28 @@
-"""text"""
+"""The text stage (docs/ARCHITECTURE.md §2, §5): item vectors from a sentence-transformer
+fine-tuned on the shop's co-purchases, and variant detection.
+
+Modules, each importing only those above it in this list:
+
+- ``variants``: is an item the same product as another in another colour/size (pure);
+- ``texts``: the text of an item (name + category);
+- ``encoder``: load the base or a fine-tuned model, batched encoding, the vector cache;
+- ``pairs``: co-purchase training pairs (pure);
+- ``params``: the fine-tuning settings;
+- ``trainer``: one sentence-transformers training run;
+- ``finetune``: the cached, recorded fine-tuning of a dataset's encoder;
+- ``vectors``: item vectors of a dataset and the ``embed`` command (the orchestration);
+- ``similarity``: neighbours, neighbour tables and the 2-D map for the Item similarity page.
+
+Importing this package loads no model and no torch. (The ``finetune`` function stays in
+``core.text.finetune``: a package attribute of that name would hide the module.)
+"""
+
+from core.text.encoder import weights_problem
+from core.text.finetune import HOLDOUT_TAG
+from core.text.params import FinetuneParams, default_params
+from core.text.texts import item_texts
+from core.text.variants import VARIANT_SIMILARITY, is_variant_pair, variant_key
+from core.text.vectors import embed, item_vectors
+
+__all__ = ["FinetuneParams", "HOLDOUT_TAG", "VARIANT_SIMILARITY", "default_params", "embed",
+           "is_variant_pair", "item_texts", "item_vectors", "variant_key", "weights_problem"]

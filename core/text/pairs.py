@@ -1,13 +1,13 @@
 """Training pairs for the text encoder: items bought together in the training period
-(DESIGN §5). Pure functions over ``Baskets`` and item texts; no model, no workspace.
+(docs/ARCHITECTURE.md §5). Pure functions over ``Baskets`` and item texts; no model, no workspace.
 
 Rules, in order:
 1. co-count = orders holding both items (training orders only: the caller passes train baskets);
    keep pairs with co-count >= ``min_cocount`` and PMI = log(c_ij * N / (n_i * n_j)) > ``min_pmi``
    (PMI > 0 is lift > 1);
-2. near-identical variants are not pairs: two items whose texts are the same product in another
-   colour/size (equal *variant keys*, or token-set Jaccard >= ``variant_similarity``) are
-   substitutes, not complements, and are dropped;
+2. near-identical variants are not pairs: two items whose names are the same product in another
+   colour/size (``core.text.variants.is_variant_pair``, the rule the bundles use too: equal
+   variant keys or one design word apart) are substitutes, not complements, and are dropped;
 3. variants are de-duplicated: pairs are grouped by (variant key, variant key), keeping the best
    item pair of each group, so ten colours of one bag do not give ten copies of the same lesson;
 4. pairs are ranked by score = co-count * PMI (frequent *and* associated) and taken greedily,
@@ -18,40 +18,18 @@ Rules, in order:
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from core.baskets import Baskets
+from core.text.variants import is_variant_pair, variant_key
 
 PAIR_COLUMNS = ("anchor", "positive")
-
-_TOKEN = re.compile(r"[a-z]+")
-# Colour, size and pack words that make variants of one product.
-VARIANT_WORDS = frozenset("""
-red pink blue green white black ivory cream yellow orange purple gold silver grey gray brown
-natural turquoise lilac teal mint beige navy aqua lavender multicolour multicolor colour colours
-assorted pastel dark light bright small large medium mini big xl xs tall short set sets of
-pack packs piece pieces pc pcs s m l the a and with in
-""".split())
-
-
-def variant_tokens(text: str) -> frozenset[str]:
-    """The text's word set without colour/size/pack words and numbers (lower case)."""
-    return frozenset(t for t in _TOKEN.findall(text.lower()) if t not in VARIANT_WORDS)
-
-
-def variant_key(text: str) -> str:
-    """Items with equal keys are variants of one product (e.g. ``LUNCH BAG RED RETROSPOT`` and
-    ``LUNCH BAG PINK RETROSPOT``). Falls back to the lower-cased text when no word is left."""
-    tokens = variant_tokens(text)
-    return " ".join(sorted(tokens)) if tokens else text.lower().strip()
-
-
-def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / len(a | b) if (a or b) else 1.0
+RANKINGS = ("score", "cocount", "pmi")
+# rank_by="cocount"/"pmi" break ties with the other quantity, scaled so that it can never
+# outweigh a difference of the main one (co-counts are integers, PMIs differ by far more than 1e-9)
+_TIE_WEIGHT = {"cocount": 1e-6, "pmi": 1e-9}
 
 
 def cooccurrence(baskets: Baskets) -> sp.csr_matrix:
@@ -65,15 +43,17 @@ def cooccurrence(baskets: Baskets) -> sp.csr_matrix:
 
 def mine_pairs(baskets: Baskets, texts: pd.Series, *, min_cocount: int = 3,
                min_pmi: float = 0.0, per_item_cap: int = 8, max_pairs: int = 8192,
-               variant_similarity: float = 0.8, rank_by: str = "score",
-               seed: int = 0) -> pd.DataFrame:
+               rank_by: str = "score", seed: int = 0,
+               names: pd.Series | None = None) -> pd.DataFrame:
     """Co-purchase pairs from ``baskets`` (training orders only) with item ``texts`` (a Series
-    indexed by item_id; items without text are skipped).
+    indexed by item_id; items without text are skipped). Variants are detected on ``names``
+    (same index; default: ``texts``), the item names without the category that ``texts`` may
+    add.
 
     ``rank_by``: "score" (co-count * PMI, the default), "cocount" or "pmi" orders the candidates
-    before the cap and ``max_pairs`` apply. Returns one row per pair, best first, columns: anchor_id, positive_id, anchor, positive
-    (texts), cocount, pmi, score."""
-    if rank_by not in ("score", "cocount", "pmi"):
+    before the cap and ``max_pairs`` apply. Returns one row per pair, best first, columns:
+    anchor_id, positive_id, anchor, positive (texts), cocount, pmi, score."""
+    if rank_by not in RANKINGS:
         raise ValueError(f"rank_by must be 'score', 'cocount' or 'pmi', not {rank_by!r}")
     cols = ["anchor_id", "positive_id", "anchor", "positive", "cocount", "pmi", "score"]
     if baskets.n_orders == 0 or baskets.n_items < 2:
@@ -88,28 +68,28 @@ def mine_pairs(baskets: Baskets, texts: pd.Series, *, min_cocount: int = 3,
 
     ids = np.asarray(baskets.item_ids, dtype=object)
     text_of = texts.reindex(pd.Index(ids.astype(str))).to_numpy(dtype=object)
+    name_of = text_of
+    if names is not None:  # an item without a name is compared by its text
+        given = names.reindex(pd.Index(ids.astype(str))).to_numpy(dtype=object)
+        name_of = np.array([n if isinstance(n, str) and n.strip() else t
+                            for n, t in zip(given, text_of)], dtype=object)
     has_text = np.array([isinstance(t, str) and bool(t.strip()) for t in text_of])
     keep = has_text[i] & has_text[j]
     i, j, n, pmi = i[keep], j[keep], n[keep], pmi[keep]
-    score = {"score": n * pmi, "cocount": n + pmi * 1e-6, "pmi": pmi + n * 1e-9}[rank_by]
+    score = {"score": n * pmi, "cocount": n + pmi * _TIE_WEIGHT["cocount"],
+             "pmi": pmi + n * _TIE_WEIGHT["pmi"]}[rank_by]
     order = np.lexsort((j, i, -score))  # best first; ties by item position: deterministic
     i, j, n, pmi, score = i[order], j[order], n[order], pmi[order], score[order]
 
-    tokens: dict[int, frozenset[str]] = {}
-    keys: dict[int, str] = {}
-    for idx in np.unique(np.concatenate([i, j])):
-        tokens[idx] = variant_tokens(text_of[idx])
-        keys[idx] = variant_key(text_of[idx])
+    keys = {idx: variant_key(name_of[idx]) for idx in np.unique(np.concatenate([i, j]))}
 
     used: dict[str, int] = {}
     seen: set[tuple[str, str]] = set()
     rows: list[int] = []
     for r, (a, b) in enumerate(zip(i.tolist(), j.tolist())):
         ka, kb = keys[a], keys[b]
-        if ka == kb or text_of[a].lower() == text_of[b].lower():
+        if is_variant_pair(name_of[a], name_of[b]):
             continue  # the same product in another colour/size: a substitute
-        if _jaccard(tokens[a], tokens[b]) >= variant_similarity:
-            continue
         group = (ka, kb) if ka < kb else (kb, ka)
         if group in seen or used.get(ka, 0) >= per_item_cap or used.get(kb, 0) >= per_item_cap:
             continue
@@ -121,7 +101,7 @@ def mine_pairs(baskets: Baskets, texts: pd.Series, *, min_cocount: int = 3,
             break
     sel = np.asarray(rows, dtype=np.int64)
     a, b = i[sel], j[sel]
-    flip = np.random.default_rng(seed).random(len(sel)) < 0.5
+    flip = np.random.default_rng(seed).random(len(sel)) < 0.5  # a fair coin per pair
     a, b = np.where(flip, b, a), np.where(flip, a, b)
     return pd.DataFrame({
         "anchor_id": ids[a].astype(str), "positive_id": ids[b].astype(str),

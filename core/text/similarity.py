@@ -1,32 +1,42 @@
-"""Item similarity views over item vectors: neighbour tables with co-purchase counts and a 2-D
-map (PCA). Pure functions over arrays and DataFrames (the Item similarity page renders them)."""
+"""Item similarity views over item vectors: nearest neighbours, neighbour tables with
+co-purchase counts and a 2-D map (PCA). Pure functions over arrays and DataFrames (the Item
+similarity page renders them), except ``copurchase_counts``, which reads the dataset's orders."""
 
 from __future__ import annotations
 
 import re
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from core.baskets import build_baskets, temporal_split
+from core.baskets import build_baskets, lines_before
+from core.text.pairs import cooccurrence
+from core.topk import top_k
 from core.workspace import Workspace
 
+# The last word of at least 3 letters of a name: its rough product type ("BAG", "MUG")
 _WORD = re.compile(r"[A-Za-z]{3,}")
+MAX_GROUPS = 12  # colours a scatter plot can still tell apart
 
 
 def copurchase_counts(ws: Workspace, dataset: str, item_ids, *, cut=None) -> sp.csr_matrix:
     """Items x items matrix of orders holding both items (rows/columns follow ``item_ids``),
     over orders before ``cut`` (all orders when None); zero diagonal."""
-    lines = ws.lines(dataset, columns=["order_id", "item_id", "timestamp"])
-    if cut is not None:
-        lines = temporal_split(lines, cut).train
-    b = build_baskets(lines, item_ids=[str(i) for i in item_ids])
-    x = b.matrix.astype(np.int32)
-    co = (x.T @ x).tocsr()
-    co.setdiag(0)
-    co.eliminate_zeros()
-    return co
+    lines = lines_before(ws.lines(dataset, columns=["order_id", "item_id", "timestamp"]), cut)
+    return cooccurrence(build_baskets(lines, item_ids=[str(i) for i in item_ids]))
+
+
+def neighbours(vectors: np.ndarray, query: Iterable[int] | int,
+               k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` cosine neighbours of the rows ``query`` among all rows (itself excluded).
+    Returns ``(indices, scores)``, each shaped (len(query), k); ties go to the lower index."""
+    q = np.atleast_1d(np.asarray(query, dtype=np.int64))
+    sims = vectors[q] @ vectors.T
+    sims[np.arange(len(q)), q] = -np.inf
+    order = top_k(sims, min(k, max(0, vectors.shape[0] - 1)))
+    return order, np.take_along_axis(sims, order, axis=1)
 
 
 def neighbour_table(items: pd.DataFrame, vectors: np.ndarray, index: int, *, k: int = 10,
@@ -34,8 +44,6 @@ def neighbour_table(items: pd.DataFrame, vectors: np.ndarray, index: int, *, k: 
     """The ``k`` nearest items to row ``index`` by cosine similarity (itself excluded; ties go
     to the lower row). ``items`` rows follow ``vectors`` rows. Columns: rank, item_id,
     item_name, similarity, orders_together (None without ``cocounts``)."""
-    from core.text.encoder import neighbours
-
     idx, sims = neighbours(vectors, index, k)
     idx, sims = idx[0], sims[0]
     together = (np.asarray(cocounts[index].toarray()).ravel()[idx].astype(int)
@@ -49,7 +57,7 @@ def neighbour_table(items: pd.DataFrame, vectors: np.ndarray, index: int, *, k: 
     })
 
 
-def product_group(items: pd.DataFrame, *, max_groups: int = 12) -> pd.Series:
+def product_group(items: pd.DataFrame, *, max_groups: int = MAX_GROUPS) -> pd.Series:
     """A colour group per item: its category, or (data without categories) the last word of its
     name, a rough product type (BAG, MUG, CANDLE ...). The ``max_groups`` most common groups are
     kept, the rest become "other"."""
@@ -62,7 +70,7 @@ def product_group(items: pd.DataFrame, *, max_groups: int = 12) -> pd.Series:
     return group.where(group.isin(top), "other").rename("group")
 
 
-def item_map(items: pd.DataFrame, vectors: np.ndarray, *, max_groups: int = 12
+def item_map(items: pd.DataFrame, vectors: np.ndarray, *, max_groups: int = MAX_GROUPS
              ) -> tuple[pd.DataFrame, tuple[float, float]]:
     """2-D coordinates of every item (PCA of its vector, by SVD). Returns the table (columns
     item_id, item_name, group, n_orders, x, y) and the share of variance of each axis."""
@@ -71,7 +79,7 @@ def item_map(items: pd.DataFrame, vectors: np.ndarray, *, max_groups: int = 12
     if len(v) >= 2:
         _, s, vt = np.linalg.svd(centred, full_matrices=False)
         comps = vt[:2]
-        share = (s ** 2) / max(float((s ** 2).sum()), 1e-12)
+        share = (s ** 2) / max(float((s ** 2).sum()), 1e-12)  # all vectors equal: no variance
         coords = centred @ comps.T
         if coords.shape[1] < 2:  # a single feature dimension
             coords = np.column_stack([coords, np.zeros(len(coords))])

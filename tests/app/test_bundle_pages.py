@@ -32,18 +32,27 @@ def test_bundles_page_build_threshold_detail_and_save(sample_ws):
     assert not at.exception, at.exception
     table = at.dataframe[0].value
     assert len(table) == 50 and "explanation" in table.columns
+    # built by the bundle service, so recorded like a CLI run (not saved until asked)
+    runs = sample_ws.runs("sample_online_retail", kind="bundles")
+    assert len(runs) == 1 and runs["artifact"].isna().all()
     first = table["items"].tolist()
+    # no recommender trained: its weight changes nothing, and the page says so
+    at.slider(key="bundles_w_rec").set_value(1.0).run()
+    assert not at.exception, at.exception
+    assert at.dataframe[0].value["items"].tolist() == first
+    assert any("recommender affinity not used" in i.value for i in at.info)
     at.number_input(key="bundles_min_orders").set_value(150).run()
     assert not at.exception
     strict = at.dataframe[0].value
     assert strict["items"].tolist() != first and (strict["orders_together"] >= 150).all()
+    assert len(sample_ws.runs("sample_online_retail", kind="bundles")) == 3
     assert any("only" in i.value and "bundles" in i.value for i in at.info)
     at.selectbox(key="bundles_detail").select_index(1).run()
     assert "Bought together in" in at.markdown[-1].value or any(
         "Bought together in" in m.value for m in at.markdown)
     at.button(key="bundles_save").click().run()
     assert any("Saved as list" in s.value for s in at.success)
-    from core.bundles.inputs import bundle_lists
+    from core.bundles.lists import bundle_lists
 
     assert len(bundle_lists(sample_ws, "sample_online_retail")) == 1
 
@@ -62,10 +71,10 @@ def test_coverage_page_uses_the_saved_list(sample_ws):
 
 
 def test_evaluate_and_export_page(sample_ws, tiny_model):
-    from core.bundles.inputs import make_bundles
-    from core.bundles.build import BundleParams
+    from core.bundles.params import BundleParams
+    from core.bundles.service import build_for_dataset
 
-    make_bundles(sample_ws, "sample_online_retail", params=BundleParams(top=10), text=False)
+    build_for_dataset(sample_ws, "sample_online_retail", BundleParams(top=10, text=False))
     at = page("7_Evaluate_Export.py").run()
     assert not at.exception, at.exception
     assert any("No evaluation yet" in i.value for i in at.info)

@@ -58,12 +58,12 @@ def test_recommender_page(shop_ws, monkeypatch):
     assert "Next-order prediction by method" in spec and "Score (higher is better)" in spec
 
     # a widget move re-renders from the caches: the model is not loaded again
-    import core.recommend.registry
+    import core.recommend
 
     def boom(*a, **k):
         raise AssertionError("the model was loaded again on a widget move")
 
-    monkeypatch.setattr(core.recommend.registry, "load_trained", boom)
+    monkeypatch.setattr(core.recommend, "load_trained", boom)
     at.slider(key="rec_k").set_value(5).run()
     assert not at.exception, at.exception
     assert len(at.dataframe[2].value) == 5

@@ -9,10 +9,13 @@ import pytest
 
 from core.baskets import build_baskets
 from core.bundles.candidates import BundleInputs
-from core.bundles.naming import bundle_price, is_variant_pair, short_name, variant_key
-from core.bundles.build import BundleParams, build_bundles
+from core.bundles.naming import short_name
+from core.bundles.build import build_bundles
+from core.bundles.params import BundleParams
+from core.bundles.pricing import bundle_price
 from core.errors import BundleLabError
 from core.evaluate.bundles import bundle_metrics
+from core.text.variants import is_variant_pair, variant_key
 
 ITEMS = ["A", "B", "C", "D", "E", "F", "G", "H", "R1", "R2"]
 NAMES = ["TEA POT", "TEA CUP", "PAINT BRUSH", "PAINT SET", "DOG LEASH", "DOG BOWL",
@@ -221,3 +224,40 @@ def test_recommender_affinity_enters_the_hybrid_score():
     assert max(calls) <= 256  # anchors are scored in chunks, each once
     off = build_bundles(inp, BundleParams(strategy="hybrid", top=3, min_orders=10))
     assert (off.bundles["affinity"] == 0).all()  # w_rec = 0: the recommender is not asked
+
+
+# ------------------------------------------------------------------------------ absent signals
+def _lists(res):
+    return [tuple(x) for x in res.bundles["items"]], res.bundles["score"].round(12).tolist()
+
+
+def test_text_weight_does_nothing_without_text_vectors():
+    """The percentile rank of an absent signal (a constant) is 0.5, not 0: weighting it changed
+    the list. Absent text gets weight 0 and a note, whatever w_text says."""
+    from dataclasses import replace
+
+    inp = replace(synthetic(), vectors=None, base_vectors=None)
+    off = build_bundles(inp, BundleParams(top=10, min_orders=5, w_text=0.0))
+    on = build_bundles(inp, BundleParams(top=10, min_orders=5, w_text=1.0))
+    assert _lists(on) == _lists(off)
+    assert any(n.startswith("text similarity not used") for n in on.notes)
+    assert not any("text similarity" in n for n in off.notes)
+    assert on.params["weights_used"] == {"rules": 1.0, "text": 0.0, "recommender": 0.0}
+    # descriptions switched off in the settings: the vectors there are left unused, same list
+    switched = build_bundles(synthetic(), BundleParams(top=10, min_orders=5, w_text=1.0,
+                                                       text=False))
+    assert _lists(switched) == _lists(off)
+    assert any(n.startswith("text similarity not used") for n in switched.notes)
+
+
+def test_recommender_weight_does_nothing_without_a_recommender():
+    inp = synthetic()
+    assert inp.affinity is None
+    off = build_bundles(inp, BundleParams(top=10, min_orders=5, w_rec=0.0))
+    on = build_bundles(inp, BundleParams(top=10, min_orders=5, w_rec=1.0))
+    assert _lists(on) == _lists(off)
+    assert any(n.startswith("recommender affinity not used") for n in on.notes)
+    assert not any("recommender affinity not used" in n for n in off.notes)
+    # the rules strategy has no weights to ignore: no note
+    rules = build_bundles(inp, BundleParams(strategy="rules", top=10, min_orders=5, w_rec=1.0))
+    assert not any("not used" in n for n in rules.notes)

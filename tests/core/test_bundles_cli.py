@@ -83,7 +83,7 @@ def test_bundles_cli_writes_every_format(shop, tmp_path, capsys):
 
 
 def test_threshold_changes_the_list_and_lists_are_versioned(shop, capsys):
-    from core.bundles.inputs import bundle_lists
+    from core.bundles.lists import bundle_lists
 
     code, a, _ = run_cli(capsys, "bundles", "--workspace", shop.root, "--top", 10,
                          "--min-orders", 10, "--no-text", "--json")
@@ -113,7 +113,7 @@ def test_run_whole_pipeline_on_baskets_without_customers(tmp_path, capsys, monke
 
 
 def test_evaluate_bundles_block(shop):
-    from core.bundles.build import BundleParams
+    from core.bundles.params import BundleParams
     from core.evaluate.run import evaluate
     from core.text.finetune import FinetuneParams
 

@@ -41,20 +41,22 @@ def cancel_at(fraction: float):
 @pytest.fixture
 def shop(ws, tmp_path):
     ingest(ws, shop_csv(tmp_path / "shop.csv"), dataset="shop")
-    from core.bundles.inputs import make_bundles  # a first list, so tables exist
+    from core.bundles.params import BundleParams
+    from core.bundles.service import build_for_dataset  # a first list, so tables exist
 
-    make_bundles(ws, "shop", text=False)
+    build_for_dataset(ws, "shop", BundleParams(text=False))
     return ws
 
 
 @pytest.mark.parametrize("at", [0.3, 0.8])
 def test_cancel_bundles_midway(shop, at):
-    from core.bundles.inputs import make_bundles
+    from core.bundles.params import BundleParams
+    from core.bundles.service import build_for_dataset
 
     before = snapshot(shop)
     progress, seen = cancel_at(at)
     with pytest.raises(Cancelled):
-        make_bundles(shop, "shop", text=False, progress=progress)
+        build_for_dataset(shop, "shop", BundleParams(text=False), progress=progress)
     assert max(seen) >= at and snapshot(shop) == before
 
 

@@ -12,9 +12,10 @@ import pytest
 
 from core.text import encoder as emb
 from core.text import finetune as ft
+from core.text import vectors as vec
 from core.errors import BundleLabError, ModelNotTrained
 from core.progress import Cancelled
-from core.text.finetune import FinetuneParams
+from core.text import FinetuneParams, item_texts
 from core.ingest.load import ingest
 from tests.core.embedding_helpers import (ITEMS, TRAIN_ORDERS, make_tiny_encoder, tiny_words,
                                           write_orders)
@@ -43,7 +44,7 @@ def test_item_texts_name_plus_category_or_id():
     items = pd.DataFrame({"item_id": ["a", "b", "c", "d"],
                           "item_name": ["  Tea   cup ", None, "Party plates", "Mug"],
                           "category": ["kitchen", "garden", "party", None]})
-    assert emb.item_texts(items).to_dict() == {
+    assert item_texts(items).to_dict() == {
         "a": "Tea cup (kitchen)", "b": "b (garden)", "c": "Party plates", "d": "Mug"}
 
 
@@ -74,7 +75,7 @@ def test_encode_texts_normalised_and_in_input_order(tiny):
 
 
 def test_vector_cache_reused_and_keyed_by_text(shop, tiny, monkeypatch):
-    texts = emb.item_texts(shop.items("shop"))
+    texts = item_texts(shop.items("shop"))
     v1 = emb.encode_items(shop, "shop", texts, model=tiny)
     cache_files = list(shop.model_dir("shop", "vectors").glob("*.npz"))
     assert len(cache_files) == 1 and cache_files[0].stem == emb.model_key(tiny)
@@ -95,9 +96,9 @@ def test_vector_cache_reused_and_keyed_by_text(shop, tiny, monkeypatch):
 
 # ---------------------------------------------------------------------------- fine-tuning
 def test_item_vectors_finetune_then_reuse(shop, tiny, monkeypatch):
-    ids, base = emb.item_vectors(shop, "shop", finetuned=False, model=tiny)
+    ids, base = vec.item_vectors(shop, "shop", finetuned=False, model=tiny)
     assert list(ids) == shop.items("shop")["item_id"].tolist() and base.shape == (12, 32)
-    ids2, tuned = emb.item_vectors(shop, "shop", cut="2011-02-01", model=tiny, params=SMALL)
+    ids2, tuned = vec.item_vectors(shop, "shop", cut="2011-02-01", model=tiny, params=SMALL)
     assert list(ids2) == list(ids) and tuned.shape == base.shape and tuned.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(tuned, axis=1), 1.0, rtol=1e-5)
     assert not np.allclose(tuned, base)  # training moved the vectors
@@ -111,7 +112,7 @@ def test_item_vectors_finetune_then_reuse(shop, tiny, monkeypatch):
 
     monkeypatch.setattr(ft, "train_encoder", no_training)
     monkeypatch.setattr(emb, "encode_texts", no_training)
-    _, again = emb.item_vectors(shop, "shop", cut="2011-02-01", model=tiny, params=SMALL)
+    _, again = vec.item_vectors(shop, "shop", cut="2011-02-01", model=tiny, params=SMALL)
     np.testing.assert_array_equal(again, tuned)
     assert len(shop.runs("shop", kind="finetune")) == 1
     assert ft.encoders(shop, "shop").cut.tolist() == ["2011-02-01"]
@@ -147,7 +148,7 @@ def test_cancel_leaves_workspace_unchanged(shop, tiny, stop_at):
 
     params = FinetuneParams(max_pairs=16, batch_size=2, min_cocount=2, seconds=60)
     with pytest.raises(Cancelled):
-        emb.item_vectors(shop, "shop", model=tiny, params=params, progress=progress)
+        vec.item_vectors(shop, "shop", model=tiny, params=params, progress=progress)
     assert any(m.startswith(stop_at) for m in messages)
     assert snapshot(shop.root) == before
     assert len(shop.runs()) == runs_before

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from core.baskets import build_baskets
-from core.text.pairs import PAIR_COLUMNS, mine_pairs, pairs_dataset, variant_key
+from core.text.pairs import PAIR_COLUMNS, mine_pairs, pairs_dataset
+from core.text.variants import variant_key
 
 
 def _baskets(orders: list[list[str]]):

@@ -8,7 +8,8 @@ import pytest
 
 from core.text import encoder as emb
 from core.text import finetune as ft
-from core.text.finetune import FinetuneParams
+from core.text import vectors as vec
+from core.text import FinetuneParams, item_texts
 from core.ingest.load import ingest
 from tests.core.embedding_helpers import CUT, write_orders
 
@@ -31,8 +32,8 @@ def test_bundled_model_finetunes_a_few_steps(ws, tmp_path, monkeypatch):
     monkeypatch.delenv("BUNDLELAB_MODEL", raising=False)
     ingest(ws, write_orders(tmp_path / "shop.csv"), dataset="shop")
     params = FinetuneParams(max_pairs=8, batch_size=4, min_cocount=2, seconds=120, epochs=1)
-    _, base = emb.item_vectors(ws, "shop", finetuned=False)
-    ids, tuned = emb.item_vectors(ws, "shop", cut=CUT, params=params)
+    _, base = vec.item_vectors(ws, "shop", finetuned=False)
+    ids, tuned = vec.item_vectors(ws, "shop", cut=CUT, params=params)
     result = ft.finetune(ws, "shop", cut=CUT, params=params)
     assert result.reused and result.steps == 2 and result.pairs == 6
     assert (result.path / "model.safetensors").exists()
@@ -41,5 +42,5 @@ def test_bundled_model_finetunes_a_few_steps(ws, tmp_path, monkeypatch):
     assert not np.allclose(tuned, base, atol=1e-4)
     # the saved model reloads from disk and gives the vectors that were cached
     reloaded = emb.encode_texts(emb.load_model(result.path),
-                                emb.item_texts(ws.items("shop")).tolist())
+                                item_texts(ws.items("shop")).tolist())
     np.testing.assert_allclose(reloaded, tuned, atol=1e-4)

@@ -9,7 +9,7 @@ import pytest
 
 from core.errors import InputError
 from core.ingest.load import ingest
-from core.ingest.readers import SAMPLE_BYTES, sniff
+from core.ingest.sniff import SAMPLE_BYTES, sniff
 
 GOOD = "order,item,qty\n1,a,1\n1,b,2\n2,a,1\n"
 GROCERIES = ("citrus fruit,semi-finished bread,margarine,ready soups\n"
@@ -163,3 +163,19 @@ def test_excel_sep_line_latin1_and_sniff_output(tmp_path):
 def test_valid_baskets_still_load(ws, tmp_path):
     s = ingest(ws, put(tmp_path / "groceries.csv", GROCERIES.encode()))
     assert s["layout"] == "baskets" and s["orders"] == 4 and s["rows_read"] == 12
+
+
+def test_ingest_connection_follows_the_machine_within_the_memory_limit(monkeypatch):
+    """DuckDB gets the machine's cores, but no more threads than fit in its memory limit."""
+    import duckdb
+
+    from core.ingest import rawread
+
+    for cores, threads in ((1, 1), (4, 4), (64, rawread.MAX_THREADS)):
+        monkeypatch.setattr(rawread.os, "cpu_count", lambda cores=cores: cores)
+        con = duckdb.connect()
+        rawread.configure(con)
+        got = con.execute("SELECT current_setting('threads'), "
+                          "current_setting('preserve_insertion_order')").fetchone()
+        assert got == (threads, True)
+        con.close()

@@ -15,9 +15,8 @@ from core.cli.main import main
 from core.errors import ModelNotTrained
 from core.progress import Cancelled
 from core.ingest.load import ingest
-from core.recommend.registry import (RecommenderParams, complete_basket, customer_history,
-                              item_affinity, load_trained, model_path, recommend_for,
-                              train_recommender)
+from core.recommend import (RecommenderParams, complete_basket, customer_history, item_affinity,
+                            load_trained, model_path, recommend_for, train_recommender)
 
 FAST = RecommenderParams(text="none", epochs=3, max_seconds=20.0)
 TEA = ["TEA POT", "TEA CUP", "TEA SAUCER", "TEA TOWEL", "TEA SPOON", "TEA TIN"]

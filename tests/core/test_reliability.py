@@ -20,9 +20,11 @@ from core.cli.main import main
 from core.errors import (BundleLabError, DatasetChanged, DiskFull, ModelDamaged, WorkspaceDamaged,
                          friendly)
 from core.ingest.load import ingest
-from core.bundles.build import BundleParams
+from core.bundles.params import BundleParams
 from core.workspace import Workspace
 from tests.core.test_bundles_cli import shop_csv
+
+NO_TEXT = BundleParams(text=False)
 
 
 def run_cli(capsys, *args) -> tuple[int, str, str]:
@@ -103,20 +105,21 @@ def reingest_once(ws: Workspace, source: Path, at: float = 0.0, when: str = ""):
 
 
 def test_reload_while_building_bundles_is_a_clean_error(shop, tmp_path):
-    from core.bundles.inputs import bundle_lists, make_bundles
+    from core.bundles.lists import bundle_lists
+    from core.bundles.service import build_for_dataset
 
-    make_bundles(shop, "shop", text=False)  # a list already there stays the only one
+    build_for_dataset(shop, "shop", NO_TEXT)  # a list already there stays the only one
     assert shop.info("shop")["version"] == 1
     progress, state = reingest_once(shop, bigger_shop_csv(tmp_path / "big.csv"), at=0.75)
     with pytest.raises(DatasetChanged, match=r"dataset shop was re-loaded while bundles were "
                        r"being built \(version 1 -> 2\).*run bundles again"):
-        make_bundles(shop, "shop", text=False, progress=progress)
+        build_for_dataset(shop, "shop", NO_TEXT, progress=progress)
     assert state["done"] and shop.info("shop")["version"] == 2
     assert len(bundle_lists(shop, "shop")) == 1
     assert len(shop.runs("shop", "bundles")) == 1
     # and on the new data it simply works
-    result, list_id = make_bundles(shop, "shop", text=False)
-    assert list_id and len(bundle_lists(shop, "shop")) == 2
+    result = build_for_dataset(shop, "shop", NO_TEXT)
+    assert result.list_id and len(bundle_lists(shop, "shop")) == 2
 
 
 @pytest.mark.parametrize("reload", ["bigger, before fine-tuning", "smaller, before base vectors"])
@@ -125,7 +128,7 @@ def test_reload_during_text_vectors_is_a_clean_error_not_an_index_error(
     """The reported crash: the text model reads the items again after the orders were read;
     with the dataset re-loaded in between, vectors and baskets disagree (IndexError in
     bundle_candidates on the old code when the new item list is shorter)."""
-    from core.bundles.inputs import make_bundles
+    from core.bundles.service import build_for_dataset
 
     monkeypatch.setenv("BUNDLELAB_MODEL", str(tiny_encoder))
     monkeypatch.setenv("BUNDLELAB_FINETUNE_SECONDS", "5")
@@ -136,7 +139,7 @@ def test_reload_during_text_vectors_is_a_clean_error_not_an_index_error(
                                         when="base-model vectors")
     with pytest.raises(DatasetChanged, match=r"re-loaded while bundles were being built "
                        r"\(version 1 -> 2\); nothing was saved: run bundles again"):
-        make_bundles(shop, "shop", params=BundleParams(min_orders=5, allow_variants=False),
+        build_for_dataset(shop, "shop", BundleParams(min_orders=5, allow_variants=False),
                      progress=progress)
     assert state["done"] and list_count(shop) == 0
     assert shop.runs("shop", "bundles").empty
@@ -167,7 +170,7 @@ def test_prepare_inputs_checks_the_version_it_was_given(shop, tmp_path):
 
 def test_reload_while_training_the_recommender(tmp_path, ws):
     from tests.core.test_recommender_workspace import FAST, shop_csv as rec_shop_csv
-    from core.recommend.registry import model_path, train_recommender
+    from core.recommend import model_path, train_recommender
 
     ingest(ws, rec_shop_csv(tmp_path / "shop.csv"), dataset="shop")
     other = rec_shop_csv(tmp_path / "other.csv", seed=9)
@@ -197,9 +200,9 @@ class _FullDisk:
 
 
 def test_disk_full_while_saving_bundles_cli(shop, capsys, monkeypatch):
-    from core.bundles.inputs import make_bundles
+    from core.bundles.service import build_for_dataset
 
-    make_bundles(shop, "shop", text=False)
+    build_for_dataset(shop, "shop", NO_TEXT)
     real = Workspace.connect
 
     @contextlib.contextmanager
@@ -307,7 +310,7 @@ def _spoil(path: Path, how: str) -> None:
 @pytest.mark.parametrize("how", ["junk", "truncated"])
 def test_damaged_recommender_weights(tmp_path, ws, capsys, how):
     from tests.core.test_recommender_workspace import FAST, shop_csv as rec_shop_csv
-    from core.recommend.registry import load_trained, model_path, train_recommender
+    from core.recommend import load_trained, model_path, train_recommender
 
     ingest(ws, rec_shop_csv(tmp_path / "shop.csv"), dataset="shop")
     train_recommender(ws, "shop", params=FAST)
@@ -328,7 +331,7 @@ def test_damaged_recommender_weights(tmp_path, ws, capsys, how):
 
 def test_damaged_recommender_meta_is_retrained_not_a_crash(tmp_path, ws, capsys):
     from tests.core.test_recommender_workspace import FAST, shop_csv as rec_shop_csv
-    from core.recommend.registry import load_trained, model_path, train_recommender
+    from core.recommend import load_trained, model_path, train_recommender
 
     ingest(ws, rec_shop_csv(tmp_path / "shop.csv"), dataset="shop")
     train_recommender(ws, "shop", params=FAST)
@@ -341,6 +344,7 @@ def test_damaged_recommender_meta_is_retrained_not_a_crash(tmp_path, ws, capsys)
 @pytest.mark.parametrize("how", ["junk", "truncated"])
 def test_damaged_finetuned_encoder(ws, tmp_path, capsys, monkeypatch, tiny_encoder, how):
     from core.text import encoder as emb
+    from core.text import item_vectors
     from tests.core.embedding_helpers import write_orders
 
     monkeypatch.setenv("BUNDLELAB_MODEL", str(tiny_encoder))
@@ -352,7 +356,7 @@ def test_damaged_finetuned_encoder(ws, tmp_path, capsys, monkeypatch, tiny_encod
     _spoil(weights, how)
     emb._MODELS.clear()  # as in a new process
     with pytest.raises(ModelDamaged, match="train it again \\(python -m core embed"):
-        emb.item_vectors(ws, "shop")
+        item_vectors(ws, "shop")
     code, _, err = run_cli(capsys, "bundles", "--workspace", ws.root, "--min-orders", 2)
     assert_one_error_line(code, err, f"the fine-tuned text encoder in {model_dir} is damaged (",
                           str(weights), "train it again (python -m core embed")
@@ -362,7 +366,7 @@ def test_damaged_finetuned_encoder(ws, tmp_path, capsys, monkeypatch, tiny_encod
     assert code == 0, err
     assert json.loads(out.strip().splitlines()[-1])["reused"] is False
     emb._MODELS.clear()
-    ids, vectors = emb.item_vectors(ws, "shop")
+    ids, vectors = item_vectors(ws, "shop")
     assert len(ids) == len(vectors) > 0
 
 
@@ -382,12 +386,12 @@ def test_load_model_damaged_weights(tmp_path, tiny_encoder):
 
 # ---------------------------------------------------------------------------- 5. the CLI itself
 def test_cli_bug_is_still_a_traceback(shop, capsys, monkeypatch):
-    import core.bundles.inputs as bw
+    import core.bundles.service as service
 
     def bug(*args, **kwargs):
         raise KeyError("a bug")
 
-    monkeypatch.setattr(bw, "make_bundles", bug)
+    monkeypatch.setattr(service, "build_for_dataset", bug)
     code, _, err = run_cli(capsys, "bundles", "--workspace", shop.root)
     assert code == 1 and "Traceback" in err and "internal error" in err
 

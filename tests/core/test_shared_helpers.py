@@ -27,3 +27,15 @@ def test_lines_before():
     assert lines_before(lines, None) is lines
     assert lines_before(lines, "") is lines
     assert lines_before(lines, "2024-01-05")["order_id"].tolist() == ["1", "1"]
+
+
+def test_top_k_ties_at_the_kth_place_go_to_the_lower_index():
+    rng = np.random.default_rng(1)
+    for _ in range(300):
+        n = int(rng.integers(1, 40))
+        s = rng.integers(0, 4, size=(3, n)).astype(float)
+        s[rng.random(s.shape) < 0.1] = np.nan
+        k = int(rng.integers(0, n + 2))
+        ref = np.argsort(-np.where(np.isnan(s), -np.inf, s), axis=1, kind="stable")[:, :k]
+        assert (top_k(s, k) == ref).all()
+    assert top_k(np.array([1, 2, 2, 2, 0]), 2).tolist() == [1, 2]

@@ -1,0 +1,41 @@
+"""CLI command ``run`` (docs/ARCHITECTURE.md §7): the whole pipeline, ``core.pipeline``
+(ingest -> mine -> embed -> recommend -> bundles -> export), with the bundle options of
+``bundles``. JSON: ``bundles, seconds, out, dataset, list_id, rules, notes``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, Callable
+
+from core.cli.bundles import _bundle_args, _params, _print_bundles
+from core.cli.common import common_options, map_option, parse_maps
+from core.workspace import Workspace
+
+
+def add_run(sub: Any) -> None:
+    p = sub.add_parser("run", help="the whole pipeline: ingest -> mine -> embed -> recommend -> "
+                       "bundles -> export")
+    p.add_argument("data", metavar="DATA", help="order-lines or basket file")
+    p.add_argument("--catalog", metavar="FILE", help="product catalog joined on item_id")
+    p.add_argument("--dataset", metavar="NAME", help="dataset name (default: the file's stem)")
+    map_option(p, help="map a field to a column (or several joined with +)")
+    _bundle_args(p)
+    common_options(p)
+
+
+def run_run(args: argparse.Namespace, ws: Workspace, progress: Callable) -> dict:
+    from core.pipeline import run_pipeline
+
+    run = run_pipeline(ws, args.data, catalog=args.catalog, dataset=args.dataset,
+                       mapping=parse_maps(args.map), params=_params(args), out=args.out,
+                       progress=progress)
+    if not args.json:
+        s, info = run.summary, run.ingest
+        print(f"dataset {s['dataset']}: {info['orders']:,} orders, {info['items']:,} items; "
+              f"{s['rules'] or 0:,} rules")
+        _print_bundles(run.bundles)
+        for note in run.notes:
+            print(f"note: {note}")
+        if s["out"]:
+            print(f"written to {s['out']}")
+    return run.summary

@@ -1,0 +1,104 @@
+"""The whole pipeline in one call (docs/ARCHITECTURE.md §2): ingest -> mine -> embed ->
+recommend -> bundles -> export, as ``python -m core run`` does it.
+
+Each step reports into its slice of the progress bar. Steps that need what the data lacks
+(customer ids, enough co-purchases for the text model) are skipped with a note, and bundles
+still come out.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from core.bundles.params import BundleParams, BundleResult
+from core.bundles.service import build_for_dataset
+from core.errors import BundleLabError, ModelNotTrained
+from core.export import table_format, write_table
+from core.ingest.load import IngestOptions, ingest
+from core.progress import Progress, report, sub_progress
+from core.workspace import Workspace
+
+# The rules step: a sensible default support (the Rules page and ``mine`` explore further).
+RULES_MIN_SUPPORT = 0.01
+RULES_MAX_LEN = 3
+
+
+@dataclass
+class PipelineResult:
+    """``summary``: the JSON of ``python -m core run`` (``bundles, seconds, out, dataset,
+    list_id, rules, notes``); ``ingest``: the ingest summary; ``bundles``: the chosen bundles."""
+
+    summary: dict[str, Any]
+    ingest: dict[str, Any]
+    bundles: BundleResult
+    notes: list[str] = field(default_factory=list)
+
+
+def run_pipeline(ws: Workspace, data: str | Path, *, catalog: str | Path | None = None,
+                 dataset: str | None = None, mapping: dict[str, str] | None = None,
+                 params: BundleParams | None = None, out: str | Path | None = None,
+                 progress: Progress | None = None) -> PipelineResult:
+    """Ingest ``data`` (with ``catalog`` and the column ``mapping``) as ``dataset``, mine rules,
+    train (or reuse) the recommender and the text model, choose bundles with ``params`` (the
+    bundle service, ``core.bundles.service``) and write them to ``out`` (.csv, .xlsx or .json)
+    when given. ``params.text=False`` skips the text model in every step."""
+    t0 = time.perf_counter()
+    if out:
+        table_format(out)  # a bad suffix fails before any work
+    params = params or BundleParams()
+    notes: list[str] = []
+    summary = ingest(ws, data, catalog=catalog, dataset=dataset,
+                     options=IngestOptions(mapping=dict(mapping or {})),
+                     progress=sub_progress(progress, 0.0, 0.1))
+    name = summary["dataset"]
+    report(progress, 0.1, "mining rules")
+    rules = mine_step(ws, name)
+    if summary["customers"] == 0:
+        notes.append("no customer ids: the recommender step and target customers are skipped")
+    else:
+        notes.extend(recommend_step(ws, name, params.text, sub_progress(progress, 0.15, 0.35)))
+    try:
+        result = build_for_dataset(ws, name, params, progress=sub_progress(progress, 0.35, 0.98))
+    except ModelNotTrained as exc:
+        notes.append(f"text model skipped: {exc}")
+        result = build_for_dataset(ws, name, replace(params, text=False),
+                                   progress=sub_progress(progress, 0.35, 0.98))
+    written = str(write_table(result.bundles, out, sheet_name="bundles")) if out else None
+    notes.extend(n for n in result.notes if n not in notes)
+    report(progress, 1.0, "done")
+    return PipelineResult(
+        summary={"bundles": len(result.bundles), "seconds": round(time.perf_counter() - t0, 2),
+                 "out": written, "dataset": name, "list_id": result.list_id,
+                 "rules": rules.get("rules"), "notes": notes},
+        ingest=summary, bundles=result, notes=notes)
+
+
+def mine_step(ws: Workspace, name: str) -> dict:
+    """Rules at the default support: ``{"rules": n}``, or ``{"rules": 0, "note": why}`` when
+    the data gives none (too little data, too many itemsets)."""
+    from core.rules.association import RuleParams
+    from core.rules.itemsets import MiningParams
+    from core.rules.mining import mine
+
+    try:
+        res = mine(ws, name, mining=MiningParams(min_support=RULES_MIN_SUPPORT,
+                                                 max_len=RULES_MAX_LEN), rules=RuleParams())
+    except BundleLabError as exc:
+        return {"rules": 0, "note": str(exc)}
+    return {"rules": int(len(res.rules))}
+
+
+def recommend_step(ws: Workspace, name: str, text: bool, progress: Progress | None) -> list[str]:
+    """Train (or reuse) the recommender on all orders (affinity and target customers); without
+    the text model it reads no item text either. Returns the notes (why it was skipped)."""
+    from core.recommend.store import RecommenderParams, train_recommender
+
+    try:
+        train_recommender(ws, name, params=RecommenderParams(text="finetuned" if text else "none"),
+                          progress=progress)
+    except BundleLabError as exc:
+        return [f"recommender skipped: {exc}"]
+    return []
