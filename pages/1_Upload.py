@@ -7,7 +7,10 @@ import streamlit as st
 from core.ingest.load import IngestOptions, default_name, ingest, reclean
 from core.ingest.preview import preview
 from ui.common import KEY_DATASET, dataset_picker, make_progress, md, user_errors, workspace
+from ui.data_check import column_roles, data_check, run_check
 from ui.upload import cleaning_report, discard_upload, finish_upload, mapping_editor, save_upload
+
+KEY_LOADED = "upload_loaded"  # the summary of the load just done, shown once after the rerun
 
 st.set_page_config(page_title="Upload · BundleLab", page_icon="🧺", layout="wide")
 st.title("Upload order lines")
@@ -39,24 +42,35 @@ if data is not None:
         st.caption(f"Read as {pv['layout']} · encoding {pv['encoding']} · delimiter "
                    f"{'tab' if pv['delimiter'] == chr(9) else md(repr(pv['delimiter']))}"
                    + "".join(f" · {md(n)}" for n in pv["notes"]))
-        st.dataframe(pd.DataFrame(pv["rows"]), hide_index=True)
+        rows_box, roles_box = st.columns([5, 4])
+        rows_box.dataframe(pd.DataFrame(pv["rows"]), hide_index=True)
         st.subheader("Column mapping")
-        st.write("Detected automatically; correct any field with its selector.")
-        overrides = mapping_editor(pv["columns"], pv["mapping"], pv["catalog_columns"])
+        st.write("Detected automatically (the same detection the load runs); correct any field "
+                 "with its selector.")
+        overrides = mapping_editor(pv["columns"], pv["catalog_columns"], pv["mapping"],
+                                   pv["catalog_mapping"])
         c1, c2, c3 = st.columns(3)
         name = c1.text_input("Dataset name", value=default_name(data.name))
         bad_dates = c2.radio("Rows whose date cannot be read", ["drop", "keep"], horizontal=True,
                              help="keep: the row stays, without a date")
         keep_dups = c3.checkbox("Keep exact duplicate rows", value=False)
-        if st.button("Load into workspace", type="primary"):
+        options = IngestOptions(mapping=overrides, bad_dates=bad_dates,
+                                drop_duplicates=not keep_dups, layout=layout)
+        st.subheader("Data check")
+        st.caption("What loading with these settings would do. Nothing is stored until you "
+                   "load.")
+        result = run_check(ws, path, cat_path, options)
+        with roles_box:
+            column_roles(result)
+        data_check(result)
+        if not result["nothing_kept"] and st.button("Load with these settings", type="primary",
+                                                     key="load_button"):
             progress, bar = make_progress(f"Loading {data.name}")
             path = save_upload(ws, data, "lines", for_ingest=True)
             cat_path = (save_upload(ws, catalog, "catalog", for_ingest=True)
                         if catalog is not None else None)
             summary = ingest(ws, path, catalog=cat_path, dataset=name, progress=progress,
-                             options=IngestOptions(mapping=overrides, bad_dates=bad_dates,
-                                                   drop_duplicates=not keep_dups,
-                                                   layout=layout))
+                             options=options)
             bar.empty()
             # ingest copied the upload(s) to uploads/<dataset>/: drop the incoming copies
             stored = ws.info(summary["dataset"])
@@ -64,9 +78,12 @@ if data is not None:
             if cat_path is not None and stored.get("catalog"):
                 finish_upload(ws, "catalog", ws.root / stored["catalog"])
             st.session_state[KEY_DATASET] = summary["dataset"]
-            st.session_state["last_ingest"] = summary
-            st.success(f"Loaded {md(summary['dataset'])}: {summary['orders']:,} orders, "
-                       f"{summary['items']:,} items, {summary['customers']:,} customers.")
+            st.session_state[KEY_LOADED] = summary
+            st.rerun()  # the sidebar (drawn above) then shows the new dataset
+loaded = st.session_state.pop(KEY_LOADED, None)
+if loaded:
+    st.success(f"Loaded {md(loaded['dataset'])}: {loaded['orders']:,} orders, "
+               f"{loaded['items']:,} items, {loaded['customers']:,} customers.")
 
 st.divider()
 current = st.session_state.get(KEY_DATASET)

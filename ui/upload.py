@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from core.files import owned_name, safe_upload_name
-from core.ingest.mapping import FIELDS
+from core.ingest.mapping import CUSTOMER_DAY, FIELDS, split_spec
 from core.ingest.cleaning import REASON_TEXT
 from core.workspace import Workspace
 from ui.common import md
@@ -72,24 +72,40 @@ def finish_upload(ws: Workspace, slot: str, stored: Path | None) -> None:
     st.session_state[f"saved_{slot}"] = {"id": saved["id"], "path": str(stored)}
 
 
-def mapping_editor(columns: list[str], detected: dict[str, str],
-                   catalog_columns: list[str] | None) -> dict[str, str]:
-    """One selector per field, preset to the detected mapping; returns overrides for every field
-    (empty string = not mapped)."""
+def mapping_editor(columns: list[str], catalog_columns: list[str] | None,
+                   detected: dict[str, str], catalog_detected: dict[str, str]) -> dict[str, str]:
+    """One selector per field, preset to the detection ingest runs itself
+    (``core.ingest.mapping.detect``, via the preview): the order lines' column, else the
+    catalog's (a catalog's product names show under "Item name"). Returns overrides only for the
+    fields the user changed (``""`` = unmapped on purpose): an untouched field is left to the
+    detection, so a catalog mapping is never removed by a selector nobody used. A selector is
+    reset to the new preset whenever the files (their columns) or the detection change, e.g. when
+    a catalog is added after the order lines."""
     options = list(columns) + [c for c in (catalog_columns or []) if c not in columns]
     out: dict[str, str] = {}
     grid = st.columns(4)
     for i, field in enumerate(FIELDS):
-        preset = [p for p in detected.get(field, "").split("+") if p in options]
-        box = grid[i % 4]
+        spec = detected.get(field) or catalog_detected.get(field, "")
+        key, box = f"map_{field}", grid[i % 4]
         if field in MULTI:
-            chosen = box.multiselect(LABELS[field], options, default=preset, key=f"map_{field}")
-            out[field] = "+".join(chosen)
+            preset: list[str] | str = [p for p in split_spec(spec) if p in options]
+            choices = options
         else:
-            choices = [NONE] + options
-            index = choices.index(preset[0]) if preset else 0
-            chosen = box.selectbox(LABELS[field], choices, index=index, key=f"map_{field}")
-            out[field] = "" if chosen == NONE else chosen
+            choices = [NONE] + ([CUSTOMER_DAY] if field == "order_id" else []) + options
+            preset = spec if spec in choices else NONE
+        signature = (tuple(choices), str(preset))
+        # new files or detection, or the selector's state is gone (the page was left)
+        if key not in st.session_state or st.session_state.get(f"{key}_preset") != signature:
+            st.session_state[key] = preset
+            st.session_state[f"{key}_preset"] = signature
+        if field in MULTI:
+            chosen = box.multiselect(LABELS[field], choices, key=key)
+            if chosen != preset:
+                out[field] = "+".join(chosen)
+        else:
+            chosen = box.selectbox(LABELS[field], choices, key=key)
+            if chosen != preset:
+                out[field] = "" if chosen == NONE else chosen
     return out
 
 

@@ -19,15 +19,18 @@ from __future__ import annotations
 import re
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
+
+import duckdb
 
 from core.errors import BundleLabError, InputError
 from core.files import owned_name
 from core.ingest import mapping as mp
 from core.ingest.rawread import WIDE_COLUMNS, NotUtf8, configure, narrow, read_raw
-from core.ingest.sniff import sniff
+from core.ingest.sniff import Sniffed, sniff
 from core.ingest.store import clean_and_store
 from core.progress import Progress, report, sub_progress
 from core.workspace import Workspace, check_dataset_name
@@ -97,6 +100,87 @@ def _promote(ws: Workspace, name: str, staging: Path | None) -> None:
     staging.rename(final)
 
 
+@dataclass
+class Inputs:
+    """An upload ready to read: the sniffed order lines (and catalog), the column detection, and
+    the temp files to delete afterwards."""
+
+    sn: Sniffed
+    cat_sn: Sniffed | None
+    detection: mp.Detection
+    tmp: list[Path] = field(default_factory=list)
+
+    @property
+    def lines_map(self) -> dict[str, list[str]]:
+        return self.detection.lines
+
+    @property
+    def cat_map(self) -> dict[str, list[str]]:
+        return self.detection.catalog
+
+
+@contextmanager
+def opened(ws: Workspace, path: Path, catalog: Path | None, options: IngestOptions,
+           progress: Progress | None = None) -> Iterator[Inputs]:
+    """Sniff the upload (and catalog), check the headers, resolve the mapping (``strict``) and
+    cut very wide files down to the mapped columns; the temp files go on exit. Shared by
+    ``ingest`` and the data check (``core.ingest.check``)."""
+    inp = Inputs(None, None, mp.Detection({}, {}))  # type: ignore[arg-type]
+    try:
+        inp.sn = sniff(path, ws.tmp_dir, layout=options.layout,
+                       has_mapping=bool(options.mapping), progress=progress)
+        if inp.sn.temp:
+            inp.tmp.append(inp.sn.path)
+        mp.check_header(inp.sn.header, path.name)
+        if catalog is not None:
+            inp.cat_sn = sniff(catalog, ws.tmp_dir, layout="lines", has_mapping=True)
+            if inp.cat_sn.temp:
+                inp.tmp.append(inp.cat_sn.path)
+            mp.check_header(inp.cat_sn.header, catalog.name)
+        inp.detection = mp.detect(inp.sn.header, inp.cat_sn.header if inp.cat_sn else None,
+                                  options.mapping, file=path.name,
+                                  catalog_file=catalog.name if catalog else None, strict=True)
+        if len(inp.sn.header) > WIDE_COLUMNS:
+            inp.sn = narrow(inp.sn, [c for cols in inp.lines_map.values() for c in cols],
+                            ws.tmp_dir)
+            inp.tmp.append(inp.sn.path)
+        if inp.cat_sn is not None and len(inp.cat_sn.header) > WIDE_COLUMNS:
+            inp.cat_sn = narrow(inp.cat_sn, [c for cols in inp.cat_map.values() for c in cols],
+                                ws.tmp_dir)
+            inp.tmp.append(inp.cat_sn.path)
+        yield inp
+    finally:
+        for p in inp.tmp:
+            p.unlink(missing_ok=True)
+
+
+def read_inputs(con: duckdb.DuckDBPyConnection, inp: Inputs, path: Path, options: IngestOptions,
+                tmp_dir: Path) -> tuple[int, int]:
+    """Read the order lines into temp table ``raw`` (and the catalog into ``cat_raw``); returns
+    the row counts. Invalid UTF-8 past the sniffed head: sniff again, scanning the whole file."""
+    configure(con)
+    try:
+        rows_read = read_raw(con, inp.sn, "raw", tmp_dir)
+    except NotUtf8:  # invalid UTF-8 past the sniffed head: convert the whole file
+        inp.sn = sniff(path, tmp_dir, layout=options.layout, full_scan=True,
+                       has_mapping=bool(options.mapping))
+        if inp.sn.temp:
+            inp.tmp.append(inp.sn.path)
+        try:
+            rows_read = read_raw(con, inp.sn, "raw", tmp_dir)
+        except NotUtf8:
+            raise InputError(
+                f"{path.name}: its text cannot be read as UTF-8, even after repairing the bytes "
+                "that are not UTF-8. Open it and save it again as UTF-8 (Excel: 'CSV UTF-8'), "
+                "then upload that.", file=str(path), columns=inp.sn.header) from None
+    if rows_read == 0:
+        raise InputError(f"{path.name} has a header ({', '.join(inp.sn.header[:8])}) but no "
+                         "data rows. Export the orders again with the data included.",
+                         file=str(path), columns=inp.sn.header)
+    cat_rows = read_raw(con, inp.cat_sn, "cat_raw", tmp_dir) if inp.cat_sn is not None else 0
+    return rows_read, cat_rows
+
+
 def ingest(ws: Workspace, path: str | Path, *, catalog: str | Path | None = None,
            dataset: str | None = None, options: IngestOptions | None = None,
            progress: Progress | None = None) -> dict[str, Any]:
@@ -107,69 +191,26 @@ def ingest(ws: Workspace, path: str | Path, *, catalog: str | Path | None = None
     t0 = time.perf_counter()
     options = options or IngestOptions()
     path = Path(path)
+    catalog = Path(catalog) if catalog is not None else None
     name = check_dataset_name(dataset or default_name(path))
     report(progress, 0.0, f"reading {path.name}")
-    tmp: list[Path] = []
     staging: Path | None = None
     try:
-        sn = sniff(path, ws.tmp_dir, layout=options.layout, has_mapping=bool(options.mapping),
-                   progress=sub_progress(progress, 0.0, 0.2))
-        if sn.temp:
-            tmp.append(sn.path)
-        mp.check_header(sn.header, path.name)
-        cat_sn = None
-        if catalog is not None:
-            catalog = Path(catalog)
-            cat_sn = sniff(catalog, ws.tmp_dir, layout="lines", has_mapping=True)
-            if cat_sn.temp:
-                tmp.append(cat_sn.path)
-            mp.check_header(cat_sn.header, catalog.name)
-        lines_map, cat_map = mp.resolve(sn.header, cat_sn.header if cat_sn else None,
-                                        options.mapping, file=path.name,
-                                        catalog_file=catalog.name if catalog else None)
-        if len(sn.header) > WIDE_COLUMNS:
-            sn = narrow(sn, [c for cols in lines_map.values() for c in cols], ws.tmp_dir)
-            tmp.append(sn.path)
-        if cat_sn is not None and len(cat_sn.header) > WIDE_COLUMNS:
-            cat_sn = narrow(cat_sn, [c for cols in cat_map.values() for c in cols], ws.tmp_dir)
-            tmp.append(cat_sn.path)
-        report(progress, 0.2, "loading rows")
-        inputs = [path] + ([catalog] if catalog else [])
-        staging = _stage_uploads(ws, inputs)
-        sources = _final_sources(ws, name, inputs, staging)
-        with ws.connect() as con:
-            configure(con)
-            try:
-                rows_read = read_raw(con, sn, "raw", ws.tmp_dir)
-            except NotUtf8:  # invalid UTF-8 past the sniffed head: convert the whole file
-                sn = sniff(path, ws.tmp_dir, layout=options.layout, full_scan=True,
-                           has_mapping=bool(options.mapping))
-                if sn.temp:
-                    tmp.append(sn.path)
-                try:
-                    rows_read = read_raw(con, sn, "raw", ws.tmp_dir)
-                except NotUtf8:
-                    raise InputError(
-                        f"{path.name}: its text cannot be read as UTF-8, even after repairing "
-                        "the bytes that are not UTF-8. Open it and save it again as UTF-8 (Excel: "
-                        "'CSV UTF-8'), then upload that.", file=str(path),
-                        columns=sn.header) from None
-            if rows_read == 0:
-                raise InputError(f"{path.name} has a header ({', '.join(sn.header[:8])}) but no "
-                                 "data rows. Export the orders again with the data included.",
-                                 file=str(path), columns=sn.header)
-            cat_rows = 0
-            if cat_sn is not None:
-                cat_rows = read_raw(con, cat_sn, "cat_raw", ws.tmp_dir)
-            report(progress, 0.45, f"cleaning {rows_read:,} rows")
-            summary = clean_and_store(con, name, sn, cat_sn, lines_map, cat_map, options,
-                                      rows_read, sources, sub_progress(progress, 0.45, 0.95))
+        with opened(ws, path, catalog, options, sub_progress(progress, 0.0, 0.2)) as inp:
+            report(progress, 0.2, "loading rows")
+            inputs = [path] + ([catalog] if catalog else [])
+            staging = _stage_uploads(ws, inputs)
+            sources = _final_sources(ws, name, inputs, staging)
+            with ws.connect() as con:
+                rows_read, cat_rows = read_inputs(con, inp, path, options, ws.tmp_dir)
+                report(progress, 0.45, f"cleaning {rows_read:,} rows")
+                summary = clean_and_store(con, name, inp.sn, inp.cat_sn, inp.lines_map,
+                                          inp.cat_map, options, rows_read, sources,
+                                          sub_progress(progress, 0.45, 0.95))
         summary["catalog_rows"] = cat_rows
         _promote(ws, name, staging)
         staging = None
     finally:
-        for p in tmp:
-            p.unlink(missing_ok=True)
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
     summary["seconds"] = round(time.perf_counter() - t0, 3)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass, field
 
 from core.errors import InputError, MappingError
 
@@ -49,7 +50,7 @@ SYNONYMS: dict[str, list[str]] = {
     # a line's revenue (quantity x unit price): the unit price is derived from it when the file
     # has no unit price column
     "line_total": ["linetotal", "lineamount", "linerevenue", "sales", "salesamount", "revenue",
-                   "amount", "amounts", "实收金额", "销售额", "销售金额", "金额", "应收金额"],
+                   "实收金额", "销售额", "销售金额", "应收金额"],
     "item_name": ["itemname", "description", "productname", "title", "lineitemname",
                   "productdescription", "itemdescription", "dishesname", "dishname", "goodsname",
                   "goods", "product"] + _zh(_GOODS, ["名称", "名", "标题"]) + [
@@ -59,6 +60,11 @@ SYNONYMS: dict[str, list[str]] = {
                  "level2", "level1"],
     "cost": ["cost", "unitcost", "costprice", "cogs", "成本"],
 }
+
+
+# Too generic to make a product of on their own: an orders table's "name" is a person's name.
+# They name items when an item id exists, but never become the item id (`id, Goods` does).
+GENERIC_NAMES = {"name", "名称", "title"}
 
 
 def norm(name: str) -> str:
@@ -114,27 +120,82 @@ def split_spec(spec: str) -> list[str]:
     return [p.strip() for p in spec.split("+") if p.strip()]
 
 
-def resolve(lines_cols: list[str], catalog_cols: list[str] | None, overrides: dict[str, str],
-            *, file: str, catalog_file: str | None = None) -> tuple[dict[str, list[str]],
-                                                                   dict[str, list[str]]]:
-    """Final mapping for the order lines and the catalog: ``{field: [columns]}`` each.
+CUSTOMER_DAY = "(customer + day)"
 
-    User overrides win; a column named in an override is looked up in the lines file first, then
-    in the catalog. Raises ``MappingError`` for unknown fields/columns and when no order id or item
-    id column can be found, naming the columns seen."""
+# The fields in words, for explanations and messages.
+FIELD_TEXT = {"order_id": "order id", "item_id": "item id", "item_name": "item name",
+              "quantity": "quantity", "unit_price": "unit price", "line_total": "line total",
+              "customer_id": "customer", "timestamp": "date / time", "category": "category",
+              "cost": "cost"}
+
+
+@dataclass
+class Detection:
+    """The mapping of the order lines and of the catalog (``{field: [columns]}``; ``order_id:
+    []`` = one customer on one day) and, per ``(source, field)``, why that column was taken."""
+
+    lines: dict[str, list[str]]
+    catalog: dict[str, list[str]]
+    why: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def explain(self) -> list[dict[str, str]]:
+        """One row per mapped field: ``column``, ``field`` (its words), ``source`` (``order
+        lines`` or ``catalog``), ``why``."""
+        rows = []
+        for source, fmap in (("order lines", self.lines), ("catalog", self.catalog)):
+            for f in [f for f in FIELDS + ["cost"] if f in fmap]:
+                rows.append({"column": "+".join(fmap[f]) or CUSTOMER_DAY, "field": FIELD_TEXT[f],
+                             "source": source, "why": self.why.get((source, f), "")})
+        return rows
+
+
+def _auto(columns: list[str], fields: list[str] | None, source: str,
+          why: dict[tuple[str, str], str]) -> dict[str, list[str]]:
+    """``match_columns`` as ``{field: [columns]}``, with the reason for each match."""
+    out = {f: split_spec(c) for f, c in match_columns(columns, fields).items()}
+    for f, cols in out.items():
+        if len(cols) > 1:
+            why[(source, f)] = "a date column and a time column, joined"
+        elif f == "order_id" and norm(cols[0]) == "name":
+            why[(source, f)] = "Shopify's order number column (Name)"
+        else:
+            syn = norm(cols[0])
+            why[(source, f)] = ("header synonym" + (f" '{syn}'" if syn != cols[0] else "")
+                                + (" (joins the catalog to the order lines)"
+                                   if source == "catalog" and f == "item_id" else ""))
+    return out
+
+
+def detect(lines_cols: list[str], catalog_cols: list[str] | None = None,
+           overrides: dict[str, str] | None = None, *, file: str = "the order lines",
+           catalog_file: str | None = None, strict: bool = False) -> Detection:
+    """The one column detection of preview, data check and ingest: header synonyms
+    (``match_columns``), then the user's overrides (``field=Col``, ``field=ColA+ColB``; an empty
+    value unmaps the field; ``order_id=(customer + day)`` asks for the derived order id), then the
+    rules of docs/ARCHITECTURE.md §3: an item name is the item id when there is no id column, one
+    customer on one day is an order when there is no order id, a line total is used only without
+    a unit price, and one column feeds one field. A column named in an override is looked up in
+    the lines file first, then in the catalog. ``strict`` (ingest, data check) raises
+    ``MappingError`` when no order id or item id can be found or the catalog has no item id;
+    unknown fields and columns in ``overrides`` always raise."""
+    overrides = overrides or {}
     bad = [f for f in overrides if f not in FIELDS + ["cost"]]
     if bad:
         raise MappingError(f"unknown field {bad[0]!r} in --map; fields are: "
                            f"{', '.join(FIELDS + ['cost'])}", file=file)
-    lines_map = {f: split_spec(c) for f, c in match_columns(lines_cols).items()}
+    why: dict[tuple[str, str], str] = {}
+    lines_map = _auto(lines_cols, None, "order lines", why)
     cat_map: dict[str, list[str]] = {}
     if catalog_cols is not None:
-        cat_map = {f: split_spec(c) for f, c in
-                   match_columns(catalog_cols, CATALOG_FIELDS).items()}
+        cat_map = _auto(catalog_cols, CATALOG_FIELDS, "catalog", why)
     lower_lines = {norm(c): c for c in lines_cols}
     lower_cat = {norm(c): c for c in (catalog_cols or [])}
     for f, spec in overrides.items():
         parts = split_spec(spec)
+        if f == "order_id" and spec.strip() == CUSTOMER_DAY:
+            lines_map[f] = []
+            why[("order lines", f)] = "your choice: one customer on one day is one order"
+            continue
         if not parts:
             lines_map.pop(f, None)
             cat_map.pop(f, None)
@@ -143,12 +204,15 @@ def resolve(lines_cols: list[str], catalog_cols: list[str] | None, overrides: di
         in_cat = [lower_cat.get(norm(p)) for p in parts]
         if all(in_lines):
             lines_map[f] = in_lines  # type: ignore[assignment]
+            why[("order lines", f)] = "your choice"
             if f == "item_id" and catalog_cols is not None and all(in_cat):
                 cat_map[f] = in_cat  # type: ignore[assignment]
+                why[("catalog", f)] = "your choice (joins the catalog to the order lines)"
             elif f != "item_id":
                 cat_map.pop(f, None)
         elif catalog_cols is not None and all(in_cat) and f in CATALOG_FIELDS:
             cat_map[f] = in_cat  # type: ignore[assignment]
+            why[("catalog", f)] = "your choice"
             if f != "item_id":
                 lines_map.pop(f, None)
         else:
@@ -158,6 +222,15 @@ def resolve(lines_cols: list[str], catalog_cols: list[str] | None, overrides: di
             raise MappingError(f"--map {f}={spec}: no column named {missing[0]!r} in {file}"
                                f"{' or ' + catalog_file if catalog_file else ''}. Columns seen: "
                                f"{seen}", file=file, columns=lines_cols)
+    _rules(lines_map, overrides, why)
+    if strict:
+        _require(lines_map, lines_cols, catalog_cols, cat_map, file, catalog_file)
+    return Detection(lines_map, cat_map, why)
+
+
+def _rules(lines_map: dict[str, list[str]], overrides: dict[str, str],
+           why: dict[tuple[str, str], str]) -> None:
+    """The rules of docs/ARCHITECTURE.md §3, applied in place after the overrides."""
     # one source column must not feed two fields of the lines
     used = Counter(c for cols in lines_map.values() for c in cols)
     for f in list(lines_map):
@@ -166,11 +239,30 @@ def resolve(lines_cols: list[str], catalog_cols: list[str] | None, overrides: di
             used = Counter(c for cols in lines_map.values() for c in cols)
     if "unit_price" in lines_map and "line_total" not in overrides:
         lines_map.pop("line_total", None)  # a unit price is there: the line total is not needed
-    if "item_id" not in lines_map and "item_name" in lines_map:
+    if "line_total" in lines_map and "unit_price" not in lines_map:
+        total = "+".join(lines_map["line_total"])
+        qty = "+".join(lines_map.get("quantity", []))
+        rule = f"{total} / {qty}" if qty else f"{total} (no quantity column)"
+        why[("order lines", "line_total")] = (f"{why.get(('order lines', 'line_total'), '')}; "
+                                              f"no unit price column: unit price = {rule}"
+                                              ).lstrip("; ")
+    if "item_id" not in lines_map and "item_name" in lines_map \
+            and not any(norm(c) in GENERIC_NAMES for c in lines_map["item_name"]):
         lines_map["item_id"] = list(lines_map["item_name"])  # names are the ids (`id, Goods`)
+        why[("order lines", "item_id")] = "no item id column: the item name is the id"
     if "order_id" not in lines_map and "order_id" not in overrides \
             and "customer_id" in lines_map and "timestamp" in lines_map:
         lines_map["order_id"] = []  # no order id: one customer on one day is one basket
+        why[("order lines", "order_id")] = ("no order id column: one customer on one day is one "
+                                            "order")
+
+
+def _require(lines_map, lines_cols, catalog_cols, cat_map, file, catalog_file) -> None:
+    if lines_map.get("order_id") == [] and not ("customer_id" in lines_map
+                                                and "timestamp" in lines_map):
+        raise MappingError(f"{file}: an order id of {CUSTOMER_DAY} needs a customer column and a "
+                           f"date column. Columns seen: {', '.join(lines_cols)}.", file=file,
+                           columns=lines_cols)
     for f in REQUIRED:
         if f not in lines_map:
             what = "an order id (one id per order, e.g. InvoiceNo)" if f == "order_id" else \
@@ -186,10 +278,17 @@ def resolve(lines_cols: list[str], catalog_cols: list[str] | None, overrides: di
             f"seen: {', '.join(catalog_cols)}. Name it with --map item_id=COLUMN (it must be the "
             "same column name in both files) or rename it to item_id.",
             file=catalog_file, columns=catalog_cols)
-    return lines_map, cat_map
 
 
-CUSTOMER_DAY = "(customer + day)"
+def resolve(lines_cols: list[str], catalog_cols: list[str] | None, overrides: dict[str, str],
+            *, file: str, catalog_file: str | None = None) -> tuple[dict[str, list[str]],
+                                                                   dict[str, list[str]]]:
+    """Final mapping for the order lines and the catalog: ``{field: [columns]}`` each
+    (``detect`` with ``strict``). Raises ``MappingError`` for unknown fields/columns and when no
+    order id or item id column can be found, naming the columns seen."""
+    d = detect(lines_cols, catalog_cols, overrides, file=file, catalog_file=catalog_file,
+               strict=True)
+    return d.lines, d.catalog
 
 
 def derived_order_id(mapping: dict[str, list[str]]) -> bool:

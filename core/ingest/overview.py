@@ -13,7 +13,8 @@ from core.workspace import Workspace
 def overview(ws: Workspace, dataset: str | None = None, *, top: int = 15) -> dict[str, Any]:
     """``summary`` (the ingest JSON), ``orders_by_week`` (week, orders, revenue),
     ``basket_sizes`` (n_items, orders), ``top_items`` (item_id, item_name, orders, revenue),
-    ``customers`` (orders_per_customer, customers), ``dropped`` (reason, meaning, rows)."""
+    ``customers`` (orders_per_customer, customers), ``dropped`` (reason, meaning, rows),
+    ``has_prices`` (any kept line has a unit price: revenue means something)."""
     name = ws.resolve(dataset)
     info = ws.info(name)
     with ws.connect(read_only=True) as con:
@@ -38,8 +39,11 @@ def overview(ws: Workspace, dataset: str | None = None, *, top: int = 15) -> dic
                      SELECT customer_id, count(DISTINCT order_id) AS orders_per_customer
                      FROM lines WHERE dataset = ? AND customer_id IS NOT NULL
                      GROUP BY customer_id) GROUP BY 1 ORDER BY 1""")
+        priced = con.execute("SELECT count(unit_price) > 0 FROM lines WHERE dataset = ?",
+                             [name]).fetchone()[0]
     dropped = pd.DataFrame(
         [(r, REASON_TEXT.get(r, r), n) for r, n in info["dropped"].items()],
         columns=["reason", "meaning", "rows"])
     return {"summary": info, "orders_by_week": weeks, "basket_sizes": sizes,
-            "top_items": top_items, "customers": customers, "dropped": dropped}
+            "top_items": top_items, "customers": customers, "dropped": dropped,
+            "has_prices": bool(priced)}

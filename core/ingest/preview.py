@@ -14,8 +14,10 @@ from core.ingest.sniff import sniff
 
 def preview(path: str | Path, tmp_dir: Path, *, catalog: str | Path | None = None,
             layout: str = "auto", rows: int = 8) -> dict[str, Any]:
-    """``{"columns", "catalog_columns", "mapping", "catalog_mapping", "rows" (list of dicts),
-    "encoding", "delimiter", "layout", "notes"}``. Raises the same ``InputError``s as ingest."""
+    """``{"columns", "catalog_columns", "mapping", "catalog_mapping" ({field: "ColA+ColB"},
+    ``core.ingest.mapping.detect`` as ingest runs it without overrides), "explain" (why each
+    column was taken), "rows" (list of dicts), "encoding", "delimiter", "layout", "notes"}``.
+    Raises the same ``InputError``s as ingest."""
     sn = sniff(path, tmp_dir, layout=layout)
     try:
         mp.check_header(sn.header, Path(path).name)
@@ -43,10 +45,12 @@ def preview(path: str | Path, tmp_dir: Path, *, catalog: str | Path | None = Non
             cat_cols = csn.header
             if csn.temp:
                 csn.path.unlink(missing_ok=True)
+        # the same detection as ingest (header synonyms, then the rules), without overrides
+        found = mp.detect(sn.header, cat_cols, file=Path(path).name)
         return {
             "columns": sn.header, "catalog_columns": cat_cols,
-            "mapping": mp.match_columns(sn.header),
-            "catalog_mapping": mp.match_columns(cat_cols, mp.CATALOG_FIELDS) if cat_cols else {},
+            "mapping": mp.describe(found.lines), "catalog_mapping": mp.describe(found.catalog),
+            "explain": found.explain(),
             "rows": sample, "encoding": sn.encoding, "delimiter": sn.delimiter,
             "layout": sn.kind, "notes": sn.notes,
         }

@@ -26,7 +26,7 @@ from core.workspace import DELETE_DATASET, _now
 
 EXAMPLES_PER_REASON = 5
 
-# What to do when every row was dropped for a reason (the message of ``_nothing_kept``).
+# What to do when every row was dropped for a reason (the message of ``nothing_kept``).
 _FIXES = {"missing_order_id": "map the order id column (--map order_id=COLUMN)",
           "missing_item_id": "map the item id column (--map item_id=COLUMN)",
           "placeholder_item": "map the item id column (--map item_id=COLUMN)",
@@ -43,12 +43,80 @@ def _col(sn: Sniffed, name: str) -> str:
     return f'"c{sn.header.index(name)}"'
 
 
-def _field_exprs(sn: Sniffed, fmap: dict[str, list[str]], prefix: str = "") -> dict[str, str]:
+def field_exprs(sn: Sniffed, fmap: dict[str, list[str]], prefix: str = "") -> dict[str, str]:
     exprs = {f: text_sql([prefix + _col(sn, c) for c in cols], joiner=" ")
              for f, cols in fmap.items() if cols}
     if "timestamp" in exprs:
         exprs["timestamp"] = timestamp_text_sql(exprs["timestamp"])
     return exprs
+
+
+def run_cleaning(con: duckdb.DuckDBPyConnection, sn: Sniffed, lines_map: dict[str, list[str]],
+                 options) -> str | None:
+    """The cleaning SQL over temp table ``raw``: creates temp table ``clean`` (a ``reason`` per
+    dropped row) and returns the timestamp format found (None without one). Shared by ingest and
+    the data check."""
+    exprs = field_exprs(sn, lines_map)
+    ts_fmt = None
+    if "timestamp" in exprs:
+        sample_sql = f"SELECT {exprs['timestamp']} AS t FROM raw WHERE t IS NOT NULL LIMIT 2000"
+        sample = [r[0] for r in con.execute(sample_sql).fetchall()]
+        ts_fmt = detect_timestamp_format(con, sample)
+    raw_cols = [f'"c{i}"' for i in range(len(sn.header))]
+    fill_sql = needs_fill_sql(exprs)
+    fill = bool(fill_sql and con.execute(fill_sql).fetchone()[0])
+    con.execute(clean_sql(exprs, raw_cols, ts_fmt=ts_fmt, decimal_comma=sn.delimiter != ",",
+                          options=options, fill=fill,
+                          derive_order=mp.derived_order_id(lines_map)))
+    return ts_fmt
+
+
+def dropped_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """``{reason: rows}`` of temp table ``clean``, in ``DROP_REASONS`` order."""
+    dropped = dict(con.execute(
+        "SELECT reason, count(*) FROM clean WHERE reason IS NOT NULL GROUP BY reason").fetchall())
+    return {r: int(dropped[r]) for r in DROP_REASONS if dropped.get(r)}
+
+
+def drop_examples(con: duckdb.DuckDBPyConnection, sn: Sniffed,
+                  per_reason: int = EXAMPLES_PER_REASON) -> tuple[list, dict[int, str]]:
+    """The first ``per_reason`` dropped rows per reason, ``[(reason, line_no)]``, and the raw
+    rows by line number (JSON ``{column: value}``)."""
+    examples = con.execute(
+        "SELECT reason, line_no FROM (SELECT reason, line_no, row_number() OVER (PARTITION BY "
+        "reason ORDER BY line_no) AS k FROM clean WHERE reason IS NOT NULL) WHERE k <= ? "
+        "ORDER BY reason, line_no", [per_reason]).fetchall()
+    detail_rows = {}
+    if examples:
+        raw_cols = [f'"c{i}"' for i in range(len(sn.header))]
+        detail_sql = (f"SELECT line_no, {', '.join(raw_cols)} FROM raw "
+                      "WHERE list_contains(?, line_no)")
+        for row in con.execute(detail_sql, [[int(n) for _, n in examples]]).fetchall():
+            detail_rows[row[0]] = json.dumps(dict(zip(sn.header, row[1:])), ensure_ascii=False)
+    return examples, detail_rows
+
+
+def build_catalog(con: duckdb.DuckDBPyConnection, cat_sn: Sniffed | None,
+                  cat_map: dict[str, list[str]]) -> None:
+    """Temp table ``cat`` (item_id, item_name, category, unit_price, cost): the catalog's first
+    row per item id, or an empty table without a catalog."""
+    if cat_sn is None:
+        con.execute("CREATE TEMP TABLE cat (item_id VARCHAR, item_name VARCHAR, category VARCHAR,"
+                    " unit_price DOUBLE, cost DOUBLE)")
+        return
+    cexprs = field_exprs(cat_sn, cat_map)
+    cols = [f"{cexprs['item_id']} AS item_id"]
+    for f in ("item_name", "category"):
+        cols.append(f"{cexprs[f]} AS {f}" if f in cexprs else f"NULL AS {f}")
+    for f in ("unit_price", "cost"):
+        cols.append(f"{number_sql(cexprs[f], decimal_comma=cat_sn.delimiter != ',', money=True)}"
+                    f" AS {f}" if f in cexprs else f"NULL::DOUBLE AS {f}")
+    finite = f"{finite_sql('unit_price')} AS unit_price, {finite_sql('cost')} AS cost"
+    cat_sql = (f"CREATE TEMP TABLE cat AS SELECT * REPLACE ({finite}) FROM (SELECT "
+               f"{', '.join(cols)}, "
+               "row_number() OVER (PARTITION BY item_id ORDER BY line_no) AS k FROM cat_raw) "
+               "WHERE k = 1 AND item_id IS NOT NULL")
+    con.execute(cat_sql)
 
 
 def clean_and_store(con: duckdb.DuckDBPyConnection, name: str, sn: Sniffed,
@@ -58,54 +126,14 @@ def clean_and_store(con: duckdb.DuckDBPyConnection, name: str, sn: Sniffed,
     """Clean the ``raw`` (and ``cat_raw``) temp tables into dataset ``name`` and return its
     summary. ``options`` is an ``IngestOptions``; ``sources`` the stored upload paths (order
     lines, then the catalog), relative to the workspace."""
-    exprs = _field_exprs(sn, lines_map)
-    ts_fmt = None
-    if "timestamp" in exprs:
-        sample_sql = f"SELECT {exprs['timestamp']} AS t FROM raw WHERE t IS NOT NULL LIMIT 2000"
-        sample = [r[0] for r in con.execute(sample_sql).fetchall()]
-        ts_fmt = detect_timestamp_format(con, sample)
-    decimal_comma = sn.delimiter != ","
-    raw_cols = [f'"c{i}"' for i in range(len(sn.header))]
-    fill_sql = needs_fill_sql(exprs)
-    fill = bool(fill_sql and con.execute(fill_sql).fetchone()[0])
-    con.execute(clean_sql(exprs, raw_cols, ts_fmt=ts_fmt, decimal_comma=decimal_comma,
-                          options=options, fill=fill,
-                          derive_order=mp.derived_order_id(lines_map)))
+    ts_fmt = run_cleaning(con, sn, lines_map, options)
     report(progress, 0.3, "counting what was dropped")
-    dropped = dict(con.execute(
-        "SELECT reason, count(*) FROM clean WHERE reason IS NOT NULL GROUP BY reason").fetchall())
-    dropped = {r: int(dropped[r]) for r in DROP_REASONS if dropped.get(r)}
+    dropped = dropped_counts(con)
     if sum(dropped.values()) >= rows_read:  # nothing kept: refuse before anything is written
-        raise _nothing_kept(sn, rows_read, dropped)
-    examples = con.execute(
-        "SELECT reason, line_no FROM (SELECT reason, line_no, row_number() OVER (PARTITION BY "
-        "reason ORDER BY line_no) AS k FROM clean WHERE reason IS NOT NULL) WHERE k <= ? "
-        "ORDER BY reason, line_no", [EXAMPLES_PER_REASON]).fetchall()
-    detail_rows = {}
-    if examples:
-        detail_sql = (f"SELECT line_no, {', '.join(raw_cols)} FROM raw "
-                      "WHERE list_contains(?, line_no)")
-        for row in con.execute(detail_sql, [[int(n) for _, n in examples]]).fetchall():
-            detail_rows[row[0]] = json.dumps(dict(zip(sn.header, row[1:])), ensure_ascii=False)
-    # catalog
+        raise nothing_kept(sn, rows_read, dropped)
+    examples, detail_rows = drop_examples(con, sn)
     has_cat = cat_sn is not None
-    if has_cat:
-        cexprs = _field_exprs(cat_sn, cat_map)
-        cols = [f"{cexprs['item_id']} AS item_id"]
-        for f in ("item_name", "category"):
-            cols.append(f"{cexprs[f]} AS {f}" if f in cexprs else f"NULL AS {f}")
-        for f in ("unit_price", "cost"):
-            cols.append(f"{number_sql(cexprs[f], decimal_comma=cat_sn.delimiter != ',', money=True)}"
-                        f" AS {f}" if f in cexprs else f"NULL::DOUBLE AS {f}")
-        finite = f"{finite_sql('unit_price')} AS unit_price, {finite_sql('cost')} AS cost"
-        cat_sql = (f"CREATE TEMP TABLE cat AS SELECT * REPLACE ({finite}) FROM (SELECT "
-                   f"{', '.join(cols)}, "
-                   "row_number() OVER (PARTITION BY item_id ORDER BY line_no) AS k FROM cat_raw) "
-                   "WHERE k = 1 AND item_id IS NOT NULL")
-        con.execute(cat_sql)
-    else:
-        con.execute("CREATE TEMP TABLE cat (item_id VARCHAR, item_name VARCHAR, category VARCHAR,"
-                    " unit_price DOUBLE, cost DOUBLE)")
+    build_catalog(con, cat_sn, cat_map)
     report(progress, 0.5, "storing the dataset")
     old = con.execute("SELECT version FROM datasets WHERE name = ?", [name]).fetchone()
     version = (old[0] if old else 0) + 1
@@ -118,17 +146,13 @@ def clean_and_store(con: duckdb.DuckDBPyConnection, name: str, sn: Sniffed,
     if examples:
         con.executemany("INSERT INTO dropped_examples VALUES (?, ?, ?, ?)",
                         [[name, r, n, detail_rows.get(n)] for r, n in examples])
-    stats = con.execute(
-        "SELECT count(*), count(DISTINCT order_id), count(DISTINCT item_id), "
-        "count(DISTINCT customer_id), min(ts), max(ts), count(*) FILTER (item_name IS NULL), "
-        "count(*) FILTER (ts_raw IS NOT NULL AND ts IS NULL) "
-        "FROM clean WHERE reason IS NULL").fetchone()
+    stats = kept_stats(con)
     rows_kept = int(stats[0])
     if rows_kept + sum(dropped.values()) != rows_read:  # the invariant of docs/ARCHITECTURE.md §3
         raise AssertionError(f"row accounting broken: {rows_read} read, {rows_kept} kept, "
                              f"{sum(dropped.values())} dropped")
     catalog_items = con.execute("SELECT count(*) FROM cat").fetchone()[0] if has_cat else 0
-    warnings = _warnings(con, lines_map, stats, has_cat, ts_fmt, options)
+    warnings = ingest_warnings(con, lines_map, stats, has_cat, ts_fmt)
     summary = {
         "dataset": name, "rows_read": int(rows_read), "rows_kept": rows_kept, "dropped": dropped,
         "orders": int(stats[1]), "items": int(stats[2]), "customers": int(stats[3]),
@@ -148,7 +172,7 @@ def clean_and_store(con: duckdb.DuckDBPyConnection, name: str, sn: Sniffed,
     return summary
 
 
-def _nothing_kept(sn: Sniffed, rows_read: int, dropped: dict[str, int]) -> InputError:
+def nothing_kept(sn: Sniffed, rows_read: int, dropped: dict[str, int]) -> InputError:
     """The error for an upload whose rows were all dropped: how many for each reason, and what to
     change (``_FIXES``)."""
     todo = "; ".join(dict.fromkeys(_FIXES[r] for r in dropped if r in _FIXES)) or \
@@ -160,7 +184,22 @@ def _nothing_kept(sn: Sniffed, rows_read: int, dropped: dict[str, int]) -> Input
         file=str(sn.original), columns=sn.header)
 
 
-def _warnings(con, lines_map, stats, has_cat, ts_fmt, options) -> list[str]:
+def kept_stats(con: duckdb.DuckDBPyConnection) -> tuple:
+    """Over the kept rows of ``clean``: rows, orders, items, customers, first and last
+    timestamp, rows kept with an unreadable timestamp."""
+    return con.execute(
+        "SELECT count(*), count(DISTINCT order_id), count(DISTINCT item_id), "
+        "count(DISTINCT customer_id), min(ts), max(ts), "
+        "count(*) FILTER (ts_raw IS NOT NULL AND ts IS NULL) "
+        "FROM clean WHERE reason IS NULL").fetchone()
+
+
+def ingest_warnings(con, lines_map, stats, has_cat, ts_fmt, *,
+                    skip: frozenset[str] = frozenset()) -> list[str]:
+    """The report's warnings, from temp tables ``clean`` and ``cat`` (both built) and
+    ``kept_stats``: computed with the final mapping and the catalog, so a name the catalog
+    supplies never leaves a "no item name" warning behind. ``skip``: fields (``item_name``,
+    ``timestamp``, ``customer_id``) whose "missing" warning the caller says in its own words."""
     out = []
     if mp.derived_order_id(lines_map):
         out.append(f"No order id column: a basket is one customer "
@@ -170,18 +209,22 @@ def _warnings(con, lines_map, stats, has_cat, ts_fmt, options) -> list[str]:
     if "line_total" in lines_map:
         out.append(f"No unit price column: unit prices are the line total "
                    f"({'+'.join(lines_map['line_total'])}) divided by the quantity.")
+    unnamed, unnamed_rows = con.execute(_UNNAMED_SQL).fetchone()
+    if unnamed and "item_name" not in skip:  # no order line and no catalog row names them
+        out.append(f"{unnamed:,} sold items ({unnamed_rows:,} kept rows) have no name in the "
+                   f"order lines{' or the catalog' if has_cat else ''}: the item id is used as "
+                   "the name." + ("" if has_cat else " A product catalog with names adds them."))
     if stats[6]:
-        out.append(f"{stats[6]:,} kept rows have no item name: the item id is used as the name.")
-    if stats[7]:
-        out.append(f"{stats[7]:,} rows have a timestamp that could not be read; they were kept "
+        out.append(f"{stats[6]:,} rows have a timestamp that could not be read; they were kept "
                    "without one (choose 'drop' to remove them).")
     if "timestamp" not in lines_map:
-        out.append("No date column: the evaluation holds out the last 20% of orders in file "
-                   "order.")
+        if "timestamp" not in skip:
+            out.append("No date column: the evaluation holds out the last 20% of orders in "
+                       "file order.")
     elif ts_fmt is None:
         out.append("No date format fitted the timestamp column; map another column or fix the "
                    "dates.")
-    if "customer_id" not in lines_map:
+    if "customer_id" not in lines_map and "customer_id" not in skip:
         out.append("No customer column: personal recommendations and target customers are "
                    "skipped; bundles still work.")
     if has_cat:
@@ -192,6 +235,15 @@ def _warnings(con, lines_map, stats, has_cat, ts_fmt, options) -> list[str]:
                        "order lines.")
     return out
 
+
+# Sold items that no kept order line and no catalog row names.
+_UNNAMED_SQL = """
+SELECT count(DISTINCT item_id), count(*) FROM clean AS k
+WHERE reason IS NULL
+  AND NOT EXISTS (SELECT 1 FROM clean AS n WHERE n.reason IS NULL AND n.item_id = k.item_id
+                  AND n.item_name IS NOT NULL)
+  AND NOT EXISTS (SELECT 1 FROM cat WHERE cat.item_id = k.item_id AND cat.item_name IS NOT NULL)
+"""
 
 _ITEMS_SQL = """
 INSERT INTO items

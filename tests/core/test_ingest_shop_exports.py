@@ -129,3 +129,19 @@ def test_corpus_file_loads_with_no_mapping(tmp_path, folder, name, orders):
     items = ws.items(s["dataset"])
     named = (items["item_name"] != items["item_id"]).mean()
     assert named > 0.9 or folder.startswith("groceries"), "bundles would read as ids"
+
+
+def test_an_orders_table_with_a_person_name_is_not_order_lines(tmp_path):
+    """``name`` in an orders table is a customer's name: never made into an item."""
+    from core.errors import MappingError
+
+    f = tmp_path / "meal_order_info.csv"
+    f.write_text("order_id,emp_id,expenditure,phone,name\n417,1442,165,18688880641,苗宇怡\n"
+                 "301,1095,321,18688880174,赵颖\n", encoding="utf-8")
+    with pytest.raises(MappingError, match="no column that can be an item id"):
+        ingest(Workspace(tmp_path / "ws"), f)
+
+
+def test_amount_is_not_taken_for_a_line_total(tmp_path):
+    """A restaurant's ``amounts`` is the dish's unit price; an ambiguous "amount" maps nothing."""
+    assert "line_total" not in match_columns(["order_id", "dishes_id", "counts", "amounts"])

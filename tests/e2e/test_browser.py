@@ -1,8 +1,9 @@
 """The newcomer's path in a real headless Chromium (Debian's chromium + chromium-driver):
 open the app on the sample data, upload a Latin-1 semicolon CSV, correct a column mapping, build
 bundles with small budgets, change a threshold and see the list change, download the export and
-check it. Saves a screenshot of every page to tests/e2e/screenshots/ and prints the home page's
-render time (measured, not asserted)."""
+check it. A second path uploads order lines holding ids only plus a product catalog, loads them
+with the detected mapping and sees bundles named by the catalog. Saves a screenshot of every page
+to tests/e2e/screenshots/ and prints the home page's render time (measured, not asserted)."""
 
 from __future__ import annotations
 
@@ -42,6 +43,14 @@ UPLOAD = ("Beleg;Artikelnr;Bezeichnung;Menge;Preis;Kunde;Datum\n" + "".join(
     for a, n, p in ([("T1", "Théière émaillée", "12,50"), ("T2", "Tasse à thé", "3,20")]
                     if o % 3 else [("K1", "Kerzenhalter Glas", "4,10"), ("K2", "Teelicht 10er", "1,99")])
 )).encode("cp1252")
+
+# Instacart-like order lines (ids only) and a catalog holding the names: two planted pairs
+IDS_LINES = "order_id,product_id,add_to_cart_order,reordered\n" + "".join(
+    f"{5000 + o},{a},{k + 1},{o % 2}\n" for o in range(90)
+    for k, a in enumerate((13176, 21137) if o % 3 else (47209, 24852)))
+CATALOG = ("product_id,product_name,aisle_id,department_id\n13176,Bag of Organic Bananas,24,4\n"
+           "21137,Organic Strawberries,24,4\n47209,Organic Hass Avocado,24,4\n"
+           "24852,Banana,24,4\n")
 
 
 def free_port() -> int:
@@ -204,7 +213,7 @@ def test_newcomer_path(app, driver, failure_shot, capsys):
                        ("Unit price", "Preis"), ("Customer", "Kunde"), ("Item name", "Bezeichnung"),
                        ("Date / time", "Datum")):
         choose(driver, label, col)
-    click_button(driver, "Load into workspace")
+    click_button(driver, "Load with these settings")
     wait_text(driver, "Loaded kasse")
     idle(driver)
     no_exception(driver)
@@ -252,3 +261,47 @@ def test_newcomer_path(app, driver, failure_shot, capsys):
             goto(driver, label)
             no_exception(driver)
             shot(driver, name)
+
+
+def test_ids_with_catalog_path(app, driver, failure_shot, capsys):
+    """Order lines with ids only plus a catalog, loaded with the detected mapping: the data check
+    says where the names come from, the sidebar follows the new dataset, and the bundles read as
+    product names, not ids."""
+    t0 = time.perf_counter()
+    if not driver.current_url.startswith(app["url"]):  # run on its own (-k)
+        driver.get(app["url"])
+        wait_text(driver, "Cleaning report", timeout=90)
+        idle(driver)
+    goto(driver, "Upload")
+    lines, catalog = app["tmp"] / "order_lines.csv", app["tmp"] / "products.csv"
+    lines.write_text(IDS_LINES, encoding="utf-8")
+    catalog.write_text(CATALOG, encoding="utf-8")
+    driver.find_elements(By.CSS_SELECTOR, 'input[type="file"]')[0].send_keys(str(lines))
+    wait_text(driver, "Data check")
+    idle(driver)
+    driver.find_elements(By.CSS_SELECTOR, 'input[type="file"]')[1].send_keys(str(catalog))
+    wait_text(driver, "products.csv")
+    idle(driver)
+    no_exception(driver)
+    names = widget(driver, "stMultiSelect", "Item name")  # preset to the catalog's column
+    assert "product_name" in names.text
+    shot(driver, "upload_catalog")
+    click_button(driver, "Load with these settings")
+    wait_text(driver, "Loaded order_lines")
+    idle(driver)
+    no_exception(driver)
+    picker = driver.find_element(By.CSS_SELECTOR, '[data-testid="stSidebar"] '
+                                                  'input[role="combobox"][aria-label="Dataset"]')
+    assert picker.get_attribute("value") == "order_lines"  # the new dataset, without a refresh
+
+    goto(driver, "Bundles")
+    click_button(driver, "Build bundles")
+    wait_text(driver, "Bundle detail", timeout=300)
+    idle(driver)
+    no_exception(driver)
+    body = driver.find_element(By.TAG_NAME, "body").text
+    assert "Bag of Organic Bananas" in body and "Organic Strawberries" in body, body[-1500:]
+    assert "13176 + 21137" not in body
+    shot(driver, "bundles_catalog")
+    with capsys.disabled():
+        print(f"\nids + catalog path: {time.perf_counter() - t0:.1f} s", flush=True)
