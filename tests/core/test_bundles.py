@@ -161,7 +161,9 @@ def test_metrics_perfect_nothing_and_hand_computed():
 
 # ------------------------------------------------------------------------------ words
 def test_names_variants_and_prices():
-    assert short_name(["JUMBO BAG RED RETROSPOT", "JUMBO BAG PINK POLKADOT"]) == "Jumbo Bag set"
+    # the shared product, then what tells the items apart (tests/core/test_bundle_names.py)
+    assert short_name(["JUMBO BAG RED RETROSPOT", "JUMBO BAG PINK POLKADOT"]) == \
+        "Jumbo Bag: Red Retrospot + Pink Polkadot"
     assert short_name(["TEA POT", "SUGAR BOWL"]) == "Tea Pot + Sugar Bowl"
     assert variant_key("LUNCH BAG RED RETROSPOT") == variant_key("LUNCH BAG PINK POLKADOT")
     assert is_variant_pair("LUNCH BAG RED", "LUNCH BAG BLUE", 0.1)
