@@ -6,6 +6,9 @@
   ``null``; XLSX leaves those cells empty; CSV writes ``inf``.
 - Spreadsheet formula injection: text cells starting with ``= + - @`` (or a tab / carriage
   return) get a leading apostrophe in CSV/XLSX, so a spreadsheet shows them as text.
+- Numbers are rounded for people (``rounded``): prices and money 2 decimals, lift-like ratios 3,
+  shares, confidences and other measures 4, p-values 4 significant digits; ids (item, order,
+  customer, bundle and list ids, alone or in lists) are written as text, never as numbers.
 - Files are written to a temporary name next to the target and renamed at the end, so a failed
   export never leaves half a file.
 """
@@ -27,6 +30,14 @@ from core.errors import BundleLabError
 LIST_SEP = " | "
 FORMATS = (".csv", ".xlsx", ".json")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# decimals per column; any other float column gets DEFAULT_DECIMALS
+MONEY_COLUMNS = {"list_price", "bundle_price", "margin", "price", "unit_price", "cost", "revenue",
+                 "revenue_in_bundles", "line_total"}
+RATIO_COLUMNS = {"lift", "conviction"}
+P_VALUE_COLUMNS = {"p_value", "p_adjusted"}
+DEFAULT_DECIMALS = 4
+ID_COLUMNS = {"items", "antecedents", "consequents", "target_customers", "bundle_id", "list_id",
+              "item_id", "order_id", "customer_id"}
 
 
 def table_format(path: str | os.PathLike) -> str:
@@ -58,6 +69,48 @@ def _json_value(v: Any) -> Any:
     if hasattr(v, "isoformat"):
         return v.isoformat()
     return v
+
+
+def _is_id_column(col: str) -> bool:
+    return col in ID_COLUMNS or col.endswith("_id") or col.endswith("_ids")
+
+
+def _id_text(v: Any) -> Any:
+    if _is_list(v):
+        return [_id_text(x) for x in v]
+    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+        return v
+    if isinstance(v, (np.generic,)):
+        v = v.item()
+    if isinstance(v, float) and v.is_integer():  # an id read as a float: 24852.0 -> "24852"
+        v = int(v)
+    return str(v)
+
+
+def _significant(v: float, digits: int = 4) -> float:
+    if not math.isfinite(v) or v == 0:
+        return v
+    return round(v, digits - 1 - int(math.floor(math.log10(abs(v)))))
+
+
+def rounded(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` as exported: float columns rounded (money 2 decimals, lift and conviction 3,
+    p-values 4 significant digits, everything else, shares and measures, 4 decimals; infinity
+    and NaN stay), id columns as text (lists of text in list cells)."""
+    out = df.copy()
+    for col in out.columns:
+        name = str(col)
+        s = out[col]
+        if _is_id_column(name):
+            out[col] = pd.Series([_id_text(v) for v in s], index=s.index, dtype=object)
+        elif pd.api.types.is_float_dtype(s.dtype):
+            if name in P_VALUE_COLUMNS:
+                out[col] = s.map(_significant)
+            else:
+                digits = 2 if name in MONEY_COLUMNS else 3 if name in RATIO_COLUMNS \
+                    else DEFAULT_DECIMALS
+                out[col] = s.round(digits)
+    return out
 
 
 def to_records(df: pd.DataFrame) -> list[dict]:
@@ -92,6 +145,7 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, *, sheet_name: str = 
     if path.parent and not path.parent.exists():
         raise BundleLabError(f"cannot write {path}: the folder {path.parent} does not exist")
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    df = rounded(df)
     try:
         if fmt == ".csv":
             flat_table(df).to_csv(tmp, index=False)

@@ -7,8 +7,9 @@ from core.export import table_bytes
 from core.rules.itemsets import DEFAULT_MAX_ITEMSETS, min_count_for
 from core.rules.association import SORT_METRICS, RuleParams, association_rules, explain_no_rules
 from ui.common import data_version, md, require_dataset, user_errors, workspace
-from ui.rules_view import (display_table, item_table, match_items, mined_itemsets, rule_graph,
-                           scatter)
+from ui.glossary import glossary_expander
+from ui.rules_view import (MEASURES, display_table, item_table, match_items, mined_itemsets,
+                           rule_graph, scatter, table_columns, table_config)
 
 st.set_page_config(page_title="Rules · BundleLab", page_icon="🧺", layout="wide")
 st.title("Association rules")
@@ -94,11 +95,12 @@ with user_errors():
     if len(rules) > len(table):
         st.caption(f"Showing the top {len(table):,} of {len(rules):,} rules by {sort_by}; the "
                    "download holds all of them.")
-    st.dataframe(table, hide_index=True, width="stretch", column_config={
-        "support": st.column_config.NumberColumn(format="%.4f"),
-        "confidence": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f"),
-        "lift": st.column_config.NumberColumn(format="%.2f"),
-    })
+    show_all = st.toggle("Show every measure and the product ids", key="rules_all_columns",
+                         help="Leverage, conviction, Zhang's metric, Jaccard, certainty, "
+                              "Kulczynski and the ids: hover a column header for its meaning.")
+    st.dataframe(table, hide_index=True, width="stretch", column_config=table_config(table),
+                 column_order=table_columns(table, show_all))
+    glossary_expander([m for m in MEASURES if m in table or m == "orders_together"])
     d1, d2 = st.columns([1, 3])
     fmt = d1.selectbox("File format", ["csv", "xlsx", "json"], key="rules_export_fmt")
     d2.download_button(f"Download {len(rules):,} rules", key="rules_download",

@@ -6,16 +6,19 @@ import streamlit as st
 from core.bundles.lists import save_list
 from core.bundles.params import BundleParams
 from core.export import table_bytes
-from ui.bundles_view import (KEY_INPUTS, KEY_RESULT, bundle_list, display_table,
-                             prepare_bundle_inputs)
+from ui.bundles_view import (KEY_INPUTS, KEY_RESULT, MEASURES, NO_CUSTOMERS, NO_PRICES,
+                             bundle_list, display_table, page_note, prepare_bundle_inputs,
+                             table_view)
 from ui.common import data_version, make_progress, md, require_dataset, user_errors, workspace
+from ui.glossary import glossary_expander
+from ui.nav import page_link
 
 st.set_page_config(page_title="Bundles · BundleLab", page_icon="🧺", layout="wide")
 st.title("Bundles")
 st.write("Product bundles worth promoting: items your customers buy together (and new items "
          "whose description fits), chosen so the list touches as many orders as possible. Set "
          "the thresholds in business terms; every bundle says why it is there, what it would "
-         "cost, and which customers to show it to.")
+         "cost and, when the data has customers, which customers to show it to.")
 
 ws = workspace()
 name = require_dataset(ws)
@@ -24,6 +27,9 @@ d = BundleParams()
 with user_errors():
     version = data_version(ws, name)
     info = ws.info(name)
+    items = ws.items(name)
+    has_customers = int(info.get("customers") or 0) > 0
+    priced = bool(items["price"].notna().any()) if "price" in items else False
     text = st.toggle("Use product descriptions (a text model fine-tuned on your orders)",
                      value=True, key="bundles_text",
                      help="Finds complements and bundles new products by their text. The first "
@@ -53,10 +59,13 @@ with user_errors():
     w_text = c2.slider("Weight: similar description", 0.0, 1.0, d.w_text, 0.05,
                        key="bundles_w_text", disabled=not text)
     w_rec = c3.slider("Weight: recommender affinity", 0.0, 1.0, d.w_rec, 0.05, key="bundles_w_rec")
-    objective = c4.radio("Cover as many", ["orders", "revenue"], horizontal=True,
-                         key="bundles_objective")
+    if not priced and st.session_state.get("bundles_objective") == "revenue":
+        st.session_state["bundles_objective"] = "orders"  # another dataset had prices
+    objective = c4.radio("Cover as many", ["orders", "revenue"] if priced else ["orders"],
+                         horizontal=True, key="bundles_objective",
+                         help=None if priced else "Covering revenue needs prices: map a price "
+                         "or line-total column on the Upload page.")
     with st.expander("Items and categories, variants, limits"):
-        items = ws.items(name)
         labels = (items["item_id"].astype(str) + " · " + items["item_name"].astype(str)).tolist()
         cats = sorted(items["category"].dropna().astype(str).unique().tolist())
         include = st.multiselect("Bundles must hold one of (items or categories)", cats + labels,
@@ -82,35 +91,50 @@ with user_errors():
 
     t = result.bundles
     st.subheader(f"{len(t)} bundle{'' if len(t) == 1 else 's'}")
+    if not has_customers:
+        st.info(NO_CUSTOMERS)
     for note in result.notes:
-        st.info(md(note))
+        text, to_recommender = page_note(note, has_customers=has_customers)
+        if text:
+            st.info(md(text))
+        if to_recommender:
+            page_link("pages/4_Recommender.py", "Train a recommender on the Recommender page")
     if t.empty:
         st.stop()
     m1, m2, m3 = st.columns(3)
     m1.metric("Orders with 2+ items of a bundle", f"{t['cumulative_coverage'].iloc[-1]:.1%}")
     m2.metric("New items bundled by text", int(t["cold_start"].sum()))
     m3.metric("Candidates considered", f"{result.candidates:,}")
-    st.dataframe(display_table(t), hide_index=True, width="stretch",
-                 column_config={"confidence": st.column_config.NumberColumn(format="%.2f"),
-                                "lift": st.column_config.NumberColumn(format="%.1f"),
-                                "similarity": st.column_config.NumberColumn(format="%.2f")})
+    table = display_table(t, customers=has_customers)
+    show_all = st.toggle("Show technical columns (item ids, text similarity, where each bundle "
+                         "was found, score)", key="bundles_all_columns")
+    order, config = table_view(table, show_all=show_all, priced=priced)
+    st.dataframe(table, hide_index=True, width="stretch", column_order=order,
+                 column_config=config)
+    if not priced:
+        st.caption(NO_PRICES)
+    glossary_expander(MEASURES)
 
     st.subheader("Bundle detail")
     pick = st.selectbox("Bundle", t["bundle_id"] + " · " + t["name"], key="bundles_detail")
     row = t[t["bundle_id"] == pick.split(" · ")[0]].iloc[0]
     st.write(f"**{md(row['name'])}** — {md(row['explanation'])}")
     detail = items.set_index("item_id").reindex(row["items"]).reset_index()
-    st.dataframe(detail[["item_id", "item_name", "category", "price", "n_orders"]],
-                 hide_index=True)
+    detail = detail[["item_id", "item_name", "category", "price", "n_orders"]].astype(
+        {"item_id": "string", "category": "string"})  # ids and category codes are labels
+    st.dataframe(detail, hide_index=True)
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Orders together", f"{row['orders_together']:,}")
     c2.metric("Confidence", f"{row['confidence']:.0%}")
     c3.metric("Lift", f"{row['lift']:.1f}x")
     c4.metric("Bundle price", f"{row['bundle_price']:.2f}" if pd.notna(row["bundle_price"])
-              else "—", delta=f"list {row['list_price']:.2f}" if pd.notna(row["list_price"])
-              else None, delta_color="off")
-    st.caption(f"Evidence: {md(row['provenance'])} · price: {md(row['price_note'])} · show it "
-               f"to: {md(', '.join(map(str, row['target_customers'])) or 'no customer data')}")
+              else "—")
+    c4.caption(f"list price {row['list_price']:.2f}" if pd.notna(row["list_price"])
+               else "needs item prices")
+    targets = ", ".join(map(str, row["target_customers"]))
+    who = (f"show it to: {md(targets)}" if targets else "no customer is likely to take it yet") \
+        if has_customers else "target customers need a customer column"
+    st.caption(f"Evidence: {md(row['provenance'])} · price: {md(row['price_note'])} · {who}")
     if not result.flagged.empty:
         with st.expander(f"{len(result.flagged)} variant pairs left out (same product, other "
                          "colour or size)"):

@@ -8,6 +8,12 @@ from core.bundles.lists import bundle_lists, load_list
 from core.bundles.coverage import coverage_report, network_layout
 from ui.bundles_view import KEY_RESULT, coverage_curve_chart, network_chart
 from ui.common import chart_text, data_version, md, require_dataset, user_errors, workspace
+from ui.glossary import glossary_expander
+
+NO_PRICES = ("No prices in this dataset, so no revenue share and no price bands. Map a price or "
+             "line-total column on the Upload page to see them.")
+NO_CATEGORIES = ("No categories in this dataset, so no coverage by category. Map a category "
+                 "column on the Upload page (or upload a catalog with categories) to see it.")
 
 st.set_page_config(page_title="Coverage · BundleLab", page_icon="🧺", layout="wide")
 st.title("Coverage")
@@ -41,33 +47,48 @@ with user_errors():
             st.stop()
         bundles, _ = load_list(ws, saved["list_id"].iloc[0])
         source = f"saved list {saved['list_id'].iloc[0]} ({saved['label'].iloc[0]})"
-    st.caption(f"Showing {md(source)}: {len(bundles)} bundles, measured on all orders of "
+    plural = "" if len(bundles) == 1 else "s"
+    st.caption(f"Showing {md(source)}: {len(bundles)} bundle{plural}, measured on all orders of "
                f"{md(name)}.")
     rep = report(str(ws.root), name, version, bundles)
 
-    st.plotly_chart(coverage_curve_chart(rep["curve"]), width="stretch")
+    priced = rep.get("has_prices", True)
+    st.plotly_chart(coverage_curve_chart(rep["curve"], revenue=priced), width="stretch")
     left, right = st.columns(2)
-    cat = rep["by_category"].assign(category=lambda d: chart_text(d["category"].astype(str)))
-    fig = px.bar(cat, x="share", y="category", orientation="h",
-                 hover_data={"orders": ":,", "covered": ":,", "share": ":.1%"},
-                 title="Orders with 2+ bundle items, by category")
-    fig.update_layout(xaxis_title="Share of the category's orders", yaxis_title="",
-                      xaxis_tickformat=".0%")
-    left.plotly_chart(fig, width="stretch")
-    band = rep["by_price_band"]
-    fig = px.bar(band, x="band", y="share", hover_data={"items": True, "in_bundles": True,
-                                                        "revenue": ":,.0f", "share": ":.1%"},
-                 title="Revenue of bundled items, by price band")
-    fig.update_layout(xaxis_title="Item price band", yaxis_title="Share of the band's revenue",
-                      yaxis_tickformat=".0%")
-    right.plotly_chart(fig, width="stretch")
+    if rep.get("has_categories", True):
+        cat = rep["by_category"].assign(category=lambda d: chart_text(d["category"].astype(str)))
+        fig = px.bar(cat, x="share", y="category", orientation="h",
+                     hover_data={"orders": ":,", "covered": ":,", "share": ":.1%"},
+                     title="Orders with 2+ bundle items, by category")
+        fig.update_layout(xaxis_title="Share of the category's orders", yaxis_title="",
+                          xaxis_tickformat=".0%")
+        fig.update_yaxes(type="category")  # category codes ("24") are labels, not numbers
+        left.plotly_chart(fig, width="stretch")
+    else:
+        left.info(NO_CATEGORIES)
+    if priced:
+        band = rep["by_price_band"]
+        fig = px.bar(band, x="band", y="share", hover_data={"items": True, "in_bundles": True,
+                                                            "revenue": ":,.0f", "share": ":.1%"},
+                     title="Revenue of bundled items, by price band")
+        fig.update_layout(xaxis_title="Item price band", yaxis_title="Share of the band's revenue",
+                          yaxis_tickformat=".0%")
+        fig.update_xaxes(type="category")
+        right.plotly_chart(fig, width="stretch")
+    else:
+        right.info(NO_PRICES)  # where the price bands would be
     left, right = st.columns(2)
     sc = bundles.assign(items_text=chart_text(bundles["item_names"].map(" | ".join)),
                         name=chart_text(bundles["name"]))
+    sc["item_ids"] = chart_text(bundles["items"].map(lambda ids: " | ".join(map(str, ids))))
     fig = px.scatter(sc, x="orders_together", y="confidence", color="lift", size="size",
-                     hover_name="name", hover_data={"items_text": True, "bundle_id": True},
+                     hover_name="name", hover_data={"items_text": True, "item_ids": True,
+                                                    "bundle_id": True},
                      title="Bundles: orders together vs confidence (colour: lift)")
     fig.update_layout(xaxis_title="Orders holding all its items (support)",
                       yaxis_title="Confidence of the best rule")
     left.plotly_chart(fig, width="stretch")
     right.plotly_chart(network_chart(rep["nodes"], rep["edges"]), width="stretch")
+    keys = ["orders_share", "revenue_share", "reach_share", "band_share", "orders_together",
+            "confidence", "lift"]
+    glossary_expander([k for k in keys if priced or k not in ("revenue_share", "band_share")])

@@ -13,21 +13,52 @@ from core.evaluate.run import BLOCKS, evaluate
 from core.export import table_bytes
 from ui.bundles_view import KEY_RESULT
 from ui.common import make_progress, md, require_dataset, user_errors, workspace
+from ui.glossary import GLOSSARY, column_config, glossary_expander, label
 
 st.set_page_config(page_title="Evaluate & Export · BundleLab", page_icon="🧺", layout="wide")
 st.title("Evaluate & Export")
 st.write("Would these bundles have worked? Everything is trained on orders before a cut date and "
-         "scored on the orders after it, against simpler methods, with the same number of "
-         "bundles for each. Then download the list as CSV, Excel or JSON.")
+         "scored on the orders after it, against simpler methods. Each method fills a list of up "
+         "to N bundles and stops early when it runs out of evidence (it never pads the list with "
+         "bundles nobody bought), so the lists can differ in length: the table shows how many "
+         "each method found. Then download the list as CSV, Excel or JSON.")
 
 ws = workspace()
 name = require_dataset(ws)
 
 
-def block_table(block: dict) -> pd.DataFrame:
+BLOCK_TITLES = {"bundles": "Bundles", "recommender": "Recommender (next order)",
+                "embeddings": "Item similarity (text model)"}
+MAIN_METRIC = {"bundles": "hit_rate", "recommender": "ndcg@10", "embeddings": "recall@10"}
+# the bundle columns shown first; the others stay behind the toggle
+BUNDLE_MAIN = ["method", "bundles", "hit_rate", "attach_rate", "coverage_orders", "cold_hit_rate"]
+FORMATS = {k: "%.3f" for k in GLOSSARY} | {"bundles": "%d", "cold_orders": "%d",
+                                           "customers": "%d", "queries": "%d",
+                                           "repeat_hits": "%d", "explore_hits": "%d"}
+
+
+def block_table(block: dict, priced: bool = True) -> pd.DataFrame:
+    """One row per method with its numbers (the bundle count next to the method); revenue
+    reached is left out when the orders have no prices (it would read 0)."""
     rows = [{"method": m, **{k: v for k, v in vals.items() if isinstance(v, (int, float))}}
             for m, vals in block.items() if isinstance(vals, dict)]
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if not priced:
+        table = table.drop(columns=["coverage_revenue"], errors="ignore")
+    first = [c for c in ("method", "bundles") if c in table]
+    return table[first + [c for c in table.columns if c not in first]]
+
+
+def bundle_counts(table: pd.DataFrame, top: int | None) -> str:
+    """What the bundle counts mean, per method."""
+    counts = ", ".join(f"{m} {int(n)}" for m, n in zip(table["method"], table["bundles"]))
+    short = [m for m, n in zip(table["method"], table["bundles"]) if top and n < top]
+    text = f"Bundles found per method (up to N = {top}): {counts}." if top else \
+        f"Bundles found per method: {counts}."
+    if short:
+        text += (f" {', '.join(short)} stopped early: no further bundle passed the thresholds "
+                 "or covered an order the list did not cover yet.")
+    return text
 
 
 with user_errors():
@@ -52,6 +83,9 @@ with user_errors():
                 "make it take a few minutes on a large shop).")
     else:
         last = json.loads(runs["metrics"].iloc[0])
+        run_top = (json.loads(runs["params"].iloc[0] or "{}") or {}).get("top")
+        items = ws.items(name)
+        priced = bool(items["price"].notna().any()) if "price" in items else False
         period = last.get("cut") or "the last 20% of orders"
         when = runs["created_at"].iloc[0]
         st.caption(f"Latest evaluation: test period from {md(period)}, "
@@ -59,16 +93,28 @@ with user_errors():
         for block in ("bundles", "recommender", "embeddings"):
             if block not in last:
                 continue
-            table = block_table(last[block])
-            st.markdown(f"**{block.capitalize()}**")
-            st.dataframe(table, hide_index=True)
-            metric = {"bundles": "hit_rate", "recommender": "ndcg@10",
-                      "embeddings": "recall@10"}[block]
+            table = block_table(last[block], priced)
+            st.markdown(f"**{BLOCK_TITLES[block]}**")
+            order = list(table.columns)
+            if block == "bundles":
+                show_all = st.toggle("Show every measure", key="eval_all_columns")
+                order = order if show_all else [c for c in BUNDLE_MAIN if c in table]
+            st.dataframe(table, hide_index=True, column_order=order,
+                         column_config=column_config(table.columns, FORMATS))
+            if block == "bundles" and "bundles" in table:
+                st.caption(bundle_counts(table, run_top))
+                if not priced:
+                    st.caption("Revenue reached is left out: the orders have no prices (map a "
+                               "price or line-total column on the Upload page).")
+            metric = MAIN_METRIC[block]
             if metric in table:
-                fig = px.bar(table, x="method", y=metric, title=f"{block}: {metric} by method",
+                fig = px.bar(table, x="method", y=metric,
+                             title=f"{BLOCK_TITLES[block]}: {label(metric)} by method",
                              hover_data=[c for c in table.columns if c != "method"])
-                fig.update_layout(xaxis_title="Method", yaxis_title=metric)
+                fig.update_layout(xaxis_title="Method", yaxis_title=label(metric))
+                fig.update_xaxes(type="category")
                 st.plotly_chart(fig, width="stretch")
+            glossary_expander([c for c in table.columns if c in GLOSSARY])
 
     st.subheader("Export")
     result = st.session_state.get(KEY_RESULT)
@@ -86,8 +132,9 @@ with user_errors():
         bundles, _ = load_list(ws, choice.split()[1])
     else:
         bundles = result.bundles
-    st.caption(f"{len(bundles)} bundles. Cells that a spreadsheet could run as a formula are "
-               "written as text.")
+    plural = "" if len(bundles) == 1 else "s"
+    st.caption(f"{len(bundles)} bundle{plural}. Cells that a spreadsheet could run as a formula "
+               "are written as text; numbers are rounded (prices 2 decimals, lift 3, shares 4).")
     c1, c2, c3 = st.columns(3)
     for col, fmt, mime in ((c1, "csv", "text/csv"),
                            (c2, "xlsx", "application/vnd.openxmlformats-officedocument."

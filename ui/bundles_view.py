@@ -3,6 +3,8 @@ state, charts."""
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -54,19 +56,65 @@ def bundle_list(root: str, dataset: str, version: int, params: BundleParams) -> 
     return build_for_dataset(Workspace(root), dataset, params, save=False, cache=_inputs_store())
 
 
-def display_table(bundles: pd.DataFrame) -> pd.DataFrame:
-    """The bundle table as shown: lists joined, numbers rounded."""
+# the columns shown first; the technical ones stay in the table behind a toggle
+MAIN_COLUMNS = ["bundle_id", "name", "items", "orders_together", "confidence", "lift",
+                "list_price", "bundle_price", "explanation", "customers"]
+TECH_COLUMNS = ["item ids", "similarity", "provenance", "score"]
+MEASURES = ["orders_together", "confidence", "lift", "list_price", "bundle_price", "similarity",
+            "provenance", "score"]
+FORMATS = {"confidence": "%.2f", "lift": "%.1f", "similarity": "%.2f", "score": "%.2f",
+           "list_price": "%.2f", "bundle_price": "%.2f"}
+RECOMMENDER_NOTE = "no recommender trained"
+NO_CUSTOMERS = ("This dataset has no customer column: target customers (and the recommender) "
+                "need one. Map a customer column on the Upload page to get them.")
+NO_PRICES = ("No prices in this dataset: bundle prices need a price or line-total column (map "
+             "one on the Upload page).")
+
+
+def display_table(bundles: pd.DataFrame, *, customers: bool = True) -> pd.DataFrame:
+    """The bundle table as shown: lists joined (ids as text), the customers column only when the
+    dataset has customers."""
     t = bundles.copy()
     t["items"] = t["item_names"].map(" | ".join)
+    t["item ids"] = bundles["items"].map(lambda ids: " | ".join(map(str, ids)))
     t["customers"] = t["target_customers"].map(lambda c: ", ".join(map(str, c)))
-    cols = ["bundle_id", "name", "items", "orders_together", "confidence", "lift", "similarity",
-            "provenance", "list_price", "bundle_price", "explanation", "customers"]
+    cols = [c for c in MAIN_COLUMNS if customers or c != "customers"] + TECH_COLUMNS
     return t[cols]
 
 
-def coverage_curve_chart(curve: pd.DataFrame) -> go.Figure:
-    long = curve.melt(id_vars="bundles", value_vars=["orders_share", "revenue_share",
-                                                     "reach_share"],
+def table_view(table: pd.DataFrame, *, show_all: bool, priced: bool) -> tuple[list[str], dict]:
+    """``column_order`` and ``column_config`` for the bundle table: the main columns (without
+    empty price columns) or all of them, each header with its one-line explanation."""
+    from ui.glossary import column_config
+
+    main = [c for c in MAIN_COLUMNS if c in table and (priced or "price" not in c)]
+    order = main + [c for c in table.columns if c not in main] if show_all else main
+    cfg = column_config(table.columns, FORMATS)
+    cfg["item ids"] = st.column_config.TextColumn("Item ids")
+    cfg["customers"] = st.column_config.TextColumn(
+        "Show it to", help="The customers most likely to take the bundle.")
+    return order, cfg
+
+
+def page_note(note: str, *, has_customers: bool) -> tuple[str | None, bool]:
+    """A build note in the pages' words: ``(text, link_to_recommender)``; text None = nothing
+    to say. Hints at command lines are left out (the pages have buttons for them)."""
+    if note.startswith(RECOMMENDER_NOTE):
+        if not has_customers:
+            return None, False  # the page says once that customers need a customer column
+        return ("No recommender trained on these orders yet: recommender affinity is not used, "
+                "and target customers are those who bought part of a bundle. Train one on the "
+                "Recommender page for personal targets."), True
+    note = re.sub(r"\s*\([^()]*python -m core[^()]*\)", "", note)
+    note = re.sub(r"\s*`?python -m core[^,;:)`]*`?", "", note)
+    return note, False
+
+
+def coverage_curve_chart(curve: pd.DataFrame, *, revenue: bool = True) -> go.Figure:
+    """Coverage against list length; the revenue line only when the orders have prices."""
+    measures = ["orders_share", "revenue_share", "reach_share"] if revenue else \
+        ["orders_share", "reach_share"]
+    long = curve.melt(id_vars="bundles", value_vars=measures,
                       var_name="measure", value_name="share")
     long["measure"] = long["measure"].map({
         "orders_share": "orders with 2+ bundle items", "revenue_share": "revenue of those orders",
@@ -75,7 +123,8 @@ def coverage_curve_chart(curve: pd.DataFrame) -> go.Figure:
                   title="Coverage against the number of bundles",
                   hover_data={"share": ":.1%"})
     fig.update_layout(xaxis_title="Number of bundles (in list order)",
-                      yaxis_title="Share of all orders / revenue", yaxis_tickformat=".0%")
+                      yaxis_title="Share of all orders / revenue" if revenue else
+                      "Share of all orders", yaxis_tickformat=".0%")
     return fig
 
 

@@ -62,6 +62,36 @@ def _chart_label(names) -> str:
     return chart_text(_label(names))
 
 
+# the columns shown first; the other measures and the ids stay in the table, behind a toggle
+MAIN_COLUMNS = ["If the order holds", "then it often also holds", "orders together", "support",
+                "confidence", "lift", "p (corrected)"]
+MEASURES = ["orders_together", "support", "confidence", "lift", "leverage", "conviction",
+            "zhangs_metric", "jaccard", "certainty", "kulczynski", "p (corrected)"]
+FORMATS = {"support": "%.4f", "lift": "%.2f", "leverage": "%.4f", "conviction": "%.2f",
+           "zhangs_metric": "%.2f", "jaccard": "%.3f", "certainty": "%.2f", "kulczynski": "%.2f",
+           "p (corrected)": "scientific"}
+
+
+def table_columns(table: pd.DataFrame, show_all: bool) -> list[str]:
+    """The columns to show: the main ones, or every column."""
+    return list(table.columns) if show_all else [c for c in MAIN_COLUMNS if c in table]
+
+
+def table_config(table: pd.DataFrame) -> dict:
+    """Column headers with a one-line explanation each (``ui.glossary``)."""
+    from ui.glossary import column_config, explain, label
+
+    cfg = column_config(table.columns, FORMATS)
+    cfg["orders together"] = st.column_config.NumberColumn(
+        label("orders_together"), help=explain("orders_together"))
+    cfg["confidence"] = st.column_config.ProgressColumn(
+        label("confidence"), help=explain("confidence"), min_value=0.0, max_value=1.0,
+        format="%.2f")
+    cfg["if ids"] = st.column_config.TextColumn("'If' ids")
+    cfg["then ids"] = st.column_config.TextColumn("'Then' ids")
+    return cfg
+
+
 def display_table(rules: pd.DataFrame) -> pd.DataFrame:
     """The rules as a merchandiser reads them: If / Then in names, then the numbers."""
     head = rules.head(TABLE_ROWS)
@@ -73,8 +103,8 @@ def display_table(rules: pd.DataFrame) -> pd.DataFrame:
         out[col] = head[col]
     if "p_adjusted" in head:
         out["p (corrected)"] = head["p_adjusted"]
-    out["if ids"] = [" | ".join(t) for t in head["antecedents"]]
-    out["then ids"] = [" | ".join(t) for t in head["consequents"]]
+    out["if ids"] = [" | ".join(map(str, t)) for t in head["antecedents"]]
+    out["then ids"] = [" | ".join(map(str, t)) for t in head["consequents"]]
     return out
 
 

@@ -2,10 +2,14 @@
 
 ``coverage_report(lines, items, bundles)`` returns small tables:
 - ``curve``: bundles (1..N), orders_share (orders holding >= 2 items of one of the first k
-  bundles), revenue_share (their revenue), reach_share (orders holding >= 1 bundle item);
+  bundles), revenue_share (their revenue; NaN when the orders have no prices), reach_share
+  (orders holding >= 1 bundle item);
 - ``by_category``: category, orders (holding an item of the category), covered (of those, holding
-  >= 2 items of a bundle), share;
-- ``by_price_band``: band, items, in_bundles, revenue, revenue_in_bundles, share;
+  >= 2 items of a bundle), share; empty when no item has a category;
+- ``by_price_band``: band, items, in_bundles, revenue, revenue_in_bundles, share; empty when no
+  item has a price;
+- ``has_prices``, ``has_categories``: whether the two tables above can say anything (the page
+  says what is missing instead of drawing an empty chart);
 - ``edges``: source, target, bundle_id, orders_together (items joined by a bundle), and
   ``nodes``: item_id, item_name, orders, bundles (for the network chart).
 """
@@ -26,6 +30,7 @@ def coverage_report(lines: pd.DataFrame, items: pd.DataFrame, bundles: pd.DataFr
     csc = b.matrix.tocsc()
     revenue = order_table(lines).set_index("order_id")["revenue"].reindex(b.order_ids).fillna(0)
     rev = revenue.to_numpy()
+    has_revenue = bool(rev.sum() > 0)
     n = max(b.n_orders, 1)
     covered = np.zeros(b.n_orders, dtype=bool)
     reach = np.zeros(b.n_orders, dtype=bool)
@@ -37,14 +42,16 @@ def coverage_report(lines: pd.DataFrame, items: pd.DataFrame, bundles: pd.DataFr
             uniq, cnt = np.unique(rows, return_counts=True)
             covered[uniq[cnt >= 2]] = True
             reach[uniq] = True
-        curve.append((k, covered.sum() / n, rev[covered].sum() / max(rev.sum(), 1e-9),
-                      reach.sum() / n))
+        curve.append((k, covered.sum() / n,
+                      rev[covered].sum() / rev.sum() if has_revenue else np.nan, reach.sum() / n))
     curve_df = pd.DataFrame(curve, columns=["bundles", "orders_share", "revenue_share",
                                             "reach_share"])
     item_info = items.set_index("item_id")
     in_bundle = {i for its in bundles["items"] for i in its}
     # by category
-    cat_of = item_info["category"].reindex(b.item_ids).fillna("(no category)").to_numpy()
+    has_categories = "category" in item_info and bool(item_info["category"].notna().any())
+    cat_of = item_info["category"].reindex(b.item_ids).fillna("(no category)").astype(str) \
+        .to_numpy() if has_categories else np.array([])
     rows_cat = []
     for cat in pd.unique(cat_of):
         cols = np.flatnonzero(cat_of == cat)
@@ -55,7 +62,9 @@ def coverage_report(lines: pd.DataFrame, items: pd.DataFrame, bundles: pd.DataFr
     by_cat["share"] = by_cat["covered"] / by_cat["orders"].clip(lower=1)
     by_cat = by_cat.sort_values("orders", ascending=False).head(25)
     # by price band
-    price = pd.to_numeric(item_info["price"].reindex(b.item_ids), errors="coerce").to_numpy()
+    price = pd.to_numeric(item_info["price"].reindex(b.item_ids), errors="coerce").to_numpy(
+        dtype=float)
+    has_prices = bool(np.isfinite(price).any()) and has_revenue
     item_rev = (lines.assign(r=lines["quantity"].fillna(1) * lines["unit_price"].fillna(0))
                 .groupby("item_id")["r"].sum().reindex(b.item_ids).fillna(0).to_numpy())
     bands = pd.cut(pd.Series(price), bins=[0, 1, 2, 5, 10, 20, 50, np.inf],
@@ -68,6 +77,8 @@ def coverage_report(lines: pd.DataFrame, items: pd.DataFrame, bundles: pd.DataFr
     by_band["revenue_in_bundles"] = df[df["in_bundles"]].groupby(
         "band", observed=False)["revenue"].sum().reindex(by_band["band"]).fillna(0).to_numpy()
     by_band["share"] = by_band["revenue_in_bundles"] / by_band["revenue"].clip(lower=1e-9)
+    if not has_prices:
+        by_band = by_band.iloc[:0]
     # network
     edges = []
     for row in bundles.itertuples():
@@ -82,7 +93,8 @@ def coverage_report(lines: pd.DataFrame, items: pd.DataFrame, bundles: pd.DataFr
     nodes["orders"] = [int(counts[index[i]]) if i in index else 0 for i in nodes["item_id"]]
     nodes["bundles"] = [sum(i in its for its in bundles["items"]) for i in nodes["item_id"]]
     return {"curve": curve_df, "by_category": by_cat, "by_price_band": by_band,
-            "edges": edges_df, "nodes": nodes}
+            "edges": edges_df, "nodes": nodes, "has_prices": has_prices,
+            "has_categories": has_categories}
 
 
 def network_layout(nodes: pd.DataFrame, edges: pd.DataFrame, seed: int = 0,

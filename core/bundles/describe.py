@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from core.bundles.candidates import BundleInputs, Candidates
-from core.bundles.naming import distinct_words, explanation, shared_topic_words, short_name
+from core.bundles.naming import bundle_names, explanation, shared_topic_words
 from core.bundles.params import BundleParams
 from core.bundles.pricing import bundle_price
 from core.topk import top_k
@@ -77,6 +77,10 @@ def describe_bundles(inp: BundleInputs, c: Candidates, picks: list[int], gains: 
     sets = [c.sets[i] + ((cold_joins[k][0],) if k in cold_joins else ())
             for k, i in enumerate(picks)]
     targets = _target_customers(inp, sets, p.n_customers)
+    # text counted in every bundle's score (a text weight, vectors present), or only in those it
+    # found; the explanation mentions similarity only where text was used
+    text_weighted = inp.vectors is not None and (
+        p.strategy == "similarity" or (p.strategy == "hybrid" and p.w_text > 0))
     rows = []
     cum = 0.0
     for rank, (i, gain, s, tgt) in enumerate(zip(picks, gains, sets, targets), start=1):
@@ -94,9 +98,10 @@ def describe_bundles(inp: BundleInputs, c: Candidates, picks: list[int], gains: 
         cold_name = names[cold_items[0]] if cold_items else None
         proven = [join[2]] if join else [x for x in s if x not in cold_items]
         sim = float(c.similarity[i]) if not join else join[1]
+        text_used = text_weighted or "text" in prov
         cum += gain
         rows.append({
-            "bundle_id": f"B{rank:03d}", "name": short_name(nm),
+            "bundle_id": f"B{rank:03d}", "name": "",
             "items": [ids[x] for x in s], "item_names": nm, "size": len(s),
             "orders_together": int(c.orders[i]), "confidence": float(c.confidence[i]),
             "lift": float(c.lift[i]), "similarity": sim,
@@ -105,7 +110,7 @@ def describe_bundles(inp: BundleInputs, c: Candidates, picks: list[int], gains: 
             "explanation": explanation(
                 orders_together=int(c.orders[i]), lift=float(c.lift[i]),
                 confidence=float(c.confidence[i]), anchor=names[s[-1]],
-                similarity=sim, shared_words=shared_topic_words(nm),
+                similarity=sim if text_used else 0.0, shared_words=shared_topic_words(nm),
                 provenance=prov, cold_item=cold_name,
                 proven_item=names[proven[0]] if proven and cold_name else None),
             "list_price": round(lp, 2) if math.isfinite(lp) else None,
@@ -115,12 +120,10 @@ def describe_bundles(inp: BundleInputs, c: Candidates, picks: list[int], gains: 
             "coverage_gain": gain / total_weight if total_weight else 0.0,
             "cumulative_coverage": cum / total_weight if total_weight else 0.0,
         })
-    seen: dict[str, int] = {}
-    for row in rows:  # the same short name twice: say what differs
-        seen[row["name"]] = seen.get(row["name"], 0) + 1
-    for row in rows:
-        if seen[row["name"]] > 1:
-            row["name"] = f"{row['name']}: {distinct_words(row['item_names'])}"
+    # names distinct within the list (``naming.bundle_names``)
+    for row, nm in zip(rows, bundle_names([r["item_names"] for r in rows],
+                                          item_ids=[r["items"] for r in rows])):
+        row["name"] = nm
     cols = ["bundle_id", "name", "items", "item_names", "size", "orders_together", "confidence",
             "lift", "similarity", "affinity", "score", "provenance", "explanation", "list_price",
             "bundle_price", "price_note", "margin", "target_customers", "cold_start", "variant",
