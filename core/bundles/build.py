@@ -23,6 +23,10 @@ from core.errors import BundleLabError, DatasetChanged
 from core.progress import Progress, report, sub_progress
 
 
+# The automatic minimum is never lowered below this many orders together: fewer is anecdote.
+MIN_EVIDENCE_ORDERS = 5
+
+
 def _named_items(inp: BundleInputs, values: tuple[str, ...]) -> np.ndarray:
     """Items named in ``values`` by id or by category (case-insensitive)."""
     ids = inp.items["item_id"].astype(str).str.lower().to_numpy()
@@ -76,28 +80,10 @@ def check_aligned(inp: BundleInputs) -> None:
             "probably re-loaded while they were gathered; run bundles again")
 
 
-def build_bundles(inp: BundleInputs, params: BundleParams | None = None, *,
-                  progress: Progress | None = None) -> BundleResult:
-    """Choose ``params.top`` bundles from ``inp`` (see the module docstring). With
-    ``params.text`` False the inputs' text vectors are left unused, as if there were none."""
-    t0 = time.perf_counter()
-    p = params or BundleParams()
-    check_aligned(inp)
-    # notes of this build only; inputs stay as given
-    inp = replace(inp, notes=list(inp.notes),
-                  **({} if p.text else {"vectors": None, "base_vectors": None}))
+def _build_at(inp: BundleInputs, p: BundleParams, min_orders: int, weights: dict, *,
+              use_text: bool, use_rules: bool, progress: Progress | None):
+    """Candidates, scores, greedy selection and the table at one minimum order count."""
     b = inp.baskets
-    min_orders = p.resolved_min_orders(b.n_orders)
-    use_rules = p.strategy in ("rules", "hybrid")
-    use_text = p.strategy in ("similarity", "hybrid") and inp.vectors is not None
-    if p.strategy == "similarity" and inp.vectors is None:
-        raise BundleLabError("the similarity strategy needs item text vectors (run embed first)"
-                             if p.text else "the similarity strategy needs the item texts: "
-                             "switch product descriptions on")
-    weights, unused = hybrid_weights(p.w_rules, p.w_text, p.w_rec, has_text=inp.vectors is not None,
-                                     has_rec=inp.affinity is not None)
-    if p.strategy == "hybrid":
-        inp.notes.extend(unused)
     c = build_candidates(inp, min_orders=min_orders, max_size=p.max_size,
                          text_neighbours=p.text_neighbours, cold_max_orders=p.cold_max_orders,
                          pool_size=p.pool_size, variant_similarity=p.variant_similarity,
@@ -130,6 +116,48 @@ def build_bundles(inp: BundleInputs, params: BundleParams | None = None, *,
     coverage = pd.DataFrame({"bundles": np.arange(1, len(table) + 1),
                              "covered": table["cumulative_coverage"].to_numpy()})
     flagged = flagged_variants(inp, c_all, flagged_idx)
+    return min_orders, table, coverage, flagged, len(c)
+
+
+def build_bundles(inp: BundleInputs, params: BundleParams | None = None, *,
+                  progress: Progress | None = None) -> BundleResult:
+    """Choose ``params.top`` bundles from ``inp`` (see the module docstring). With
+    ``params.text`` False the inputs' text vectors are left unused, as if there were none."""
+    t0 = time.perf_counter()
+    p = params or BundleParams()
+    check_aligned(inp)
+    # notes of this build only; inputs stay as given
+    inp = replace(inp, notes=list(inp.notes),
+                  **({} if p.text else {"vectors": None, "base_vectors": None}))
+    b = inp.baskets
+    min_orders = p.resolved_min_orders(b.n_orders)
+    use_rules = p.strategy in ("rules", "hybrid")
+    use_text = p.strategy in ("similarity", "hybrid") and inp.vectors is not None
+    if p.strategy == "similarity" and inp.vectors is None:
+        raise BundleLabError("the similarity strategy needs item text vectors (run embed first)"
+                             if p.text else "the similarity strategy needs the item texts: "
+                             "switch product descriptions on")
+    weights, unused = hybrid_weights(p.w_rules, p.w_text, p.w_rec, has_text=inp.vectors is not None,
+                                     has_rec=inp.affinity is not None)
+    if p.strategy == "hybrid":
+        inp.notes.extend(unused)
+    min_orders, table, coverage, flagged, n_candidates = _build_at(
+        inp, p, min_orders, weights, use_text=use_text, use_rules=use_rules,
+        progress=sub_progress(progress, 0.0, 0.95))
+    # The automatic minimum is a guess from the shop's size; when it leaves the list short,
+    # lower it step by step (never below MIN_EVIDENCE_ORDERS) and say so.
+    auto_from = min_orders
+    while not p.min_orders and len(table) < p.top and min_orders > MIN_EVIDENCE_ORDERS:
+        min_orders = max(MIN_EVIDENCE_ORDERS, min_orders // 2)
+        min_orders, table, coverage, flagged, n_candidates = _build_at(
+            inp, p, min_orders, weights, use_text=use_text, use_rules=use_rules,
+            progress=sub_progress(progress, 0.95, 0.95))  # the bar holds; cancel still works
+    if min_orders < auto_from:
+        inp.notes.append(
+            f"the automatic minimum of {auto_from} orders together left fewer than {p.top} "
+            f"bundles, so it was lowered to {min_orders}: bundles bought together in fewer "
+            "orders are weaker evidence (raise 'bought together in at least N orders' to "
+            "keep only the strong ones)")
     if len(table) < p.top:
         inp.notes.append(
             f"only {len(table)} of {p.top} bundles: too few item groups pass the thresholds "
@@ -137,7 +165,7 @@ def build_bundles(inp: BundleInputs, params: BundleParams | None = None, *,
             f"{p.min_confidence:.0%}, lift >= {p.min_lift:g}); lower the minimum orders or "
             "confidence for more")
     report(progress, 1.0, f"{len(table)} bundles")
-    return BundleResult(table, coverage, flagged, len(c), list(inp.notes),
+    return BundleResult(table, coverage, flagged, n_candidates, list(inp.notes),
                         {**asdict(p), "min_orders_used": min_orders,
                          "weights_used": weights if p.strategy == "hybrid" else None},
                         round(time.perf_counter() - t0, 3))
