@@ -54,8 +54,13 @@ if data is not None:
         bad_dates = c2.radio("Rows whose date cannot be read", ["drop", "keep"], horizontal=True,
                              help="keep: the row stays, without a date")
         keep_dups = c3.checkbox("Keep exact duplicate rows", value=False)
+        keep_placeholders = c3.checkbox(
+            "Keep placeholder items", value=False,
+            help="rows whose item is NONE, N/A, -, ? or null are not products and are dropped "
+                 "unless you keep them")
         options = IngestOptions(mapping=overrides, bad_dates=bad_dates,
-                                drop_duplicates=not keep_dups, layout=layout)
+                                drop_duplicates=not keep_dups,
+                                drop_placeholders=not keep_placeholders, layout=layout)
         st.subheader("Data check")
         st.caption("What loading with these settings would do. Nothing is stored until you "
                    "load.")

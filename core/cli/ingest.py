@@ -21,6 +21,8 @@ def add_ingest(sub: Any) -> None:
                    help="rows whose timestamp cannot be parsed: drop them (default) or keep them "
                         "without a timestamp")
     p.add_argument("--keep-duplicates", action="store_true", help="keep exact duplicate rows")
+    p.add_argument("--keep-placeholders", action="store_true",
+                   help="keep rows whose item is a placeholder (NONE, N/A, -, ?, null)")
     p.add_argument("--layout", choices=["auto", "lines", "baskets"], default="auto",
                    help="order lines with a header, or one basket per line (default: detect)")
     common_options(p)
@@ -30,7 +32,8 @@ def run_ingest(args: argparse.Namespace, ws: Workspace, progress: Callable) -> d
     from core.ingest.load import IngestOptions, ingest
 
     opts = IngestOptions(mapping=parse_maps(args.map), bad_dates=args.bad_dates,
-                         drop_duplicates=not args.keep_duplicates, layout=args.layout)
+                         drop_duplicates=not args.keep_duplicates,
+                         drop_placeholders=not args.keep_placeholders, layout=args.layout)
     summary = ingest(ws, args.data, catalog=args.catalog, dataset=args.dataset, options=opts,
                      progress=progress)
     if not args.json:

@@ -63,3 +63,13 @@ def test_core_never_imports_streamlit():
     assert r.stdout.strip() == "False"
     for path in (ROOT / "core").rglob("*.py"):
         assert "import streamlit" not in path.read_text(), path
+
+
+def test_keep_placeholders_option(tmp_path):
+    f = tmp_path / "pos.csv"
+    f.write_text("Transaction,Item\n1,Bread\n1,NONE\n2,Coffee\n2,Tea\n")
+    r = cli("ingest", f, "--workspace", tmp_path / "ws", "--json")
+    assert json.loads(r.stdout.splitlines()[-1])["dropped"] == {"placeholder_item": 1}
+    r = cli("ingest", f, "--workspace", tmp_path / "ws", "--json", "--keep-placeholders",
+            "--dataset", "all")
+    assert json.loads(r.stdout.splitlines()[-1])["rows_kept"] == 4
