@@ -25,6 +25,8 @@ from core.progress import Progress, report, sub_progress
 
 # The automatic minimum is never lowered below this many orders together: fewer is anecdote.
 MIN_EVIDENCE_ORDERS = 5
+# ... and only lowered when the list would hold fewer bundles than this.
+MIN_LIST = 5
 
 
 def _named_items(inp: BundleInputs, values: tuple[str, ...]) -> np.ndarray:
@@ -144,18 +146,21 @@ def build_bundles(inp: BundleInputs, params: BundleParams | None = None, *,
     min_orders, table, coverage, flagged, n_candidates = _build_at(
         inp, p, min_orders, weights, use_text=use_text, use_rules=use_rules,
         progress=sub_progress(progress, 0.0, 0.95))
-    # The automatic minimum is a guess from the shop's size; when it leaves the list short,
-    # lower it step by step (never below MIN_EVIDENCE_ORDERS) and say so.
+    # The automatic minimum is a guess from the shop's size; when it leaves almost no list,
+    # lower it step by step (never below MIN_EVIDENCE_ORDERS) and say so. A list that is merely
+    # short keeps its strong bundles: lowering then would rank weak ones above them.
     auto_from = min_orders
-    while not p.min_orders and len(table) < p.top and min_orders > MIN_EVIDENCE_ORDERS:
+    while not p.min_orders and len(table) < min(p.top, MIN_LIST) \
+            and min_orders > MIN_EVIDENCE_ORDERS:
         min_orders = max(MIN_EVIDENCE_ORDERS, min_orders // 2)
         min_orders, table, coverage, flagged, n_candidates = _build_at(
             inp, p, min_orders, weights, use_text=use_text, use_rules=use_rules,
             progress=sub_progress(progress, 0.95, 0.95))  # the bar holds; cancel still works
     if min_orders < auto_from:
         inp.notes.append(
-            f"the automatic minimum of {auto_from} orders together left fewer than {p.top} "
-            f"bundles, so it was lowered to {min_orders}: bundles bought together in fewer "
+            f"the automatic minimum of {auto_from} orders together left fewer than "
+            f"{min(p.top, MIN_LIST)} bundles, so it was lowered to {min_orders}: bundles bought "
+            "together in fewer "
             "orders are weaker evidence (raise 'bought together in at least N orders' to "
             "keep only the strong ones)")
     if len(table) < p.top:
