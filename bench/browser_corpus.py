@@ -19,8 +19,6 @@ import csv
 import io
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,18 +37,29 @@ CORPUS = [
     "online_retail/online_retail.csv.gz",
 ]
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-DRIVER = shutil.which("chromedriver")
 
-from selenium import webdriver  # noqa: E402
 from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.common.exceptions import WebDriverException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 from core.ingest.load import default_name  # noqa: E402
+from tests.e2e.browser import CHROMIUM, DRIVER, make_driver, start_app  # noqa: E402
+from tests.e2e.browser import goto as _goto  # noqa: E402
+from tests.e2e.browser import idle as _idle  # noqa: E402
+
+
+def idle(drv, timeout: float = 600, quiet: float = 1.5) -> None:
+    try:
+        _idle(drv, timeout, quiet)
+    except TimeoutError:
+        raise Failure("the app was still running") from None
+
+
+def goto(drv, label: str) -> None:
+    try:
+        _goto(drv, label)
+    except TimeoutError:
+        raise Failure(f"{label}: the app was still running") from None
 
 LOAD_BUTTON = '//button[.//p[text()="Load with these settings"]]'
 BUILD_BUTTON = '//button[.//p[text()="Build bundles"]]'
@@ -61,54 +70,6 @@ COUNT = re.compile(r"^(\d+) bundles?$", re.M)
 
 class Failure(Exception):
     pass
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_app(tmp: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "BUNDLELAB_WORKSPACE": str(tmp / "ws"), "HF_HUB_OFFLINE": "1",
-           "TOKENIZERS_PARALLELISM": "false"}
-    env.pop("BUNDLELAB_MODEL", None)
-    log = open(tmp / "streamlit.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py",
-                             "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--server.headless", "true", "--browser.gatherUsageStats", "false",
-                             "--server.maxUploadSize", "1000"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        raise RuntimeError("streamlit did not start: " + (tmp / "streamlit.log").read_text())
-    return proc, f"http://127.0.0.1:{port}"
-
-
-def make_driver(tmp: Path):
-    downloads = tmp / "downloads"
-    downloads.mkdir(exist_ok=True)
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", "--window-size=1600,1200",
-                f"--user-data-dir={tmp / 'chrome'}"):
-        opts.add_argument(arg)
-    opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
-                                           "download.prompt_for_download": False})
-    drv = webdriver.Chrome(service=Service(DRIVER), options=opts)
-    drv.set_page_load_timeout(120)
-    drv.set_script_timeout(120)
-    drv.downloads = downloads
-    return drv
 
 
 def body(drv) -> str:
@@ -139,29 +100,6 @@ def until(drv, cond, what: str, timeout: float) -> None:
             pass
         time.sleep(0.2)
     raise Failure(f"{what}: not reached within {timeout:.0f} s")
-
-
-def idle(drv, timeout: float = 600, quiet: float = 1.5) -> None:
-    """Streamlit's running indicator (stStatusWidget) absent for ``quiet`` seconds in a row."""
-    deadline = time.time() + timeout
-    calm_since = time.time()
-    while time.time() < deadline:
-        if drv.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]'):
-            calm_since = time.time()
-        elif time.time() - calm_since >= quiet:
-            return
-        time.sleep(0.2)
-    raise Failure("the app was still running")
-
-
-def nav(label: str) -> str:
-    return (f'a[data-testid="stSidebarNavLink"]'
-            f'[href$="/{label.replace(" & ", "_").replace(" ", "_")}"]')
-
-
-def goto(drv, label: str) -> None:
-    WebDriverWait(drv, 60).until(EC.element_to_be_clickable((By.CSS_SELECTOR, nav(label)))).click()
-    idle(drv)
 
 
 def clickable(drv, xpath: str):
@@ -314,7 +252,9 @@ def main() -> None:
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bl_browser_") as tmp_s:
         tmp = Path(tmp_s)
-        proc, url = start_app(tmp)
+        proc, url, server_log = start_app(tmp, {"HF_HUB_OFFLINE": "1",
+                                                "TOKENIZERS_PARALLELISM": "false"},
+                                          ["--server.maxUploadSize", "1000"])
         drv = make_driver(tmp)
         try:
             # straight to the Upload page: the home page would load the bundled sample first
@@ -333,6 +273,7 @@ def main() -> None:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+            server_log.close()
             log = (tmp / "streamlit.log").read_text(errors="replace")
             if "Traceback" in log:
                 print("streamlit log (tail):\n" + log[-3000:], file=sys.stderr)

@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 
 import pytest
@@ -22,19 +18,18 @@ from tests.conftest import ROOT
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-DRIVER = shutil.which("chromedriver")
-if not (CHROMIUM and DRIVER):
+if not (shutil.which("chromium") or shutil.which("chromium-browser")) \
+        or not shutil.which("chromedriver"):
     pytest.skip("needs Debian's chromium and chromium-driver (apt-get install chromium "
                 "chromium-driver; .ci/run does it)", allow_module_level=True)
 
-from selenium import webdriver  # noqa: E402
 from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+from tests.e2e.browser import goto, idle, make_driver, nav, start_app  # noqa: E402
 
 SHOTS = ROOT / "tests" / "e2e" / "screenshots"
 UPLOAD = ("Beleg;Artikelnr;Bezeichnung;Menge;Preis;Kunde;Datum\n" + "".join(
@@ -53,33 +48,12 @@ CATALOG = ("product_id,product_name,aisle_id,department_id\n13176,Bag of Organic
            "24852,Banana,24,4\n")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
-    port = free_port()
     # the real bundled text model, with a small fine-tuning budget
-    env = {**os.environ, "BUNDLELAB_WORKSPACE": str(tmp / "ws"),
-           "BUNDLELAB_FINETUNE_SECONDS": "5", "BUNDLELAB_FINETUNE_PAIRS": "64"}
-    env.pop("BUNDLELAB_MODEL", None)
-    log = open(tmp / "streamlit.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py",
-                             "--server.port", str(port), "--server.address", "127.0.0.1",
-                             "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.5)
+    proc, url, log = start_app(tmp, {"BUNDLELAB_FINETUNE_SECONDS": "5",
+                                     "BUNDLELAB_FINETUNE_PAIRS": "64"}, wait=60)
     yield {"url": url, "tmp": tmp}
     proc.terminate()
     proc.wait(timeout=20)
@@ -88,19 +62,7 @@ def app(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def driver(app):
-    downloads = app["tmp"] / "downloads"
-    downloads.mkdir()
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", "--window-size=1600,1200",
-                f"--user-data-dir={app['tmp'] / 'chrome'}"):
-        opts.add_argument(arg)
-    opts.add_experimental_option("prefs", {"download.default_directory": str(downloads),
-                                           "download.prompt_for_download": False})
-    drv = webdriver.Chrome(service=Service(DRIVER), options=opts)
-    drv.downloads = downloads
+    drv = make_driver(app["tmp"])
     yield drv
     drv.quit()
 
@@ -116,33 +78,9 @@ def no_exception(drv) -> None:
         drv.find_element(By.TAG_NAME, "body").text[-2000:]
 
 
-def idle(drv, timeout: float = 300, quiet: float = 1.5) -> None:
-    """Wait until the script run finished: Streamlit's running indicator (stStatusWidget) absent
-    for ``quiet`` seconds in a row (it appears with a short delay after a run starts)."""
-    deadline = time.time() + timeout
-    calm_since = time.time()
-    while time.time() < deadline:
-        if drv.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]'):
-            calm_since = time.time()
-        elif time.time() - calm_since >= quiet:
-            return
-        time.sleep(0.2)
-    raise TimeoutError("the app was still running")
-
-
 def click_button(drv, text: str, timeout: float = 120) -> None:
     WebDriverWait(drv, timeout).until(EC.element_to_be_clickable(
         (By.XPATH, f'//button[.//p[text()="{text}"]]'))).click()
-
-
-def nav(label: str) -> str:
-    return f'a[data-testid="stSidebarNavLink"][href$="/{label.replace(" & ", "_").replace(" ", "_")}"]'
-
-
-def goto(drv, label: str) -> None:
-    link = WebDriverWait(drv, 30).until(EC.element_to_be_clickable((By.CSS_SELECTOR, nav(label))))
-    link.click()
-    idle(drv)
 
 
 def shot(drv, name: str) -> None:
