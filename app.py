@@ -10,6 +10,16 @@ from ui.common import (KEY_DATASET, chart_text, data_version, dataset_picker, ma
 from ui.data import SAMPLE_NAME, load_sample, overview
 from ui.nav import HOME_TITLE, PAGES, page_link
 
+
+def capped_bars(frame, column: str, count: str, cap: int, title: str, x_title: str,
+                y_title: str):
+    """Bars of ``count`` per value of ``column``, values above ``cap`` counted at ``cap``."""
+    capped = frame.assign(**{column: frame[column].clip(upper=cap)})
+    capped = capped.groupby(column, as_index=False)[count].sum()
+    fig = px.bar(capped, x=column, y=count, title=title)
+    fig.update_layout(xaxis_title=x_title, yaxis_title=y_title)
+    return fig
+
 SAMPLE_INFO = ("This is the bundled sample (UCI Online Retail, 3 months). Upload your own export "
                "on the Upload page.")
 KEY_SAMPLE_DECLINED = "sample_declined"
@@ -107,13 +117,10 @@ def home() -> None:
             left.plotly_chart(fig, width="stretch")
         else:
             left.info("No dates in this dataset, so no timeline.")
-        sizes = ov["basket_sizes"].copy()
-        sizes["n_items"] = sizes["n_items"].clip(upper=50)
-        sizes = sizes.groupby("n_items", as_index=False)["orders"].sum()
-        fig = px.bar(sizes, x="n_items", y="orders",
-                     title="Basket size (distinct items per order; 50 = 50 or more)")
-        fig.update_layout(xaxis_title="Distinct items in the order", yaxis_title="Orders")
-        right.plotly_chart(fig, width="stretch")
+        right.plotly_chart(capped_bars(
+            ov["basket_sizes"], "n_items", "orders", 50,
+            "Basket size (distinct items per order; 50 = 50 or more)",
+            "Distinct items in the order", "Orders"), width="stretch")
 
         left, right = st.columns(2)
         top = ov["top_items"].sort_values("orders")
@@ -125,13 +132,10 @@ def home() -> None:
         fig.update_yaxes(type="category")  # item names may be numeric ids: labels, not numbers
         left.plotly_chart(fig, width="stretch")
         if not ov["customers"].empty:
-            cust = ov["customers"].copy()
-            cust["orders_per_customer"] = cust["orders_per_customer"].clip(upper=30)
-            cust = cust.groupby("orders_per_customer", as_index=False)["customers"].sum()
-            fig = px.bar(cust, x="orders_per_customer", y="customers",
-                         title="Customers by number of orders (30 = 30 or more)")
-            fig.update_layout(xaxis_title="Orders per customer", yaxis_title="Customers")
-            right.plotly_chart(fig, width="stretch")
+            right.plotly_chart(capped_bars(
+                ov["customers"], "orders_per_customer", "customers", 30,
+                "Customers by number of orders (30 = 30 or more)", "Orders per customer",
+                "Customers"), width="stretch")
         else:
             right.info("No customer column: customer charts, personal recommendations and target "
                        "customers need one (map a customer column on the Upload page).")

@@ -27,15 +27,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-SHARED = Path(os.environ.get("BUNDLELAB_SHARED", ROOT.parent / "shared")) / "datasets"
-CORPUS = [
-    "groceries_member_date/Groceries_dataset.csv.gz",
-    "pharmacy_cn/sales.csv.gz",
-    "restaurant_cn/meal_order_detail.csv.gz",
-    "superstore_us/orders.csv.gz",
-    "groceries/groceries_long.csv.gz",
-    "online_retail/online_retail.csv.gz",
-]
+from bench.corpus_first_bundles import CORPUS as _ALL, SHARED  # noqa: E402
+
+# the corpus of the CLI bench, less the header-less basket file (same baskets as groceries_long)
+CORPUS = [f for f in _ALL if f != "groceries/groceries_baskets.csv.gz"]
 
 
 from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
