@@ -8,6 +8,7 @@ import streamlit as st
 from ui.common import (KEY_DATASET, chart_text, data_version, dataset_picker, make_progress, md,
                        user_errors, workspace)
 from ui.data import SAMPLE_NAME, load_sample, overview
+from ui.jobs_view import sidebar_status, start_after_load
 from ui.nav import HOME_TITLE, PAGES, page_link
 
 
@@ -30,6 +31,7 @@ def _load_sample(ws, label: str) -> None:
     load_sample(ws, progress)
     bar.empty()
     st.session_state[KEY_DATASET] = SAMPLE_NAME
+    start_after_load(ws, SAMPLE_NAME)
 
 
 def _sample_state(ws, name: str | None) -> None:
@@ -150,5 +152,6 @@ def home() -> None:
 
 
 st.set_page_config(page_title="BundleLab", page_icon="🧺", layout="wide")
+sidebar_status(workspace())  # background model training: visible and cancellable on every page
 st.navigation([st.Page(home, title=HOME_TITLE, default=True)]
               + [st.Page(script, title=title) for script, title in PAGES]).run()

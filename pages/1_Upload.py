@@ -7,6 +7,7 @@ import streamlit as st
 from core.ingest.load import IngestOptions, default_name, ingest, reclean
 from core.ingest.preview import preview
 from ui.common import KEY_DATASET, dataset_picker, make_progress, md, user_errors, workspace
+from ui.jobs_view import start_after_load
 from ui.data_check import column_roles, data_check, run_check
 from ui.upload import cleaning_report, discard_upload, finish_upload, mapping_editor, save_upload
 
@@ -84,6 +85,7 @@ if data is not None:
                 finish_upload(ws, "catalog", ws.root / stored["catalog"])
             st.session_state[KEY_DATASET] = summary["dataset"]
             st.session_state[KEY_LOADED] = summary
+            start_after_load(ws, summary["dataset"])  # the models train while the user looks
             st.rerun()  # the sidebar (drawn above) then shows the new dataset
 loaded = st.session_state.pop(KEY_LOADED, None)
 if loaded:

@@ -1,15 +1,19 @@
 """Bundles: the list of product bundles worth promoting, with the evidence for each."""
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
 from core.bundles.lists import save_list
+from core.jobs import DONE, QUEUED, RUNNING
 from core.bundles.params import BundleParams
 from core.export import table_bytes
-from ui.bundles_view import (KEY_INPUTS, KEY_RESULT, MEASURES, NO_CUSTOMERS, NO_PRICES,
-                             bundle_list, display_table, page_note, prepare_bundle_inputs,
+from ui.bundles_view import (KEY_QUICK, KEY_RESULT, MEASURES, NO_CUSTOMERS, NO_PRICES,
+                             bundle_list, display_table, list_changes, page_note,
                              table_view)
-from ui.common import data_version, make_progress, md, require_dataset, user_errors, workspace
+from ui.common import data_version, md, require_dataset, user_errors, workspace
+from ui.jobs_view import models_panel
 from ui.glossary import glossary_expander
 from ui.nav import page_link
 
@@ -32,18 +36,14 @@ with user_errors():
     priced = bool(items["price"].notna().any()) if "price" in items else False
     text = st.toggle("Use product descriptions (a text model fine-tuned on your orders)",
                      value=True, key="bundles_text",
-                     help="Finds complements and bundles new products by their text. The first "
-                          "run fine-tunes the model (minutes on a large shop); it is then reused.")
-    key = (str(ws.root), name, version, text)
-    if st.session_state.get(KEY_INPUTS) != key:
-        st.write(f"**{info['orders']:,} orders** and **{info['items']:,} items** in {md(name)}.")
-        if st.button("Build bundles", type="primary", key="bundles_build"):
-            progress, bar = make_progress("Preparing the data and the text model")
-            prepare_bundle_inputs(str(ws.root), name, text, progress=progress)
-            bar.empty()
-            st.session_state[KEY_INPUTS] = key
-            st.rerun()
-        st.stop()
+                     help="Finds complements and bundles new products by their text. The text "
+                          "model trains in the background (minutes on a large shop) while the "
+                          "quick list is shown; it is then reused.")
+    # The quick list needs no model; the models train in the background and refine it.
+    # (a finished job is found again: it reused the stored models, or trained them)
+    job_state = models_panel(ws, name, version, text=text)
+    ready = job_state == DONE
+    training = job_state in (QUEUED, RUNNING)
 
     st.subheader("Settings")
     c1, c2, c3, c4 = st.columns(4)
@@ -82,21 +82,30 @@ with user_errors():
 
     params = BundleParams(top=top, min_orders=int(min_orders), min_confidence=min_conf,
                           discount=discount, w_rules=w_rules, w_text=w_text, w_rec=w_rec,
-                          text=text, objective=objective, include=ids(include),
+                          text=text and ready, objective=objective, include=ids(include),
                           exclude=ids(exclude), allow_variants=allow_variants,
                           max_per_item=per_item)
-    result = bundle_list(str(ws.root), name, version, params)
+    result = bundle_list(str(ws.root), name, version, params, ready)
+    settings = replace(params, text=False)
+    if not ready:
+        st.session_state[KEY_QUICK] = (name, version, settings, result.bundles)
+    else:
+        quick = st.session_state.get(KEY_QUICK)
+        if quick is not None and quick[:3] == (name, version, settings):
+            change = list_changes(quick[3], result.bundles)
+            st.success(md("Refined with the models. " + (change or "The list did not change.")))
     st.session_state[KEY_RESULT] = result
     st.session_state["bundle_result_dataset"] = name
 
     t = result.bundles
-    st.subheader(f"{len(t)} bundle{'' if len(t) == 1 else 's'}")
+    st.subheader(f"{len(t)} bundle{'' if len(t) == 1 else 's'}"
+                 + ("" if ready else " (quick list: co-purchases only)"))
     if not has_customers:
         st.info(NO_CUSTOMERS)
     for note in result.notes:
-        text, to_recommender = page_note(note, has_customers=has_customers)
-        if text:
-            st.info(md(text))
+        words, to_recommender = page_note(note, has_customers=has_customers, training=training)
+        if words:
+            st.info(md(words))
         if to_recommender:
             page_link("pages/4_Recommender.py", "Train a recommender on the Recommender page")
     if t.empty:

@@ -15,7 +15,7 @@ from core.workspace import Workspace
 from ui.common import chart_text
 
 KEY_RESULT = "bundle_result"
-KEY_INPUTS = "bundle_inputs_key"
+KEY_QUICK = "bundle_quick_list"  # the last quick list shown: (dataset, version, settings, table)
 KEEP_INPUTS = 4  # prepared inputs kept per process (each holds a dataset's baskets and vectors)
 
 
@@ -30,30 +30,41 @@ class _Recent(dict):
 
 
 @st.cache_resource(show_spinner=False)
-def _inputs_store() -> dict:
-    """Process-wide store of prepared inputs, the bundle service's ``cache`` (a store, not a
-    cached function: the progress bar drawn while they are prepared must not become part of a
-    cached function's replay)."""
+def inputs_store() -> dict:
+    """Process-wide store of prepared bundle inputs, the bundle service's ``cache``, shared by the
+    pages and the background model jobs (``ui.jobs_view.start_models``), which put the refined
+    list's inputs there when their models are ready."""
     return _Recent()
 
 
-def prepare_bundle_inputs(root: str, dataset: str, text: bool, progress=None) -> None:
-    """Gather the heavy inputs of the dataset's current version (training baskets, fine-tuned and
-    base text vectors, the recommender) into the store, once: the text model is fine-tuned or
-    reused from the workspace."""
-    from core.bundles.service import dataset_inputs
-
-    dataset_inputs(Workspace(root), dataset, text=text, cache=_inputs_store(), progress=progress)
-
-
 @st.cache_data(show_spinner=False, max_entries=32)
-def bundle_list(root: str, dataset: str, version: int, params: BundleParams) -> BundleResult:
+def bundle_list(root: str, dataset: str, version: int, params: BundleParams,
+                models: bool) -> BundleResult:
     """The bundle list for these settings (seconds on stored inputs; cached per setting). Built by
     the bundle service like the CLI's, and recorded as a ``bundles`` run; not saved (the page's
-    Save button does that). ``version`` keys the cache: a re-loaded dataset builds anew."""
+    Save button does that). ``version`` keys the cache: a re-loaded dataset builds anew.
+    ``models``: whether the background models were ready (the quick list is built without
+    them; the same settings give another list once they are)."""
     from core.bundles.service import build_for_dataset
 
-    return build_for_dataset(Workspace(root), dataset, params, save=False, cache=_inputs_store())
+    return build_for_dataset(Workspace(root), dataset, params, save=False, cache=inputs_store())
+
+
+def list_changes(before: pd.DataFrame, after: pd.DataFrame) -> str | None:
+    """What refining changed, in words: bundles added, removed, moved in the ranking, and new
+    items bundled by their text; None when nothing changed."""
+    from core.bundles.compare import compare_lists
+
+    c = compare_lists(before, after)
+    parts = [f"{c[k]} bundle{'' if c[k] == 1 else 's'} {word}" for k, word in
+             (("added", "added"), ("removed", "removed"), ("reranked", "moved in the ranking"))
+             if c[k]]
+    if c["cold_added"]:
+        parts.append(f"{c['cold_added']} new item{'' if c['cold_added'] == 1 else 's'} "
+                     "bundled by their text")
+    if not parts:
+        return None
+    return "Compared with the quick list: " + ", ".join(parts) + "."
 
 
 # the columns shown first; the technical ones stay in the table behind a toggle
@@ -96,11 +107,13 @@ def table_view(table: pd.DataFrame, *, show_all: bool, priced: bool) -> tuple[li
     return order, cfg
 
 
-def page_note(note: str, *, has_customers: bool) -> tuple[str | None, bool]:
+def page_note(note: str, *, has_customers: bool,
+              training: bool = False) -> tuple[str | None, bool]:
     """A build note in the pages' words: ``(text, link_to_recommender)``; text None = nothing
-    to say. Hints at command lines are left out (the pages have buttons for them)."""
+    to say. Hints at command lines are left out (the pages have buttons for them).
+    ``training``: the models are training in the background (the panel says so already)."""
     if note.startswith(RECOMMENDER_NOTE):
-        if not has_customers:
+        if not has_customers or training:
             return None, False  # the page says once that customers need a customer column
         return ("No recommender trained on these orders yet: recommender affinity is not used, "
                 "and target customers are those who bought part of a bundle. Train one on the "

@@ -39,6 +39,13 @@ def _cache_key(ws: Workspace, name: str, version: int, text: bool, cut: Any,
     return (str(ws.root), name, version, bool(text), where, repr(finetune_params), model)
 
 
+def forget_inputs(cache: InputsCache, ws: Workspace, name: str) -> None:
+    """Drop every cached input of dataset ``name`` (they were gathered before a model they use
+    was trained)."""
+    for key in [k for k in list(cache) if isinstance(k, tuple) and k[:2] == (str(ws.root), name)]:
+        cache.pop(key, None)
+
+
 def dataset_inputs(ws: Workspace, dataset: str | None = None, *, text: bool = True,
                    cut: Any = None, holdout: Split | None = None, finetune_params: Any = None,
                    model: str | None = None, cache: InputsCache | None = None,

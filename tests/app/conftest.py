@@ -7,6 +7,17 @@ import pytest
 from tests.conftest import ROOT  # noqa: F401  (puts the project root on sys.path)
 
 
+@pytest.fixture(autouse=True)
+def no_stray_jobs(monkeypatch):
+    """Pages leave model training to its button (tests that test the background jobs turn it
+    on), and no test leaves a background job running into the next one."""
+    from core import jobs
+
+    monkeypatch.setenv(jobs.ENV_AUTO, "0")
+    yield
+    jobs.cancel_all()
+
+
 @pytest.fixture
 def app_ws(tmp_path, monkeypatch):
     """An empty workspace that the app under test uses (via BUNDLELAB_WORKSPACE)."""

@@ -28,7 +28,6 @@ def test_bundles_page_build_threshold_detail_and_save(sample_ws):
     at = page("5_Bundles.py").run()
     assert not at.exception
     at.toggle(key="bundles_text").set_value(False).run()
-    at.button(key="bundles_build").click().run()
     assert not at.exception, at.exception
     table = at.dataframe[0].value
     assert len(table) == 50 and "explanation" in table.columns

@@ -108,7 +108,6 @@ def test_home_and_rules_pages(hostile_ws):
 def test_bundles_and_coverage_pages(hostile_ws):
     at = page("pages/5_Bundles.py").run()
     at.toggle(key="bundles_text").set_value(False).run()
-    at.button(key="bundles_build").click().run()
     assert_escaped(at)
     assert not at.dataframe[0].value.empty
     detail = " ".join(m for m in markdown_texts(at) if "Bought together in" in m)

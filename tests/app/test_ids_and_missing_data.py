@@ -101,7 +101,6 @@ def test_coverage_without_categories_says_so(numeric_ws):
 def test_bundles_page_without_customers_or_prices(numeric_ws):
     at = _app("insta", "pages/5_Bundles.py")
     at.toggle(key="bundles_text").set_value(False).run()
-    at.button(key="bundles_build").click().run()
     assert not at.exception, at.exception
     text = _texts(at)
     assert "python -m core" not in text

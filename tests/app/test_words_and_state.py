@@ -91,7 +91,6 @@ def test_bundles_page_points_to_the_recommender_page(sample_ws):
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
     at.switch_page("pages/5_Bundles.py").run()
     at.toggle(key="bundles_text").set_value(False).run()
-    at.button(key="bundles_build").click().run()
     assert not at.exception, at.exception
     infos = [i.value for i in at.info]
     assert not any("python -m core" in i for i in infos)
