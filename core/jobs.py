@@ -5,9 +5,10 @@ models that refine it in a background job: the text model (fine-tune, or reuse, 
 item), then the recommender (when the data has customers), then the bundle inputs of the refined
 list (put into the caller's inputs cache, so the refined list is seconds away when the job ends).
 
-- One worker thread per workspace runs the jobs one after the other; a job asked for while
-  another runs waits its turn (``state == "queued"``). Jobs live in this process: they survive
-  page changes and reruns of the app, not a restart of the server.
+- One job per workspace at a time, on one worker thread: a new request (another dataset just
+  uploaded, the other text setting) cancels the active one (``superseded``: the pages start it
+  again when it is asked for again) and runs next. Jobs live in this process: they survive page
+  changes and reruns of the app, not a restart of the server.
 - Every step writes its result atomically (its own contract); ``cancel`` stops the step in
   progress at its next progress report and the workspace stays exactly as it was before that
   step. Steps that had finished stay: they are complete, valid results that a later job reuses.
@@ -83,6 +84,7 @@ class ModelJob:
     _cancel: threading.Event = field(default_factory=threading.Event, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
     _t0: float = field(default=0.0, init=False)
+    superseded: bool = field(default=False, init=False)  # cancelled for a newer job, not by a user
 
     def __post_init__(self) -> None:
         self._status = JobStatus(self.dataset, self.version, self.text, QUEUED)
@@ -232,8 +234,9 @@ _WORKERS: dict[str, _Worker] = {}
 def start(ws: Workspace, dataset: str, *, text: bool = True,
           cache: MutableMapping | None = None, again: bool = False) -> ModelJob:
     """The job for ``dataset``'s current version and ``text`` setting: the running, queued or
-    finished one, or a new one (``again``: a new one when the last one failed or was
-    cancelled). Jobs of this workspace run one at a time, in the order asked."""
+    finished one, or a new one (``again``: a new one when the last one failed or was cancelled;
+    one superseded by a newer request is always started again). A new job cancels the active
+    one of the workspace (one at a time; the newest request wins)."""
     version = int(ws.info(dataset)["version"])
     key = (dataset, version, bool(text))
     root = str(ws.root)
@@ -242,11 +245,13 @@ def start(ws: Workspace, dataset: str, *, text: bool = True,
         for job in reversed(worker.jobs):
             if job.key == key:
                 state = job.status().state
-                if not (again and state in (FAILED, CANCELLED)):
+                retry = again or (job.superseded and state == CANCELLED)
+                if not (retry and state in (FAILED, CANCELLED)):
                     return job
                 break
-        for other in worker.jobs:  # the same dataset in another version or setting: not needed
-            if other.dataset == dataset and other.status().active:
+        for other in worker.jobs:  # one at a time: the newest request wins the machine
+            if other.status().active:
+                other.superseded = True
                 other.cancel()
         job = ModelJob(root, dataset, version, bool(text), cache)
         worker.jobs.append(job)

@@ -76,15 +76,18 @@ def models_panel(ws: Workspace, name: str, version: int, *, text: bool) -> str |
     else a button; live progress while they train; a failure or a cancellation with a button to
     train again. Returns the job's state (None: not started)."""
     job = jobs.find(ws, name, version, text)
-    if job is None and jobs.auto_start():
-        job = start_models(ws, name, text=text)
+    if jobs.auto_start() and (job is None or job.superseded):
+        job = start_models(ws, name, text=text)  # (again, when another dataset took its turn)
     if job is None:
-        st.info("**Quick list**: bundles from co-purchases alone. Train the models (the text "
-                "model and the recommender, in the background) to refine it.")
-        if st.button("Train the models", key="jobs_start", type="primary"):
-            start_models(ws, name, text=text)
-            st.rerun()
-        return None
+        offer = st.empty()
+        with offer.container():
+            st.info("**Quick list**: bundles from co-purchases alone. Train the models (the text "
+                    "model and the recommender, in the background) to refine it.")
+            clicked = st.button("Train the models", key="jobs_start", type="primary")
+        if not clicked:
+            return None
+        offer.empty()
+        job = start_models(ws, name, text=text)
     s = job.status()
     if s.active:
         st.info("**Quick list**: bundles from co-purchases alone, ready in seconds. The text "

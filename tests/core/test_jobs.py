@@ -78,9 +78,9 @@ def test_cancel_in_the_middle_of_fine_tuning_leaves_the_workspace_as_it_was(shop
     assert again is not job and jobs.wait(again, WAIT).state == jobs.DONE
 
 
-def test_jobs_of_a_workspace_run_one_at_a_time(shop, tmp_path):
+def test_one_job_per_workspace_the_newest_request_wins(shop, tmp_path):
     ingest(shop, shop_csv(tmp_path / "other.csv", seed=2), dataset="other")
-    first = jobs.start(shop, "shop", text=False)
+    first = jobs.start(shop, "shop", text=True)
     second = jobs.start(shop, "other", text=False)
     seen_together = False
     while not all(j.status().state in jobs.FINISHED for j in (first, second)):
@@ -88,12 +88,11 @@ def test_jobs_of_a_workspace_run_one_at_a_time(shop, tmp_path):
         seen_together |= states == {jobs.RUNNING}
         jobs.wait(first, 0.05)
     assert not seen_together
-    assert first.status().state == second.status().state == jobs.DONE
-    # the same dataset in another setting replaces an active job of it
-    a = jobs.start(shop, "shop", text=True)
-    b = jobs.start(shop, "shop", text=False, cache={})
-    assert b is not a
-    assert jobs.wait(a, WAIT).state in (jobs.CANCELLED, jobs.DONE)
+    assert second.status().state == jobs.DONE
+    assert first.status().state == jobs.CANCELLED and first.superseded
+    # asked for again: a superseded job starts anew (a user's cancel needs ``again``)
+    third = jobs.start(shop, "shop", text=True)
+    assert third is not first and jobs.wait(third, WAIT).state == jobs.DONE
 
 
 def test_a_reloaded_dataset_fails_the_old_versions_job_with_a_clear_message(shop, tmp_path):

@@ -1,6 +1,7 @@
 """The newcomer's path in a real headless Chromium (Debian's chromium + chromium-driver):
 open the app on the sample data, upload a Latin-1 semicolon CSV, correct a column mapping, build
-bundles with small budgets, change a threshold and see the list change, download the export and
+the quick bundle list, train the models in the background and see the list refined, change a
+threshold and see the list change, download the export and
 check it. A second path uploads order lines holding ids only plus a product catalog, loads them
 with the detected mapping and sees bundles named by the catalog. Saves a screenshot of every page
 to tests/e2e/screenshots/ and prints the home page's render time (measured, not asserted)."""
@@ -52,8 +53,10 @@ CATALOG = ("product_id,product_name,aisle_id,department_id\n13176,Bag of Organic
 def app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("e2e")
     # the real bundled text model, with a small fine-tuning budget
+    # (model training waits for its button, so the test sees the quick list before it starts)
     proc, url, log = start_app(tmp, {"BUNDLELAB_FINETUNE_SECONDS": "5",
-                                     "BUNDLELAB_FINETUNE_PAIRS": "64"}, wait=60)
+                                     "BUNDLELAB_FINETUNE_PAIRS": "64",
+                                     "BUNDLELAB_AUTO_MODELS": "0"}, wait=60)
     yield {"url": url, "tmp": tmp}
     proc.terminate()
     proc.wait(timeout=20)
@@ -158,14 +161,23 @@ def test_newcomer_path(app, driver, failure_shot, capsys):
     assert "Théière émaillée" in UPLOAD.decode("cp1252")
     shot(driver, "upload")
 
-    # bundles with small budgets (5 s fine-tune of the bundled model)
+    # the quick list at once; the models (5 s fine-tune of the bundled model) in the background
     goto(driver, "Bundles")
-    click_button(driver, "Build bundles")
-    wait_text(driver, "Bundle detail", timeout=300)
+    wait_text(driver, "Bundle detail", timeout=60)
     idle(driver)
     no_exception(driver)
     body = driver.find_element(By.TAG_NAME, "body").text
-    assert "2 bundles" in body  # the two planted pairs of the upload
+    assert "2 bundles (quick list" in body  # the two planted pairs of the upload
+    click_button(driver, "Train the models")
+    wait_text(driver, "Cancel training", timeout=30)  # training, the list still on the page
+    body = driver.find_element(By.TAG_NAME, "body").text
+    assert "2 bundles (quick list" in body and "Bundle detail" in body
+    shot(driver, "bundles_training")
+    wait_text(driver, "Refined with the models", timeout=300)  # the page refines by itself
+    idle(driver)
+    no_exception(driver)
+    body = driver.find_element(By.TAG_NAME, "body").text
+    assert "2 bundles" in body and "quick list" not in body
     shot(driver, "bundles")
     box = widget(driver, "stNumberInput", "Bought together in at least N orders")
     entry = box.find_element(By.TAG_NAME, "input")
@@ -233,8 +245,7 @@ def test_ids_with_catalog_path(app, driver, failure_shot, capsys):
     assert picker.get_attribute("value") == "order_lines"  # the new dataset, without a refresh
 
     goto(driver, "Bundles")
-    click_button(driver, "Build bundles")
-    wait_text(driver, "Bundle detail", timeout=300)
+    wait_text(driver, "Bundle detail", timeout=60)
     idle(driver)
     no_exception(driver)
     body = driver.find_element(By.TAG_NAME, "body").text
