@@ -2,14 +2,16 @@
 Chromium (Debian's chromium + chromedriver), the way a newcomer does it: one ``streamlit run
 app.py`` with a fresh temp workspace; for each file, open the Upload page, select the file (no
 mapping change), wait for the data check, click "Load with these settings", wait for "Loaded ...",
-open the Bundles page, switch the text model off ("first bundles": no fine-tuning) and click
-"Build bundles". Measures the seconds from the file selection to the data check shown, to the
-load finished and to the first bundle table shown; reports the number of bundles, five bundle
+open the Bundles page and wait for the first bundle table (the quick list; the models train in
+the background from the load), and with --refine for the refined list. Measures the seconds from
+the file selection to the data check shown, to the load finished, to the first bundle table
+shown and to the refined list; reports the number of bundles, five bundle
 names as displayed and whether the names read as names (letters) rather than ids. One run per
 file. Prints Markdown; saves a screenshot of each bundle page to /tmp/browser_corpus/<name>.png
 (and <name>_failure.png with the page text on a failure).
 
-    python bench/browser_corpus.py [--only NAME ...] [--text] [--out-dir /tmp/browser_corpus]
+    python bench/browser_corpus.py [--only NAME ...] [--file PATH ...] [--refine]
+                                   [--out-dir /tmp/browser_corpus]
 """
 
 from __future__ import annotations
@@ -38,7 +40,10 @@ from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 
 from core.ingest.load import default_name  # noqa: E402
-from tests.e2e.browser import CHROMIUM, DRIVER, make_driver, start_app  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+from tests.e2e.browser import CHROMIUM, DRIVER, make_driver, nav, start_app  # noqa: E402
 from tests.e2e.browser import goto as _goto  # noqa: E402
 from tests.e2e.browser import idle as _idle  # noqa: E402
 
@@ -57,10 +62,7 @@ def goto(drv, label: str) -> None:
         raise Failure(f"{label}: the app was still running") from None
 
 LOAD_BUTTON = '//button[.//p[text()="Load with these settings"]]'
-BUILD_BUTTON = '//button[.//p[text()="Build bundles"]]'
-TEXT_TOGGLE = ('//div[@data-testid="stCheckbox"][.//*[contains(text(), '
-               '"Use product descriptions")]]')
-COUNT = re.compile(r"^(\d+) bundles?$", re.M)
+COUNT = re.compile(r"^(\d+) bundles?(?: \(quick list[^)]*\))?$", re.M)
 
 
 class Failure(Exception):
@@ -100,14 +102,6 @@ def until(drv, cond, what: str, timeout: float) -> None:
 def clickable(drv, xpath: str):
     found = drv.find_elements(By.XPATH, xpath)
     return found[0] if found and found[0].is_displayed() and found[0].is_enabled() else None
-
-
-def text_toggle_on(drv) -> bool | None:
-    box = drv.find_elements(By.XPATH, TEXT_TOGGLE)
-    if not box:
-        return None
-    inp = box[0].find_elements(By.CSS_SELECTOR, 'input[type="checkbox"]')
-    return bool(inp and inp[0].is_selected())
 
 
 def grid_rows(drv) -> list[list[str]]:
@@ -154,8 +148,8 @@ def looks_like_name(s: str) -> bool:
     return any(ch.isalpha() for ch in s)
 
 
-def one_file(drv, url: str, rel: str, shots: Path, text: bool) -> dict:
-    path = SHARED / rel
+def one_file(drv, url: str, rel: str, shots: Path, refine: bool) -> dict:
+    path = Path(rel) if Path(rel).is_absolute() else SHARED / rel
     name = default_name(path.name)
     res = {"file": rel, "dataset": name}
     try:
@@ -177,21 +171,12 @@ def one_file(drv, url: str, rel: str, shots: Path, text: bool) -> dict:
         res["t_loaded"] = time.perf_counter() - t0
         res["loaded"] = next((ln for ln in body(drv).splitlines()
                               if ln.startswith(f"Loaded {name}:")), "")
-        idle(drv)
         check_page(drv, "after load")
-
-        goto(drv, "Bundles")
-        until(drv, lambda d: clickable(d, BUILD_BUTTON) is not None, "Build bundles button", 300)
-        toggle = text_toggle_on(drv)
-        res["toggle_found"] = toggle is not None
-        if toggle is not None and toggle != text:
-            drv.find_element(By.XPATH, TEXT_TOGGLE).find_element(By.TAG_NAME, "label").click()
-            until(drv, lambda d: text_toggle_on(d) == text, "text toggle switched", 60)
-            idle(drv)
-        res["text"] = text_toggle_on(drv)
+        # straight on, as a user does (no wait for the page to settle: the sidebar's training
+        # progress redraws itself every few seconds)
+        WebDriverWait(drv, 60).until(EC.element_to_be_clickable((By.CSS_SELECTOR,
+                                                                 nav("Bundles")))).click()
         t1 = time.perf_counter()
-        until(drv, lambda d: clickable(d, BUILD_BUTTON) is not None, "Build bundles button", 300)
-        clickable(drv, BUILD_BUTTON).click()
 
         def shown(d) -> bool:
             b = body(d)
@@ -204,6 +189,12 @@ def one_file(drv, url: str, rel: str, shots: Path, text: bool) -> dict:
         until(drv, shown, "bundle table", 1200)
         res["t_table"] = time.perf_counter() - t0
         res["t_build"] = time.perf_counter() - t1
+        res["quick"] = "(quick list" in body(drv)
+        if refine:  # the models train in the background: wait for the refined list
+            until(drv, lambda d: shown(d) and "(quick list" not in body(d), "refined list", 3600)
+            res["t_refined"] = time.perf_counter() - t0
+            res["refine_note"] = next((ln for ln in body(drv).splitlines()
+                                       if ln.startswith("Refined with the models")), "")
         idle(drv)
         check_page(drv, "bundle page")
         b = body(drv)
@@ -235,7 +226,9 @@ def cell(v) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", nargs="*", help="dataset folder names (e.g. pharmacy_cn)")
-    ap.add_argument("--text", action="store_true", help="keep the text model on")
+    ap.add_argument("--refine", action="store_true",
+                    help="also wait for the list refined by the background models")
+    ap.add_argument("--file", nargs="*", default=[], help="other files (absolute paths)")
     ap.add_argument("--out-dir", default="/tmp/browser_corpus")
     args = ap.parse_args()
     if not (CHROMIUM and DRIVER):
@@ -243,6 +236,8 @@ def main() -> None:
     shots = Path(args.out_dir)
     shots.mkdir(parents=True, exist_ok=True)
     files = [f for f in CORPUS if not args.only or f.split("/")[0] in args.only]
+    files = (files if not args.file or args.only else []) + [str(Path(f).resolve())
+                                                             for f in args.file]
     results = []
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bl_browser_") as tmp_s:
@@ -258,7 +253,7 @@ def main() -> None:
             idle(drv)
             for rel in files:
                 print(f"... {rel}", file=sys.stderr, flush=True)
-                r = one_file(drv, url, rel, shots, args.text)
+                r = one_file(drv, url, rel, shots, args.refine)
                 results.append(r)
                 print(f"    {r}", file=sys.stderr, flush=True)
         finally:
@@ -276,23 +271,24 @@ def main() -> None:
     def sec(r, k):
         return f"{r[k]:.1f}" if k in r else "—"
 
-    print(f"\nBrowser path, one run per file (headless Chromium, {os.cpu_count()} CPUs, text model "
-          f"{'on' if args.text else 'off'}; seconds from the file selection; total "
+    print(f"\nBrowser path, one run per file (headless Chromium, {os.cpu_count()} CPUs; models "
+          "training in the background from the load; seconds from the file selection; total "
           f"{time.perf_counter() - start:.0f} s)\n")
-    print("| file | data check shown s | loaded s | first bundle table s | (build alone s) "
-          "| bundles | names look like names | 5 bundle names as displayed |")
-    print("|---|---:|---:|---:|---:|---:|---|---|")
+    print("| file | data check shown s | loaded s | first bundle table s | (Bundles page alone s) "
+          "| refined list s | bundles | names look like names | 5 bundle names as displayed |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|---|")
     for r in results:
         names = " ; ".join(r.get("names", [])) or "—"
         ok = ("yes" if r.get("names_ok") else "no") if "names" in r else "—"
         print(f"| {r['file']} | {sec(r, 't_check')} | {sec(r, 't_loaded')} | "
-              f"{sec(r, 't_table')} | {sec(r, 't_build')} | {r.get('bundles', '—')} | {ok} | "
+              f"{sec(r, 't_table')} | {sec(r, 't_build')} | {sec(r, 't_refined')} | "
+              f"{r.get('bundles', '—')} | {ok} | "
               f"{cell(names)} |")
     print()
     for r in results:
         if "loaded" in r:
-            print(f"- {r['file']}: {r['loaded']} (text toggle found: {r.get('toggle_found')}, "
-                  f"text on: {r.get('text')}; names read from the {r.get('names_source')})")
+            print(f"- {r['file']}: {r['loaded']} (first list marked quick: {r.get('quick')}; "
+                  f"names read from the {r.get('names_source')}) {r.get('refine_note', '')}")
     for r in results:
         if "error" in r:
             print(f"\n**{r['file']} failed**: {r['error']}\n\nPage text at the failure "

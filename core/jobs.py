@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, MutableMapping
 
 from core.errors import BundleLabError, friendly
-from core.progress import Cancelled, Progress, sub_progress
+from core.progress import Cancelled, Progress, sub_progress, time_left
 from core.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -38,13 +38,13 @@ QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed"
 FINISHED = (DONE, FAILED, CANCELLED)
 KEEP_FINISHED = 8  # finished jobs remembered per workspace (their status stays readable)
 ENV_AUTO = "BUNDLELAB_AUTO_MODELS"
-MIN_SHARE_FOR_RATE = 0.03  # below this share of a step its own pace is too noisy to extrapolate
 
 
 @dataclass(frozen=True)
 class JobStatus:
-    """What a page shows of a job. ``eta_seconds``: estimated seconds left (None: unknown yet);
-    ``elapsed``: seconds since it started (0 while queued)."""
+    """What a page shows of a job. ``eta_seconds``: estimated seconds left in the whole job,
+    ``step_eta_seconds`` in the step in progress (None: unknown yet); ``elapsed``: seconds since
+    it started (0 while queued)."""
 
     dataset: str
     version: int
@@ -55,6 +55,7 @@ class JobStatus:
     message: str = ""
     elapsed: float = 0.0
     eta_seconds: float | None = None
+    step_eta_seconds: float | None = None
     error: str | None = None
     notes: tuple[str, ...] = ()
     steps: tuple[str, ...] = ()
@@ -69,6 +70,7 @@ class _Step:
     label: str
     share: float  # of the whole job, for the overall fraction
     run: Callable[[Progress], None]
+    predicted: float | None = None  # seconds, from the data's size and the machine's speed
 
 
 @dataclass
@@ -125,8 +127,10 @@ class ModelJob:
             steps = self._plan(ws, notes)
             self._set(state=RUNNING, steps=tuple(s.label for s in steps), message="starting")
             done = 0.0
-            for step in steps:
-                step.run(self._progress(step, done))
+            for i, step in enumerate(steps):
+                rest = [s.predicted for s in steps[i + 1:]]
+                later = None if None in rest else float(sum(rest))
+                step.run(self._progress(step, done, later))
                 done += step.share
             self._set(state=DONE, fraction=1.0, step="", message="models ready",
                       notes=tuple(notes), eta_seconds=0.0, elapsed=time.monotonic() - self._t0)
@@ -141,20 +145,19 @@ class ModelJob:
                            "stays usable")
             self._set(state=FAILED, error=message, notes=tuple(notes), eta_seconds=None)
 
-    def _progress(self, step: _Step, before: float) -> Progress:
+    def _progress(self, step: _Step, before: float, later: float | None) -> Progress:
+        """The callback of ``step`` (``before``: the job's share done before it; ``later``:
+        predicted seconds of the steps after it, None when unknown)."""
         started = time.monotonic()
 
         def progress(fraction: float, message: str) -> None:
             if self._cancel.is_set():
                 raise Cancelled()
             fraction = min(1.0, max(0.0, fraction))
-            spent = time.monotonic() - started
-            eta = spent * (1 - fraction) / fraction if fraction >= MIN_SHARE_FOR_RATE else None
-            if eta is not None:  # later steps: at the pace of this one, by their shares
-                rest = 1.0 - before - step.share
-                eta += rest * spent / max(fraction * step.share, 1e-9)
+            left = time_left(time.monotonic() - started, fraction, step.predicted)
+            total = None if left is None or later is None else left + later
             self._set(step=step.label, fraction=before + step.share * fraction,
-                      message=message, eta_seconds=eta)
+                      message=message, eta_seconds=total, step_eta_seconds=left)
         return progress
 
     def _plan(self, ws: Workspace, notes: list[str]) -> list[_Step]:
@@ -164,10 +167,18 @@ class ModelJob:
                                  "its previous version")
         steps: list[_Step] = []
         if self.text:
-            steps.append(_Step("text model", 0.6, lambda p: self._text(ws, notes, p)))
+            steps.append(_Step("text model", 0.6, lambda p: self._text(ws, notes, p),
+                               _predict(ws, self.dataset, "core.text.plan:predict_text_seconds")))
         if int(info.get("customers") or 0) > 0:
-            steps.append(_Step("recommender", 0.35, lambda p: self._recommender(ws, notes, p)))
-        steps.append(_Step("bundle inputs", 0.05, lambda p: self._inputs(ws, p)))
+            steps.append(_Step("recommender", 0.35, lambda p: self._recommender(ws, notes, p),
+                               _predict(ws, self.dataset,
+                                        "core.recommend.store:predict_train_seconds")))
+        steps.append(_Step("bundle inputs", 0.05, lambda p: self._inputs(ws, p),
+                           _predict(ws, self.dataset, "core.bundles.service:predict_inputs_seconds")))
+        # the bar moves by predicted time where every step has a prediction
+        known = [s.predicted for s in steps]
+        if None not in known and sum(known) > 0:
+            steps = [replace(s, share=s.predicted) for s in steps]
         total = sum(s.share for s in steps)
         return [replace(s, share=s.share / total) for s in steps]
 
@@ -200,6 +211,24 @@ class ModelJob:
         forget_inputs(self.cache, ws, self.dataset)  # gathered before the models existed
         dataset_inputs(ws, self.dataset, text=self.text, cache=self.cache,
                        progress=sub_progress(progress, 0.0, 1.0))
+
+
+def _predict(ws: Workspace, dataset: str, ref: str) -> float | None:
+    """A step's predicted seconds from ``"module:function"`` (``function(ws, dataset)``), or
+    None when the stage has no estimate (or it failed: an estimate never stops a job)."""
+    import importlib
+
+    module, func = ref.split(":")
+    try:
+        fn = getattr(importlib.import_module(module), func)
+    except (ImportError, AttributeError):
+        return None
+    try:
+        value = fn(ws, dataset)
+    except Exception:  # noqa: BLE001 - an estimate is advisory
+        log.exception("time estimate %s failed", ref)
+        return None
+    return None if value is None else max(0.0, float(value))
 
 
 # ---------------------------------------------------------------------------- the workers

@@ -36,4 +36,20 @@ def sub_progress(progress: Optional[Progress], start: float, end: float) -> Opti
     return _sub
 
 
+MIN_SHARE_FOR_PACE = 0.03  # below this share of a step its own pace is too noisy to extrapolate
+TRUST_PACE_AT = 0.3  # from this share of a step on, its own pace alone gives the time left
+
+
+def time_left(spent: float, fraction: float, predicted: float | None) -> float | None:
+    """Seconds left in a step ``fraction`` done after ``spent`` seconds: its own pace once it is
+    well under way, the ``predicted`` duration before, a blend in between (a step's first
+    percent is often loading, not its pace). None when nothing is known yet."""
+    pace = spent * (1 - fraction) / fraction if fraction >= MIN_SHARE_FOR_PACE else None
+    prior = None if predicted is None else max(predicted - spent, 0.05 * predicted)
+    if pace is None or prior is None:
+        return pace if prior is None else prior
+    w = min(1.0, fraction / TRUST_PACE_AT)
+    return w * pace + (1 - w) * prior
+
+
 # ---------------------------------------------------------------------------- reliability

@@ -39,6 +39,13 @@ def _cache_key(ws: Workspace, name: str, version: int, text: bool, cut: Any,
     return (str(ws.root), name, version, bool(text), where, repr(finetune_params), model)
 
 
+def predict_inputs_seconds(ws: Workspace, name: str) -> float:
+    """Seconds to gather a dataset's bundle inputs from stored models (reading the lines,
+    building the baskets): about 2 s for UCI Online Retail's 530k kept lines on 2 cores."""
+    rows = int(ws.info(name).get("rows_kept") or 0)
+    return 0.5 + rows / 350_000
+
+
 def forget_inputs(cache: InputsCache, ws: Workspace, name: str) -> None:
     """Drop every cached input of dataset ``name`` (they were gathered before a model they use
     was trained)."""

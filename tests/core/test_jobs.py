@@ -57,8 +57,8 @@ def test_cancel_in_the_middle_of_fine_tuning_leaves_the_workspace_as_it_was(shop
     files_before = _files(shop)
     original = jobs.ModelJob._progress
 
-    def cancel_mid_step(self, step, before):
-        inner = original(self, step, before)
+    def cancel_mid_step(self, step, before, later):
+        inner = original(self, step, before, later)
 
         def progress(fraction, message):
             if step.label == "text model" and fraction > 0.1:
@@ -100,6 +100,19 @@ def test_a_reloaded_dataset_fails_the_old_versions_job_with_a_clear_message(shop
     job.run()  # run directly: version 0 is not the dataset's version
     s = job.status()
     assert s.state == jobs.FAILED and "re-loaded" in s.error
+
+
+def test_time_left_blends_the_prediction_with_the_steps_own_pace():
+    from core.progress import time_left as _step_left
+
+    assert _step_left(0.0, 0.0, None) is None  # nothing known yet
+    assert _step_left(5.0, 0.0, 100.0) == 95.0  # only the prediction
+    assert _step_left(10.0, 0.5, None) == 10.0  # only the pace: half done in 10 s
+    # early on the prediction weighs more, later the pace alone
+    early = _step_left(2.0, 0.05, 100.0)
+    assert abs(early - (1 / 6 * 38.0 + 5 / 6 * 98.0)) < 1e-9
+    assert _step_left(30.0, 0.6, 100.0) == 20.0
+    assert _step_left(200.0, 0.1, 100.0) > 0  # slower than predicted: never negative
 
 
 def test_compare_lists_counts_added_removed_and_moved():
