@@ -49,14 +49,17 @@ def column_roles(result: dict) -> None:
 
 
 def data_check(result: dict) -> None:
-    """Rows kept and dropped by reason (share, examples), placeholder and duplicate findings,
-    the catalog's match, the warnings of the load and the columns worth mapping."""
+    """Rows kept and dropped by reason (share, examples), what the files' contents decided about
+    the mapping (item names built from the catalog's columns), placeholder and duplicate
+    findings, the catalog's match, the warnings of the load and the columns worth mapping."""
     read, kept = result["rows_read"], result["rows_kept"]
     dates = (f", {result['date_min'][:10]} to {result['date_max'][:10]}"
              if result.get("date_min") else "")
     st.write(f"**{read:,}** rows read; loading would keep **{kept:,}** ({kept / read:.1%}): "
              f"**{result['orders']:,}** orders, **{result['items']:,}** items, "
              f"**{result['customers']:,}** customers{dates}.")
+    for note in result.get("mapping_notes", []):  # e.g. item names built from the catalog
+        st.info(md(note))
     if result.get("nothing_kept"):
         st.error(md(result["nothing_kept"]))
     if result["reasons"]:

@@ -10,7 +10,8 @@ It returns ``file, layout, encoding, delimiter, notes, rows_read, rows_kept, dro
 rows}``, ``reasons`` (per reason: ``text`` from ``REASON_TEXT``, ``rows``, ``share`` of the rows
 read, ``examples``), ``orders, items, customers, date_min, date_max``, ``mapping`` and
 ``catalog_mapping`` (as in the ingest summary), ``explain`` (each column, the field it was taken
-for and why), ``placeholders`` and ``duplicates`` (findings), ``catalog`` (how the catalog
+for and why), ``mapping_notes`` (what the files' contents decided, e.g. item names built from the
+catalog's columns), ``placeholders`` and ``duplicates`` (findings), ``catalog`` (how the catalog
 matches the sold items), ``warnings`` (those the load would report, less the missing fields
 that a suggestion covers), ``nothing_kept`` (the error
 a load would raise when every row is dropped, else None), ``suggestions`` (``core.ingest.advice``)
@@ -98,7 +99,7 @@ def _dry_run(con: duckdb.DuckDBPyConnection, inp: Inputs, options: IngestOptions
         "date_max": stats[5].isoformat(sep=" ") if stats[5] else None,
         "mapping": mp.describe(inp.lines_map),
         "catalog_mapping": mp.describe(inp.cat_map) if has_cat else {},
-        "explain": inp.detection.explain(),
+        "explain": inp.detection.explain(), "mapping_notes": list(inp.detection.notes),
         "placeholders": _placeholders(con, inp),
         "duplicates": _duplicates(con, inp, rows_read),
         "catalog": _catalog(con, cat_rows) if has_cat else None,

@@ -6,6 +6,7 @@ rows with no reason are kept. Nothing is dropped without a named reason.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from core.sql import literal
@@ -99,8 +100,12 @@ WEEKDAY_RE = r"\s*(星期|周|礼拜)[一二三四五六日天]\s*"
 
 
 def timestamp_text_sql(expr: str) -> str:
-    """The timestamp text without weekday labels; empty -> NULL."""
-    return f"NULLIF(trim(regexp_replace({expr}, {q(WEEKDAY_RE)}, ' ', 'g')), '')"
+    """The timestamp text without weekday labels; empty -> NULL. The replacement runs only on
+    values holding one of the label's first characters (the same result, a fraction of the
+    time: most files have no labels)."""
+    marks = " OR ".join(f"contains({expr}, {q(c)})" for c in "星周礼")
+    return (f"NULLIF(trim(CASE WHEN {marks} THEN regexp_replace({expr}, {q(WEEKDAY_RE)}, ' ', "
+            "'g') ELSE " + expr + " END), '')")
 
 
 MAX_NUMBER = "1e15"  # larger quantities or prices are unreadable, not huge
@@ -109,7 +114,10 @@ MAX_NUMBER = "1e15"  # larger quantities or prices are unreadable, not huge
 def number_sql(expr: str, *, decimal_comma: bool, money: bool = False) -> str:
     """TRY_CAST of a number written by a person: decimal comma (``1,5``, ``1.234,5``) where the
     file's delimiter is not a comma, thousands commas (``1,234.5``) otherwise; currency signs are
-    stripped from money."""
+    stripped from money. A value DuckDB reads as it is (``12``, `` 2.5``, ``1e3``) is read
+    directly; only the others take the slower rewriting, which gives such values the same
+    number (``TRY_CAST`` refuses every value holding a comma, and the stripped characters cannot
+    occur inside a number it reads)."""
     x = expr
     if money:
         x = f"regexp_replace({x}, '[£$€¥₹\\s]|EUR|USD|GBP|RMB|CNY|元', '', 'g')"
@@ -119,7 +127,7 @@ def number_sql(expr: str, *, decimal_comma: bool, money: bool = False) -> str:
     else:
         x = (f"CASE WHEN regexp_matches({x}, '^[-+]?[0-9]{{1,3}}(,[0-9]{{3}})+(\\.[0-9]+)?$') "
              f"THEN replace({x}, ',', '') ELSE {x} END")
-    return f"TRY_CAST({x} AS DOUBLE)"
+    return f"coalesce(TRY_CAST({expr} AS DOUBLE), TRY_CAST({x} AS DOUBLE))"
 
 
 def finite_sql(column: str) -> str:
@@ -135,8 +143,8 @@ def detect_timestamp_format(con: Any, sample: list[str]) -> str | None:
     values = [v for v in sample if v][:2000]
     if not values:
         return None
-    con.execute("CREATE OR REPLACE TEMP TABLE ts_sample (v VARCHAR)")
-    con.executemany("INSERT INTO ts_sample VALUES (?)", [[v] for v in values])
+    con.execute("CREATE OR REPLACE TEMP TABLE ts_sample AS SELECT unnest(?::VARCHAR[]) AS v",
+                [values])
     counts = ", ".join(f"count({in_date_range(f'try_strptime(v, {q(f)})::TIMESTAMP')})"
                        for f in TIMESTAMP_FORMATS)
     count_sql = f"SELECT {counts} FROM ts_sample"
@@ -145,38 +153,63 @@ def detect_timestamp_format(con: Any, sample: list[str]) -> str | None:
     return TIMESTAMP_FORMATS[best] if row[best] > 0 else None
 
 
-def needs_fill_sql(exprs: dict[str, str]) -> str | None:
-    """SQL counting orders whose customer or timestamp is filled on some lines but not all (the
-    Shopify pattern); None when neither field is mapped."""
-    parts = [f for f in ("customer_id", "timestamp") if f in exprs]
-    if not parts or "order_id" not in exprs:
+def order_facts_sql(exprs: dict[str, str]) -> str | None:
+    """SQL of one row over the order ids of ``raw``: the number of orders whose customer or
+    timestamp is filled on some lines but not all (the Shopify pattern; 0 when neither field is
+    mapped), and the share of rows whose order id is all digits (only then do C/A prefixes mean
+    cancellation/adjustment). The rows are first counted per distinct raw value of the columns
+    involved, so the text functions and the pattern run once per value, not per row. None
+    without an order id column."""
+    if "order_id" not in exprs:
         return None
-    cond = " OR ".join(f"(count({exprs[f]}) > 0 AND count({exprs[f]}) < count(*))" for f in parts)
-    return (f"SELECT count(*) FROM (SELECT {exprs['order_id']} AS o FROM raw GROUP BY o "
-            f"HAVING {cond})")
+    parts = [f for f in ("customer_id", "timestamp") if f in exprs]
+    cols = ", ".join(dict.fromkeys(re.findall(r'"c[0-9]+"', " ".join(
+        exprs[f] for f in ["order_id"] + parts))))
+    counts = "".join(f", sum(n) FILTER (WHERE {exprs[f]} IS NOT NULL) AS k{i}"
+                     for i, f in enumerate(parts))
+    cond = " OR ".join(f"(k{i} > 0 AND k{i} < n)" for i in range(len(parts))) or "FALSE"
+    return (f"SELECT count(*) FILTER (WHERE {cond}), coalesce(sum(n) FILTER (WHERE "
+            "regexp_matches(o, '^[0-9]+$')), 0)::DOUBLE / sum(n) "
+            f"FROM (SELECT {exprs['order_id']} AS o, sum(n) AS n{counts} FROM (SELECT {cols}, "
+            "count(*) AS n FROM raw GROUP BY ALL) GROUP BY o)")
+
+
+def _distinct(expr: str) -> str:
+    """SQL: the distinct values ``v`` of ``expr`` over ``raw``, computed on the distinct values
+    of the raw columns it reads (fewer rows to trim)."""
+    cols = ", ".join(dict.fromkeys(re.findall(r'"c[0-9]+"', expr)))
+    return (f"SELECT DISTINCT {expr} AS v FROM (SELECT DISTINCT {cols} FROM raw)" if cols
+            else f"SELECT {expr} AS v")
 
 
 def clean_sql(exprs: dict[str, str], raw_cols: list[str], *, ts_fmt: str | None,
               decimal_comma: bool, options: Any, fill: bool = True,
-              derive_order: bool = False) -> str:
+              derive_order: bool = False, numeric_ids: bool | None = None) -> str:
     """SQL creating temp table ``clean`` (line_no, order_id, item_id, item_name, category,
-    quantity, unit_price, customer_id, ts, ts_raw, reason) from ``raw``."""
+    quantity, unit_price, customer_id, ts, ts_raw, reason) from ``raw``. ``numeric_ids``: more
+    than half of the rows have an all-digit order id (``order_facts_sql``); None: found here."""
     def get(f: str) -> str:
         return exprs.get(f, "NULL::VARCHAR")
 
     ts_raw = get("timestamp")
     has_ts = "timestamp" in exprs
     # numeric order ids: only then do C/A prefixes mean cancellation/adjustment
-    # exact duplicates: every row but the first of its group of identical raw rows (a hash
-    # aggregate and join; cheaper than a window partitioned by every column)
+    # exact duplicates: every row but the first of its group of identical raw rows. Rows whose
+    # hash of all columns is unique are unique; only the few others (copies, and the rare hash
+    # collision) are grouped by their columns (a window over that small set)
     # Without a quantity column, identical rows are units of one line (a POS writing one row
     # per coffee): the first row counts them, the others are dropped under a named reason.
     units = options.drop_duplicates and "quantity" not in exprs
     if options.drop_duplicates:
-        dup = "CASE WHEN firsts.first_line IS NULL THEN 2 ELSE 1 END"
-        source = (f"raw LEFT JOIN (SELECT min(line_no) AS first_line, count(*) AS n_same FROM raw "
-                  f"GROUP BY {', '.join(raw_cols)}) AS firsts ON firsts.first_line = raw.line_no")
-        n_same = "coalesce(firsts.n_same, 1)"
+        cols = ", ".join(raw_cols)
+        first = "line_no = min(line_no) OVER w"
+        same = (f"WITH hashed AS MATERIALIZED (SELECT line_no, hash({cols}) AS h FROM raw) "
+                f"SELECT line_no AS same_line, CASE WHEN {first} THEN 1 ELSE 2 END AS rank, "
+                f"CASE WHEN {first} THEN count(*) OVER w ELSE 1 END AS n FROM raw "
+                "WHERE line_no IN (SELECT line_no FROM hashed WHERE h IN (SELECT h FROM hashed "
+                f"GROUP BY h HAVING count(*) > 1)) WINDOW w AS (PARTITION BY {cols})")
+        source = f"raw LEFT JOIN ({same}) AS same ON same.same_line = raw.line_no"
+        dup, n_same = "coalesce(same.rank, 1)", "coalesce(same.n, 1)"
     else:
         dup, source, n_same = "1", "raw", "1"
     mapped = f"""
@@ -210,7 +243,8 @@ def clean_sql(exprs: dict[str, str], raw_cols: list[str], *, ts_fmt: str | None,
     else:
         ts = "NULL::TIMESTAMP"
     cust = ("CASE WHEN cust_raw LIKE '%@%' THEN 'h_' || left(sha256(lower(cust_raw)), 16) "
-            "WHEN regexp_matches(cust_raw, '^[0-9]+\\.0+$') THEN regexp_replace(cust_raw, "
+            "WHEN contains(cust_raw, '.') AND regexp_matches(cust_raw, '^[0-9]+\\.0+$') "
+            "THEN regexp_replace(cust_raw, "
             "'\\.0+$', '') ELSE cust_raw END")
     parsed = f"""
     SELECT line_no, order_id, item_id, item_name, category, qty_raw,
@@ -230,18 +264,24 @@ def clean_sql(exprs: dict[str, str], raw_cols: list[str], *, ts_fmt: str | None,
     SELECT * REPLACE (CASE WHEN customer_id IS NOT NULL AND ts IS NOT NULL THEN
         customer_id || ' · ' || strftime(ts::DATE, '%Y-%m-%d') END AS order_id)
     FROM ({parsed})"""
-    numeric_ids = ("(SELECT avg(CASE WHEN regexp_matches(order_id, '^[0-9]+$') THEN 1.0 ELSE 0 "
-                   "END) FROM p) > 0.5")
+    numeric = ("(SELECT avg(CASE WHEN regexp_matches(order_id, '^[0-9]+$') THEN 1.0 ELSE 0 "
+               "END) FROM p) > 0.5" if numeric_ids is None else str(bool(numeric_ids)).upper())
     cancel = "FALSE"
     adjust = "FALSE"
-    if options.drop_cancellations:
-        cancel = f"regexp_matches(order_id, '^[Cc][0-9]') AND {numeric_ids}"
-        adjust = f"regexp_matches(order_id, '^[Aa][0-9]') AND {numeric_ids}"
-    nonprod = (f"(regexp_matches(upper(item_id), {q(NON_PRODUCT_RE)}) OR "
-               f"regexp_matches(upper(coalesce(item_name, '')), {q(NON_PRODUCT_NAME_RE)}))"
-               if options.drop_non_products else "FALSE")
-    placeholder = (f"regexp_matches(lower(item_id), {q(PLACEHOLDER_RE)})"
-                   if getattr(options, "drop_placeholders", True) else "FALSE")
+    if options.drop_cancellations and numeric != "FALSE":  # the prefix test first: cheaper
+        cancel = (f"(starts_with(order_id, 'C') OR starts_with(order_id, 'c')) AND "
+                  f"regexp_matches(order_id, '^[Cc][0-9]') AND {numeric}")
+        adjust = (f"(starts_with(order_id, 'A') OR starts_with(order_id, 'a')) AND "
+                  f"regexp_matches(order_id, '^[Aa][0-9]') AND {numeric}")
+    # The item patterns run once per distinct item id and name (a few thousand), not per row.
+    lookups = (f", ids AS (SELECT v, regexp_matches(lower(v), {q(PLACEHOLDER_RE)}) AS placeholder,"
+               f" regexp_matches(upper(v), {q(NON_PRODUCT_RE)}) AS code FROM "
+               f"({_distinct(get('item_id'))})), names AS (SELECT v, regexp_matches(upper(v), "
+               f"{q(NON_PRODUCT_NAME_RE)}) AS code FROM ({_distinct(get('item_name'))}))")
+    joins = ("LEFT JOIN ids ON ids.v = p.item_id LEFT JOIN names ON names.v = p.item_name")
+    nonprod = ("(ids.code OR coalesce(names.code, FALSE))" if options.drop_non_products
+               else "FALSE")
+    placeholder = "ids.placeholder" if getattr(options, "drop_placeholders", True) else "FALSE"
     bad_ts = ("ts_raw IS NOT NULL AND ts IS NULL" if has_ts and options.bad_dates == "drop"
               else "FALSE")
     reason = f"""CASE
@@ -260,7 +300,7 @@ def clean_sql(exprs: dict[str, str], raw_cols: list[str], *, ts_fmt: str | None,
         END"""
     return f"""
     CREATE TEMP TABLE clean AS
-    WITH p AS ({parsed})
+    WITH p AS ({parsed}){lookups}
     SELECT line_no, order_id, item_id, item_name, category, quantity, unit_price, customer_id,
         ts, ts_raw, {reason} AS reason
-    FROM p"""
+    FROM p {joins}"""

@@ -29,6 +29,7 @@ import duckdb
 from core.errors import BundleLabError, InputError
 from core.files import owned_name
 from core.ingest import mapping as mp
+from core.ingest.catalog_text import add_item_names, sample
 from core.ingest.rawread import WIDE_COLUMNS, NotUtf8, configure, narrow, read_raw
 from core.ingest.sniff import Sniffed, sniff
 from core.ingest.store import clean_and_store
@@ -140,6 +141,10 @@ def opened(ws: Workspace, path: Path, catalog: Path | None, options: IngestOptio
         inp.detection = mp.detect(inp.sn.header, inp.cat_sn.header if inp.cat_sn else None,
                                   options.mapping, file=path.name,
                                   catalog_file=catalog.name if catalog else None, strict=True)
+        if inp.cat_sn is not None:  # no name column anywhere: names from the catalog's text
+            cat_sn = inp.cat_sn
+            add_item_names(inp.detection, cat_sn.header,
+                           lambda: sample(cat_sn.path, cat_sn.delimiter), options.mapping)
         if len(inp.sn.header) > WIDE_COLUMNS:
             inp.sn = narrow(inp.sn, [c for cols in inp.lines_map.values() for c in cols],
                             ws.tmp_dir)
@@ -206,7 +211,8 @@ def ingest(ws: Workspace, path: str | Path, *, catalog: str | Path | None = None
                 report(progress, 0.45, f"cleaning {rows_read:,} rows")
                 summary = clean_and_store(con, name, inp.sn, inp.cat_sn, inp.lines_map,
                                           inp.cat_map, options, rows_read, sources,
-                                          sub_progress(progress, 0.45, 0.95))
+                                          sub_progress(progress, 0.45, 0.95),
+                                          mapping_notes=inp.detection.notes)
         summary["catalog_rows"] = cat_rows
         _promote(ws, name, staging)
         staging = None

@@ -132,11 +132,14 @@ FIELD_TEXT = {"order_id": "order id", "item_id": "item id", "item_name": "item n
 @dataclass
 class Detection:
     """The mapping of the order lines and of the catalog (``{field: [columns]}``; ``order_id:
-    []`` = one customer on one day) and, per ``(source, field)``, why that column was taken."""
+    []`` = one customer on one day), per ``(source, field)`` why that column was taken, and
+    ``notes``: sentences for the user about a mapping the files' contents decided (item names
+    built from a catalog's columns, ``core.ingest.catalog_text``)."""
 
     lines: dict[str, list[str]]
     catalog: dict[str, list[str]]
     why: dict[tuple[str, str], str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def explain(self) -> list[dict[str, str]]:
         """One row per mapped field: ``column``, ``field`` (its words), ``source`` (``order

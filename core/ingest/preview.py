@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from core.ingest import mapping as mp
+from core.ingest.catalog_text import add_item_names, sample
 from core.ingest.sniff import sniff
 
 
@@ -16,7 +17,8 @@ def preview(path: str | Path, tmp_dir: Path, *, catalog: str | Path | None = Non
             layout: str = "auto", rows: int = 8) -> dict[str, Any]:
     """``{"columns", "catalog_columns", "mapping", "catalog_mapping" ({field: "ColA+ColB"},
     ``core.ingest.mapping.detect`` as ingest runs it without overrides), "explain" (why each
-    column was taken), "rows" (list of dicts), "encoding", "delimiter", "layout", "notes"}``.
+    column was taken), "mapping_notes" (``mapping.Detection.notes``), "rows" (list of dicts),
+    "encoding", "delimiter", "layout", "notes"}``.
     Raises the same ``InputError``s as ingest."""
     sn = sniff(path, tmp_dir, layout=layout)
     try:
@@ -30,28 +32,31 @@ def preview(path: str | Path, tmp_dir: Path, *, catalog: str | Path | None = Non
                 head = gz.read(256 * 1024)
         text = head.decode("utf-8-sig", errors="replace")
         reader = csv.reader(io.StringIO(text), delimiter=sn.delimiter)
-        sample = []
+        rows_shown = []
         try:
             next(reader, None)
             for row in reader:
-                sample.append(dict(zip(sn.header, row)))
-                if len(sample) >= rows:
+                rows_shown.append(dict(zip(sn.header, row)))
+                if len(rows_shown) >= rows:
                     break
         except csv.Error:  # a field longer than Python's csv limit: show the rows before it
             pass
-        cat_cols = None
-        if catalog is not None:
-            csn = sniff(catalog, tmp_dir, layout="lines", has_mapping=True)
-            cat_cols = csn.header
-            if csn.temp:
+        # the same detection as ingest (header synonyms, then the rules, then item names from
+        # the catalog's columns), without overrides
+        csn = sniff(catalog, tmp_dir, layout="lines", has_mapping=True) \
+            if catalog is not None else None
+        try:
+            found = mp.detect(sn.header, csn.header if csn else None, file=Path(path).name)
+            if csn is not None:
+                add_item_names(found, csn.header, lambda: sample(csn.path, csn.delimiter))
+        finally:
+            if csn is not None and csn.temp:
                 csn.path.unlink(missing_ok=True)
-        # the same detection as ingest (header synonyms, then the rules), without overrides
-        found = mp.detect(sn.header, cat_cols, file=Path(path).name)
         return {
-            "columns": sn.header, "catalog_columns": cat_cols,
+            "columns": sn.header, "catalog_columns": csn.header if csn else None,
             "mapping": mp.describe(found.lines), "catalog_mapping": mp.describe(found.catalog),
-            "explain": found.explain(),
-            "rows": sample, "encoding": sn.encoding, "delimiter": sn.delimiter,
+            "explain": found.explain(), "mapping_notes": found.notes,
+            "rows": rows_shown, "encoding": sn.encoding, "delimiter": sn.delimiter,
             "layout": sn.kind, "notes": sn.notes,
         }
     finally:

@@ -24,6 +24,7 @@ from typing import Iterator
 
 import duckdb
 
+from core.device import cpu_threads
 from core.errors import InputError
 from core.ingest.sniff import Sniffed
 from core.ingest.streams import (GZIP_ERRORS, MAX_LINE_CHARS, LineTooLong, bounded_lines,
@@ -48,11 +49,12 @@ _GLOB_CHARS = frozenset("*?[]{}")
 
 
 def configure(con: duckdb.DuckDBPyConnection) -> None:
-    """DuckDB settings for an ingest connection: ``MEMORY_LIMIT``; one thread per CPU core of
-    this machine up to ``MAX_THREADS``; and insertion order kept, which ``line_no``
-    (``row_number() OVER ()`` over the file) relies on."""
+    """DuckDB settings for an ingest connection: ``MEMORY_LIMIT``; ``core.device.cpu_threads()``
+    threads (the cores this process may use, or ``$BUNDLELAB_THREADS``) up to ``MAX_THREADS``;
+    and insertion order kept, which ``line_no`` (``row_number() OVER ()`` over the file) relies
+    on."""
     con.execute("SET memory_limit = ?", [MEMORY_LIMIT])
-    con.execute("SET threads = ?", [min(os.cpu_count() or 1, MAX_THREADS)])
+    con.execute("SET threads = ?", [min(cpu_threads(), MAX_THREADS)])
     con.execute("SET preserve_insertion_order = true")
 
 

@@ -18,7 +18,7 @@ import duckdb
 from core.errors import InputError
 from core.ingest import mapping as mp
 from core.ingest.cleaning import (DROP_REASONS, REASON_TEXT, clean_sql, detect_timestamp_format,
-                                  finite_sql, needs_fill_sql, number_sql, text_sql,
+                                  finite_sql, number_sql, order_facts_sql, text_sql,
                                   timestamp_text_sql)
 from core.ingest.sniff import Sniffed
 from core.progress import Progress, report
@@ -63,11 +63,12 @@ def run_cleaning(con: duckdb.DuckDBPyConnection, sn: Sniffed, lines_map: dict[st
         sample = [r[0] for r in con.execute(sample_sql).fetchall()]
         ts_fmt = detect_timestamp_format(con, sample)
     raw_cols = [f'"c{i}"' for i in range(len(sn.header))]
-    fill_sql = needs_fill_sql(exprs)
-    fill = bool(fill_sql and con.execute(fill_sql).fetchone()[0])
+    facts_sql = order_facts_sql(exprs)
+    unfilled, numeric_share = con.execute(facts_sql).fetchone() if facts_sql else (0, None)
     con.execute(clean_sql(exprs, raw_cols, ts_fmt=ts_fmt, decimal_comma=sn.delimiter != ",",
-                          options=options, fill=fill,
-                          derive_order=mp.derived_order_id(lines_map)))
+                          options=options, fill=bool(unfilled),
+                          derive_order=mp.derived_order_id(lines_map),
+                          numeric_ids=bool(numeric_share is not None and numeric_share > 0.5)))
     return ts_fmt
 
 
@@ -122,10 +123,12 @@ def build_catalog(con: duckdb.DuckDBPyConnection, cat_sn: Sniffed | None,
 def clean_and_store(con: duckdb.DuckDBPyConnection, name: str, sn: Sniffed,
                     cat_sn: Sniffed | None, lines_map: dict[str, list[str]],
                     cat_map: dict[str, list[str]], options, rows_read: int, sources: list[str],
-                    progress: Progress | None) -> dict[str, Any]:
+                    progress: Progress | None, *,
+                    mapping_notes: list[str] | None = None) -> dict[str, Any]:
     """Clean the ``raw`` (and ``cat_raw``) temp tables into dataset ``name`` and return its
     summary. ``options`` is an ``IngestOptions``; ``sources`` the stored upload paths (order
-    lines, then the catalog), relative to the workspace."""
+    lines, then the catalog), relative to the workspace; ``mapping_notes`` the detection's
+    notes (``mapping.Detection.notes``), kept in the summary."""
     ts_fmt = run_cleaning(con, sn, lines_map, options)
     report(progress, 0.3, "counting what was dropped")
     dropped = dropped_counts(con)
@@ -162,7 +165,8 @@ def clean_and_store(con: duckdb.DuckDBPyConnection, name: str, sn: Sniffed,
         "catalog_mapping": mp.describe(cat_map) if has_cat else {},
         "catalog_items": int(catalog_items), "layout": sn.kind, "encoding": sn.encoding,
         "delimiter": sn.delimiter, "timestamp_format": ts_fmt, "warnings": warnings,
-        "notes": sn.notes, "file": sn.original.name,
+        "notes": sn.notes, "mapping_notes": list(mapping_notes or []),
+        "file": sn.original.name,
     }
     con.execute("INSERT INTO datasets VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [name, _now(), sources[0], sources[1] if len(sources) > 1 else None, version,
@@ -236,13 +240,13 @@ def ingest_warnings(con, lines_map, stats, has_cat, ts_fmt, *,
     return out
 
 
-# Sold items that no kept order line and no catalog row names.
+# Sold items that no kept order line and no catalog row names (items and their kept rows; one
+# pass grouped by item; kept rows and catalog rows always have an item id).
 _UNNAMED_SQL = """
-SELECT count(DISTINCT item_id), count(*) FROM clean AS k
-WHERE reason IS NULL
-  AND NOT EXISTS (SELECT 1 FROM clean AS n WHERE n.reason IS NULL AND n.item_id = k.item_id
-                  AND n.item_name IS NOT NULL)
-  AND NOT EXISTS (SELECT 1 FROM cat WHERE cat.item_id = k.item_id AND cat.item_name IS NOT NULL)
+SELECT count(*), coalesce(sum(n), 0) FROM (
+    SELECT item_id, count(*) AS n FROM clean WHERE reason IS NULL GROUP BY item_id
+    HAVING count(item_name) = 0)
+WHERE item_id NOT IN (SELECT item_id FROM cat WHERE item_name IS NOT NULL)
 """
 
 _ITEMS_SQL = """

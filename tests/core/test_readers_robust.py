@@ -172,7 +172,7 @@ def test_ingest_connection_follows_the_machine_within_the_memory_limit(monkeypat
     from core.ingest import rawread
 
     for cores, threads in ((1, 1), (4, 4), (64, rawread.MAX_THREADS)):
-        monkeypatch.setattr(rawread.os, "cpu_count", lambda cores=cores: cores)
+        monkeypatch.setenv("BUNDLELAB_THREADS", str(cores))
         con = duckdb.connect()
         rawread.configure(con)
         got = con.execute("SELECT current_setting('threads'), "
