@@ -7,10 +7,14 @@
    (closest to the issue's independent reference run), and gp_topfreq with popularity ties (no
    recency: the strongest simple variant found here).
 2. Training time of the neural model on ALL orders (production use), median of --repeats runs.
+3. ``--threads 1,2``: that training time with each number of torch threads (interleaved runs,
+   median seconds and seconds per epoch), which chose the default (``NeuralRecommender``'s
+   ``threads``); ``--only-threads`` skips 1 and 2.
 
 Numbers on a shared 2-core machine are noisy: the script prints medians and the machine's load.
 
     .venv/bin/python bench/recommender.py [--text base|finetuned|none] [--seeds 3] [--repeats 3]
+                                          [--threads 1,2] [--only-threads]
 """
 
 from __future__ import annotations
@@ -41,6 +45,9 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--workspace", help="workspace holding an ingested 'online_retail' dataset "
                     "(default: a temporary one, ingested here)")
+    ap.add_argument("--threads", help="compare training time at these torch thread counts, "
+                    "e.g. 1,2")
+    ap.add_argument("--only-threads", action="store_true", help="only the thread comparison")
     args = ap.parse_args()
 
     from core.baskets import temporal_split
@@ -54,6 +61,10 @@ def main() -> None:
     if "online_retail" not in ws.datasets()["name"].tolist():
         ingest(ws, DATA, dataset="online_retail")
     lines, items = ws.lines("online_retail"), ws.items("online_retail")
+    if args.only_threads:
+        full = build_history(lines, item_ids=item_index_for(lines, items))
+        vec, _ = text_vectors_for(ws, "online_retail", full.item_ids, source=args.text)
+        return thread_timing(full, vec, args.threads or "1,2", args.repeats)
     split = temporal_split(lines, args.cut)
     history = build_history(split.train, item_ids=item_index_for(split.train, items))
     t0 = time.perf_counter()
@@ -116,6 +127,31 @@ def main() -> None:
           f" s of {args.repeats} (gp_topfreq fit: {statistics.median(gp_times):.2f} s)")
     print(json.dumps({"cut": args.cut, "text": used, "comparison": res,
                       "train_seconds_all_orders": times}, default=float))
+    if args.threads:
+        thread_timing(full, full_vec, args.threads, args.repeats)
+
+
+def thread_timing(history, vectors, threads: str, repeats: int) -> None:
+    """Neural training on ``history`` with each number of torch threads in ``threads`` ("1,2"),
+    runs interleaved (the machine's load drifts), seeds 0..repeats-1: median seconds and
+    seconds per epoch (epochs can differ: reductions over more threads round differently)."""
+    from core.recommend import make_recommender
+
+    counts = [int(t) for t in threads.split(",")]
+    runs: dict[int, list[tuple[float, int, float]]] = {t: [] for t in counts}
+    for r in range(repeats):
+        for t in counts:
+            t0 = time.perf_counter()
+            m = make_recommender("neural", seed=r, threads=t).fit(
+                history, item_text_vectors=vectors)
+            secs = time.perf_counter() - t0
+            runs[t].append((secs, m.epochs_run_, m.val_ndcg_))
+            print(f"threads {t} seed {r}: {secs:.1f} s, {m.epochs_run_} epochs, val NDCG@10 "
+                  f"{m.val_ndcg_:.4f}, load {os.getloadavg()[0]:.1f}", flush=True)
+    for t, rs in runs.items():
+        print(f"threads {t}: median {statistics.median(s for s, _, _ in rs):.1f} s, "
+              f"{statistics.median(s / e for s, e, _ in rs):.2f} s/epoch, val NDCG@10 "
+              f"{statistics.median(v for _, _, v in rs):.4f} ({len(rs)} runs)")
 
 
 if __name__ == "__main__":

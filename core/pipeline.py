@@ -21,15 +21,16 @@ from core.ingest.load import IngestOptions, ingest
 from core.progress import Progress, report, sub_progress
 from core.workspace import Workspace
 
-# The rules step: a sensible default support (the Rules page and ``mine`` explore further).
-RULES_MIN_SUPPORT = 0.01
+# The rules step: itemsets of up to 3 items at a support chosen from the shop's size and sparsity
+# (``core.rules.defaults``); the Rules page and ``mine`` explore further.
 RULES_MAX_LEN = 3
 
 
 @dataclass
 class PipelineResult:
     """``summary``: the JSON of ``python -m core run`` (``bundles, seconds, out, dataset,
-    list_id, rules, notes``); ``ingest``: the ingest summary; ``bundles``: the chosen bundles."""
+    list_id, rules, defaults, notes``; ``defaults``: the size-aware settings chosen for this
+    shop and why); ``ingest``: the ingest summary; ``bundles``: the chosen bundles."""
 
     summary: dict[str, Any]
     ingest: dict[str, Any]
@@ -56,6 +57,8 @@ def run_pipeline(ws: Workspace, data: str | Path, *, catalog: str | Path | None 
     name = summary["dataset"]
     report(progress, 0.1, "mining rules")
     rules = mine_step(ws, name)
+    if rules.get("note"):
+        notes.append(f"rules: {rules['note']}")
     if summary["customers"] == 0:
         notes.append("no customer ids: the recommender step and target customers are skipped")
     else:
@@ -68,27 +71,32 @@ def run_pipeline(ws: Workspace, data: str | Path, *, catalog: str | Path | None 
                                    progress=sub_progress(progress, 0.35, 0.98))
     written = str(write_table(result.bundles, out, sheet_name="bundles")) if out else None
     notes.extend(n for n in result.notes if n not in notes)
+    defaults = {"rules_support": rules.get("support"),
+                "bundles_min_orders": {"min_orders": result.params.get("min_orders_used"),
+                                       "why": result.params.get("min_orders_why")}}
     report(progress, 1.0, "done")
     return PipelineResult(
         summary={"bundles": len(result.bundles), "seconds": round(time.perf_counter() - t0, 2),
                  "out": written, "dataset": name, "list_id": result.list_id,
-                 "rules": rules.get("rules"), "notes": notes},
+                 "rules": rules.get("rules"), "defaults": defaults, "notes": notes},
         ingest=summary, bundles=result, notes=notes)
 
 
 def mine_step(ws: Workspace, name: str) -> dict:
-    """Rules at the default support: ``{"rules": n}``, or ``{"rules": 0, "note": why}`` when
-    the data gives none (too little data, too many itemsets)."""
-    from core.rules.association import RuleParams
-    from core.rules.itemsets import MiningParams
-    from core.rules.mining import mine
+    """Rules at the size-aware support (``core.rules.mining.mine_auto``): ``{"rules": n,
+    "support": what was chosen and why}`` (+ ``"note"`` when the count had to be raised for
+    dense baskets), or ``{"rules": 0, "note": why}`` when the data gives none (too little data,
+    too many itemsets)."""
+    from core.rules.mining import mine_auto
 
     try:
-        res = mine(ws, name, mining=MiningParams(min_support=RULES_MIN_SUPPORT,
-                                                 max_len=RULES_MAX_LEN), rules=RuleParams())
+        res, choice, tried = mine_auto(ws, name, max_len=RULES_MAX_LEN)
     except BundleLabError as exc:
         return {"rules": 0, "note": str(exc)}
-    return {"rules": int(len(res.rules))}
+    out = {"rules": int(len(res.rules)), "support": choice.as_dict()}
+    if tried:
+        out["note"] = f"support raised to {choice.why}"
+    return out
 
 
 def recommend_step(ws: Workspace, name: str, text: bool, progress: Progress | None) -> list[str]:

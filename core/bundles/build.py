@@ -132,7 +132,7 @@ def build_bundles(inp: BundleInputs, params: BundleParams | None = None, *,
     inp = replace(inp, notes=list(inp.notes),
                   **({} if p.text else {"vectors": None, "base_vectors": None}))
     b = inp.baskets
-    min_orders = p.resolved_min_orders(b.n_orders)
+    min_orders, why = p.min_orders_choice(b.n_orders, b.item_counts())
     use_rules = p.strategy in ("rules", "hybrid")
     use_text = p.strategy in ("similarity", "hybrid") and inp.vectors is not None
     if p.strategy == "similarity" and inp.vectors is None:
@@ -157,6 +157,7 @@ def build_bundles(inp: BundleInputs, params: BundleParams | None = None, *,
             inp, p, min_orders, weights, use_text=use_text, use_rules=use_rules,
             progress=sub_progress(progress, 0.95, 0.95))  # the bar holds; cancel still works
     if min_orders < auto_from:
+        why = f"lowered from {auto_from}, which left fewer than {min(p.top, MIN_LIST)} bundles"
         inp.notes.append(
             f"the automatic minimum of {auto_from} orders together left fewer than "
             f"{min(p.top, MIN_LIST)} bundles, so it was lowered to {min_orders}: bundles bought "
@@ -171,6 +172,6 @@ def build_bundles(inp: BundleInputs, params: BundleParams | None = None, *,
             "confidence for more")
     report(progress, 1.0, f"{len(table)} bundles")
     return BundleResult(table, coverage, flagged, n_candidates, list(inp.notes),
-                        {**asdict(p), "min_orders_used": min_orders,
+                        {**asdict(p), "min_orders_used": min_orders, "min_orders_why": why,
                          "weights_used": weights if p.strategy == "hybrid" else None},
                         round(time.perf_counter() - t0, 3))

@@ -5,12 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from core.errors import BundleLabError
 from core.text.variants import VARIANT_SIMILARITY
 
 STRATEGIES = ("rules", "similarity", "hybrid")
+# the automatic minimum orders keeps at most this many items frequent (a huge catalog)
+MAX_BUNDLE_ITEMS = 10_000
 # the rule measures a bundle can be ranked by (``Candidates.strength``)
 STRENGTHS = ("confidence", "all_confidence", "lift", "orders")
 
@@ -83,10 +86,31 @@ class BundleParams:
         if not 2 <= self.max_size <= 6:
             raise BundleLabError("bundles hold 2 to 6 items: set max_size between 2 and 6")
 
-    def resolved_min_orders(self, n_orders: int) -> int:
-        # 0.3% of orders, but at least 10 and at most 50: 50 orders together is solid evidence
-        # in any shop, and a big catalog's long tail needs a count, not a share
-        return int(self.min_orders) if self.min_orders else min(50, max(10, round(0.003 * n_orders)))
+    def resolved_min_orders(self, n_orders: int, item_counts: np.ndarray | None = None) -> int:
+        return self.min_orders_choice(n_orders, item_counts)[0]
+
+    def min_orders_choice(self, n_orders: int, item_counts: np.ndarray | None = None
+                          ) -> tuple[int, str]:
+        """(minimum orders together, why). Automatic (``min_orders`` 0): 0.3% of orders, but at
+        least 10 and at most 50 (50 orders together is solid evidence in any shop, and a big
+        catalog's long tail needs a count, not a share); raised when more than
+        ``MAX_BUNDLE_ITEMS`` items (``item_counts``: orders per item) would reach it, so the
+        itemset mining stays bounded in a huge catalog (the rules step's idea,
+        ``core.rules.defaults``)."""
+        if self.min_orders:
+            return int(self.min_orders), "set"
+        n = min(50, max(10, round(0.003 * n_orders)))
+        why = ("0.3% of orders" if 10 < n < 50 else
+               f"{'at least' if n == 10 else 'at most'} {n} orders (0.3% of orders would be "
+               f"{0.003 * n_orders:.0f})")
+        if item_counts is not None:
+            counts = np.sort(np.asarray(item_counts))[::-1]
+            if len(counts) > MAX_BUNDLE_ITEMS and counts[MAX_BUNDLE_ITEMS] >= n:
+                reaching = int((counts >= n).sum())
+                n = int(counts[MAX_BUNDLE_ITEMS]) + 1
+                why = (f"{reaching:,} items are in enough orders: raised so that at most "
+                       f"{MAX_BUNDLE_ITEMS:,} items can be in bundles")
+        return n, why
 
 
 @dataclass

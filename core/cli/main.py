@@ -10,10 +10,11 @@ this module.
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Callable
 
 from core.cli.bundles import add_bundles, run_bundles
-from core.cli.common import execute
+from core.cli.common import execute, user_error
 from core.cli.embed import add_embed, run_embed
 from core.cli.evaluate import add_evaluate, run_evaluate
 from core.cli.ingest import add_ingest, run_ingest
@@ -33,16 +34,79 @@ COMMANDS: dict[str, tuple[Callable, Callable]] = {
 }
 
 
+def _machine_options(p: argparse.ArgumentParser, default) -> None:
+    """``--device`` and ``--threads``: where the heavy steps run (``core.device``)."""
+    p.add_argument("--device", metavar="auto|cpu|cuda[:N]", default=default,
+                   help="torch device for the text model and the recommender (default: "
+                   "$BUNDLELAB_DEVICE or auto = a CUDA GPU when there is one)")
+    p.add_argument("--threads", type=int, metavar="N", default=default,
+                   help="CPU threads for torch and DuckDB (default: $BUNDLELAB_THREADS or "
+                   "every core)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description="BundleLab: product "
                                      "bundles from order lines")
+    _machine_options(parser, None)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add, _ in COMMANDS.values():
         add(sub)
+    for p in sub.choices.values():  # also accepted after the command
+        _machine_options(p, argparse.SUPPRESS)
     return parser
+
+
+def apply_machine_options(args: argparse.Namespace) -> None:
+    """Check ``--device`` / ``--threads`` and pass them on through ``$BUNDLELAB_DEVICE`` /
+    ``$BUNDLELAB_THREADS`` (read by ``core.device``) before any work starts."""
+    from core.device import ENV_DEVICE, ENV_THREADS, cpu_threads, requested_device
+    from core.errors import BundleLabError
+
+    if getattr(args, "device", None):
+        device = requested_device(args.device)
+        if device.startswith("cuda"):  # no GPU: say so now, not after ingest and mining
+            from core.device import torch_device
+
+            torch_device(device)
+        os.environ[ENV_DEVICE] = device
+    if getattr(args, "threads", None) is not None:
+        if args.threads < 1:
+            raise BundleLabError(f"--threads must be a whole number >= 1, got {args.threads}")
+        os.environ[ENV_THREADS] = str(cpu_threads(args.threads))
+
+
+def tune_allocators() -> None:
+    """Memory settings for large arrays, made before torch is imported (a no-op where they do not
+    apply; a value already in the environment is kept):
+
+    - ``THP_MEM_ALLOC_ENABLE=1``: torch puts tensors of 2 MB and more on huge pages. Every
+      training step of the recommender allocates a dozen batch x catalog tensors afresh; on a
+      90,000-item catalog their 4 KB page faults took 176 of 299 ms per step (bench/scale_run.py
+      shop, 1 thread), with huge pages a step takes ~135 ms and the same memory;
+    - glibc's mmap threshold fixed at 1 MB: glibc serves blocks of up to 32 MB from its heap once
+      such a block was freed, and a heap rarely shrinks: after the recommender's encoding ~400 MB
+      of freed temporaries stayed in the process. Blocks from 1 MB up are mapped on their own
+      instead, so their memory goes back when they are freed (recommend step peak 1.8 -> 1.45 GB).
+    """
+    os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
+    if os.environ.get("MALLOC_MMAP_THRESHOLD_"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(-3, 1 << 20)  # M_MMAP_THRESHOLD = 1 MB
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` (default: ``sys.argv[1:]``), run the command, return the exit code."""
+    from core.errors import BundleLabError
+
+    tune_allocators()
     args = build_parser().parse_args(argv)
+    try:
+        apply_machine_options(args)
+    except BundleLabError as exc:
+        return user_error(exc)
     return execute(COMMANDS[args.command][1], args)

@@ -18,8 +18,9 @@ def add_mine(sub: Any) -> None:
     m, r = MiningParams(), RuleParams()
     p = sub.add_parser("mine", help="frequent itemsets and association rules (mlxtend's metrics)")
     dataset_option(p)
-    p.add_argument("--min-support", type=float, default=m.min_support, metavar="F",
-                   help=f"below 1 a share of orders, a whole number >= 1 an order count "
+    p.add_argument("--min-support", type=_support, default=m.min_support, metavar="F|auto",
+                   help=f"below 1 a share of orders, a whole number >= 1 an order count, or auto "
+                   f"(chosen from the shop's size, as `run` does; core.rules.defaults) "
                    f"(default {m.min_support:g})")
     p.add_argument("--min-confidence", type=float, default=r.min_confidence, metavar="F",
                    help=f"default {r.min_confidence:g}")
@@ -54,20 +55,39 @@ def run_mine(args: argparse.Namespace, ws: Workspace, progress: Callable) -> dic
 
     if args.out:
         table_format(args.out)  # a bad suffix fails before mining
-    mining = MiningParams(min_support=args.min_support, max_len=args.max_len,
-                          max_itemsets=args.max_itemsets)
     rules = RuleParams(min_confidence=args.min_confidence, min_lift=args.min_lift,
                        items=tuple(args.item), item_side=args.item_side,
                        max_consequent_len=args.max_consequent_len, prune_redundant=args.prune,
                        significance=args.significance, correction=args.correction,
                        sort_by=args.sort)
-    result = mine(ws, args.dataset, mining=mining, rules=rules, progress=progress)
+    choice = None
+    if args.min_support == "auto":
+        from core.rules.mining import mine_auto
+
+        result, choice, _ = mine_auto(ws, args.dataset, max_len=args.max_len, rules=rules,
+                                      progress=progress)
+    else:
+        mining = MiningParams(min_support=args.min_support, max_len=args.max_len,
+                              max_itemsets=args.max_itemsets)
+        result = mine(ws, args.dataset, mining=mining, rules=rules, progress=progress)
     summary = {k: result.summary()[k] for k in ("itemsets", "rules", "seconds")}
+    if choice is not None:
+        summary["support"] = choice.as_dict()
     if args.out:
         summary["out"] = str(write_table(result.rules, args.out, sheet_name="rules"))
     if not args.json:
         _print_rules(result, summary.get("out"))
     return summary
+
+
+def _support(value: str) -> float | str:
+    """``--min-support``: a number or ``auto``."""
+    if value.strip().lower() == "auto":
+        return "auto"
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number or auto") from None
 
 
 def _print_rules(result: Any, out: str | None) -> None:

@@ -1,6 +1,7 @@
 """CLI command ``run`` (docs/ARCHITECTURE.md §7): the whole pipeline, ``core.pipeline``
 (ingest -> mine -> embed -> recommend -> bundles -> export), with the bundle options of
-``bundles``. JSON: ``bundles, seconds, out, dataset, list_id, rules, notes``."""
+``bundles``. JSON: ``bundles, seconds, out, dataset, list_id, rules, defaults, notes``
+(``defaults``: the size-aware settings chosen for this shop and why)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,12 @@ def run_run(args: argparse.Namespace, ws: Workspace, progress: Callable) -> dict
         s, info = run.summary, run.ingest
         print(f"dataset {s['dataset']}: {info['orders']:,} orders, {info['items']:,} items; "
               f"{s['rules'] or 0:,} rules")
+        support = s["defaults"]["rules_support"]
+        if support:
+            print(f"rules support: {support['why']}")
+        chosen = s["defaults"]["bundles_min_orders"]
+        print(f"bundles: items bought together in at least {chosen['min_orders']} orders "
+              f"({chosen['why']})")
         _print_bundles(run.bundles)
         for note in run.notes:
             print(f"note: {note}")

@@ -69,6 +69,12 @@ class Recommender:
         """(len(batch), n_items) scores; higher is better."""
         raise NotImplementedError
 
+    def score_items(self, batch: UserBatch, cols: np.ndarray | None) -> np.ndarray:
+        """``score(batch)[:, cols]`` (None: every item); models that can score a few items
+        without the whole catalog override it."""
+        s = self.score(batch)
+        return s if cols is None else np.asarray(s)[:, np.asarray(cols, dtype=np.int64)]
+
     # ------------------------------------------------------------------ recommending
     def _check_fitted(self) -> PurchaseHistory:
         h = getattr(self, "history_", None)
@@ -89,13 +95,16 @@ class Recommender:
 
     def recommend(self, users: Users, k: int = 10, *,
                   exclude: Sequence[Sequence[str]] | None = None,
-                  batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
+                  batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` items per user. ``users``: customer ids known to the fitted history, or
         histories (each a list of baskets, a basket a list of item ids, oldest first), or a
         ``UserBatch``. ``exclude``: per user, item ids never to recommend (e.g. the basket being
         completed). Returns ``(ids, scores)``, both shaped (n_users, min(k, n_items)), best first;
-        ids are item ids (object array), ``None`` where fewer than k items were allowed."""
+        ids are item ids (object array), ``None`` where fewer than k items were allowed.
+        ``batch_size``: users scored at once (default: up to 512, fewer for a large catalog so
+        the scores stay around 128 MB)."""
         h = self._check_fitted()
+        batch_size = batch_size or int(min(512, max(32, 2**24 // max(h.n_items, 1))))
         batch = self.as_batch(users)
         k = max(0, min(int(k), h.n_items))
         index = h.item_index()

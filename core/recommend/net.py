@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 import torch
@@ -52,7 +53,55 @@ def trim(batch: UserBatch, max_history: int) -> UserBatch:
     return UserBatch(batch.orders[keep], ptr, batch.order_time[keep])
 
 
+# order-item entries encoded at once: the repeat features' sort and sums hold ~100 bytes per entry
+# while they are computed, so a 5-million-entry history (90,000 items, 300,000 orders) is encoded
+# in parts rather than with ~800 MB of temporaries
+ENCODE_CHUNK_NNZ = 1_000_000
+
+
 def encode(batch: UserBatch, *, max_baskets: int, max_history: int) -> Encoded:
+    """The model inputs of ``batch``. Every number is per user, so large batches are encoded in
+    parts of about ``ENCODE_CHUNK_NNZ`` order-item entries and joined (the same arrays)."""
+    nnz = batch.orders.indptr[batch.ptr]
+    bounds = [0]
+    while bounds[-1] < len(batch):
+        lo = bounds[-1]
+        hi = int(np.searchsorted(nnz, nnz[lo] + ENCODE_CHUNK_NNZ, side="right")) - 1
+        bounds.append(min(len(batch), max(hi, lo + 1)))
+    if len(bounds) <= 2:
+        return _encode(batch, max_baskets=max_baskets, max_history=max_history)
+    parts = [_encode(_users(batch, lo, hi), max_baskets=max_baskets, max_history=max_history)
+             for lo, hi in pairwise(bounds)]
+    return _join(parts)
+
+
+def _users(batch: UserBatch, start: int, stop: int) -> UserBatch:
+    a, b = batch.ptr[start], batch.ptr[stop]
+    return UserBatch(batch.orders[a:b], batch.ptr[start:stop + 1] - a, batch.order_time[a:b])
+
+
+def _join(parts: list[Encoded]) -> Encoded:
+    """One ``Encoded`` of consecutive users' parts (row and entry indices shifted)."""
+    rows = np.cumsum([0] + [len(p.indptr) - 1 for p in parts])
+    nnz = np.cumsum([0] + [len(p.indices) for p in parts])
+    reps = np.cumsum([0] + [len(p.rep_items) for p in parts])
+    return Encoded(
+        indptr=np.concatenate([parts[0].indptr[:1]] + [p.indptr[1:] + o
+                                                       for p, o in zip(parts, nnz)]),
+        indices=np.concatenate([p.indices for p in parts]),
+        slots=np.concatenate([np.where(p.slots >= 0, p.slots + o, -1)
+                              for p, o in zip(parts, rows)]),
+        slot_time=np.concatenate([p.slot_time for p in parts]),
+        rep_ptr=np.concatenate([parts[0].rep_ptr[:1]] + [p.rep_ptr[1:] + o
+                                                         for p, o in zip(parts, reps)]),
+        rep_items=np.concatenate([p.rep_items for p in parts]),
+        rep_feats=np.concatenate([p.rep_feats for p in parts]),
+        rep_weight=np.concatenate([p.rep_weight for p in parts]),
+        user_feats=np.concatenate([p.user_feats for p in parts]),
+        n_orders=np.concatenate([p.n_orders for p in parts]))
+
+
+def _encode(batch: UserBatch, *, max_baskets: int, max_history: int) -> Encoded:
     batch = trim(batch, max_history)
     f = batch.repeat_features()
     n_users = len(batch)
@@ -156,26 +205,33 @@ class NextBasketNet(nn.Module):
         att = att.masked_fill(~x["slot_mask"], -1e9).softmax(dim=1) * x["slot_mask"]
         pooled = (att.unsqueeze(2) * keys).sum(dim=1)
         w = x["rep_weight"]
-        freq = torch.zeros(n, self.dim).index_add_(0, x["rep_row"], e[x["rep_item"]] * w[:, None])
-        freq = freq / torch.zeros(n).index_add_(0, x["rep_row"], w).clamp_min(1e-6)[:, None]
+        freq = e.new_zeros(n, self.dim).index_add_(0, x["rep_row"], e[x["rep_item"]] * w[:, None])
+        freq = freq / e.new_zeros(n).index_add_(0, x["rep_row"], w).clamp_min(1e-6)[:, None]
         return self.user_mlp(torch.cat([pooled, freq, x["user_feats"]], dim=1))
 
     def forward(self, x: dict[str, torch.Tensor], id_mask: torch.Tensor | None = None,
-                parts: bool = False):
-        """Scores (n, n_items). ``neural_on`` / ``repeat_on`` switch the two parts (training
-        stages); ``parts=True`` returns (base + repeat, neural) unmixed (to choose ``mix``)."""
+                parts: bool = False, cols: torch.Tensor | None = None):
+        """Scores (n, n_items), or (n, len(cols)) of the distinct items ``cols`` only.
+        ``neural_on`` / ``repeat_on`` switch the two parts (training stages); ``parts=True``
+        returns (base + repeat, neural) unmixed (to choose ``mix``)."""
         e, b = self.items(id_mask)
         n = x["slot_mask"].shape[0]
-        logits = b.expand(n, -1).clone()
+        logits = (b if cols is None else b[cols]).expand(n, -1).clone()
         if bool(self.repeat_on):
             uf = x["user_feats"][x["rep_row"]]
             item = x["rep_item"]
             gate_in = torch.cat([x["rep_feats"], uf, self.logpop[item, None]], dim=1)
             bonus = self.repeat_gate(gate_in).squeeze(1) + self.item_repeat[item] * self.known[item]
-            logits = logits.index_put((x["rep_row"], item), bonus, accumulate=True)
+            row = x["rep_row"]
+            if cols is not None:  # the entries of the asked items, at their positions in cols
+                pos = torch.full_like(self.item_bias, -1, dtype=torch.long)
+                pos[cols] = torch.arange(len(cols), device=cols.device)
+                keep = pos[item] >= 0
+                row, item, bonus = row[keep], pos[item][keep], bonus[keep]
+            logits = logits.index_put((row, item), bonus, accumulate=True)
         if not bool(self.neural_on):
             return (logits, torch.zeros_like(logits)) if parts else logits
-        neural = self.user(x, e) @ e.T
+        neural = self.user(x, e) @ (e if cols is None else e[cols]).T
         if parts:
             return logits, neural
         return logits + self.mix[x["group"]][:, None] * neural

@@ -1,4 +1,5 @@
-"""The neural next-basket recommender (PyTorch, CPU). Network: ``core.recommend.net``.
+"""The neural next-basket recommender (PyTorch; trains and scores on ``core.device.torch_device()``,
+a CUDA GPU when there is one). Network: ``core.recommend.net``.
 
 Item i: ``e_i = id_i + W t_i`` (learned id embedding + projection of its text vector t_i, reduced
 to ``text_components`` principal directions), bias ``b_i = c_i + w . t_i``. Items with no training
@@ -33,18 +34,19 @@ from __future__ import annotations
 
 import math
 import time
-from contextlib import contextmanager
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 from torch.nn import functional as F
 
+from core.device import torch_device
 from core.progress import report, sub_progress
 from core.recommend.base import Recommender
 from core.recommend.history import PurchaseHistory, UserBatch
 from core.recommend.net import (GROUP_EDGES, MIN_GROUP, MIX_GRID, Encoded, NextBasketNet, encode,
                                 gather, training_examples)
+from core.recommend.runtime import score_rows, to_device, torch_threads
 
 
 MAX_VALIDATION = 5000   # validation customers used for early stopping and the repeat/explore mix
@@ -52,7 +54,7 @@ MAX_VALIDATION = 5000   # validation customers used for early stopping and the r
 
 def _ndcg_rows(scores: torch.Tensor, y: sp.csr_matrix, k: int = 10) -> np.ndarray:
     """NDCG@k of each row's top k against the row's targets (binary gains)."""
-    top = torch.topk(scores, min(k, scores.shape[1]), dim=1).indices.numpy()
+    top = torch.topk(scores, min(k, scores.shape[1]), dim=1).indices.cpu().numpy()
     disc = 1.0 / np.log2(np.arange(2, top.shape[1] + 2))
     out = np.zeros(len(top))
     for r in range(len(top)):
@@ -63,17 +65,6 @@ def _ndcg_rows(scores: torch.Tensor, y: sp.csr_matrix, k: int = 10) -> np.ndarra
     return out
 
 
-@contextmanager
-def _threads(n: int):
-    """Run torch with ``n`` intra-op threads, restoring the previous number afterwards."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(max(1, n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
 class NeuralRecommender(Recommender):
     """The neural next-basket model (see the module docstring). Hyperparameters:
     ``dim`` (embedding size), ``max_baskets`` (orders attended to), ``max_history`` (orders read
@@ -81,7 +72,8 @@ class NeuralRecommender(Recommender):
     NDCG@10 before stopping), ``batch_size``, ``lr``, ``weight_decay``, ``id_dropout``,
     ``text_components``, ``seed``, ``max_seconds`` (training time budget: the repeat step may run
     until 45% of it and the explore step until 95%, or 30% / 60% / 100% with ``refit``; the best
-    epoch so far is kept), ``threads`` (torch threads while fitting/scoring) and ``refit`` (after
+    epoch so far is kept), ``threads`` (torch threads while fitting/scoring on the CPU; None:
+    ``core.recommend.runtime.thread_count``) and ``refit`` (after
     choosing epochs and mixing weights on the validation orders, train again on all orders with
     them; off by default: on UCI Online Retail it changed NDCG@10 by -0.004..+0.005 across seeds,
     median +0.001, for ~50% more time).
@@ -95,11 +87,10 @@ class NeuralRecommender(Recommender):
     def __init__(self, *, dim: int = 32, max_baskets: int = 16, max_history: int = 100,
                  epochs: int = 30, patience: int = 4, batch_size: int = 128, lr: float = 3e-3,
                  weight_decay: float = 0.0, id_dropout: float = 0.3, text_components: int = 64,
-                 seed: int = 0, max_seconds: float = 150.0, threads: int = 1,
+                 seed: int = 0, max_seconds: float = 150.0, threads: int | None = None,
                  refit: bool = False) -> None:
-        # threads=1: a minibatch's matrices are small, so more intra-op threads mostly wait for
-        # each other; on a shared machine OpenMP threads waiting for each other made training
-        # about 20x slower than one thread
+        # threads=None: $BUNDLELAB_THREADS (--threads) when set, else 1, the faster one measured
+        # (core.recommend.runtime.DEFAULT_TORCH_THREADS: 52.7 s vs 77.4 s at 2 threads on UCI)
         self._set_params(dim=dim, max_baskets=max_baskets, max_history=max_history,
                          epochs=epochs, patience=patience, batch_size=batch_size, lr=lr,
                          weight_decay=weight_decay, id_dropout=id_dropout,
@@ -152,17 +143,19 @@ class NeuralRecommender(Recommender):
         return encode(batch, max_baskets=int(self.max_baskets), max_history=int(self.max_history))
 
     def _fit(self, history, item_text_vectors, progress) -> None:
-        with _threads(int(self.threads)):
+        with torch_threads(self.threads):
             self._fit_threads(history, item_text_vectors, progress)
 
     def _fit_threads(self, history, item_text_vectors, progress) -> None:
         t0 = time.perf_counter()
         self._rng = np.random.default_rng(int(self.seed))
         text = None if item_text_vectors is None else self._text(item_text_vectors)
-        net = self._new_net(history, text)
+        self._dev = torch.device(torch_device())
+        net = self._new_net(history, text).to(self._dev)
         report(progress, 0.02, "neural: building training examples")
         ex_batch, target_rows, is_val = training_examples(history)
         data = (self._encode(ex_batch), history.orders[target_rows].astype(np.float32).tocsr())
+        del ex_batch   # encoded: the histories' order rows are not needed any more
         train_ex, val_ex = np.flatnonzero(~is_val), np.flatnonzero(is_val)
         if len(train_ex) == 0:       # every repeat customer has exactly two orders
             train_ex = val_ex
@@ -193,7 +186,7 @@ class NeuralRecommender(Recommender):
             # the validation orders are each customer's latest: learn from them too, with the
             # epochs and mixing weights chosen above
             report(progress, 0.62, "neural: refitting on all orders")
-            refit = self._new_net(history, text)
+            refit = self._new_net(history, text).to(self._dev)
             every = np.concatenate([train_ex, val_ex])
             deadline = t0 + float(self.max_seconds)
             done = True
@@ -214,14 +207,15 @@ class NeuralRecommender(Recommender):
         self.net_ = net
         self.epochs_run_ = len(self.curve_)
         self.train_seconds_ = time.perf_counter() - t0
-        del self._rng, self._t0, self._best, self._best_state, self._best_epoch
+        del self._rng, self._t0, self._best, self._best_state, self._best_epoch, self._dev
 
     def _stage(self, net, stage, params, data, train_ex, val_ex, history, deadline, progress,
                fixed_epochs: int | None = None) -> bool:
         """Train ``params`` for up to ``epochs`` epochs with early stopping on ``val_ex`` (or
         exactly ``fixed_epochs`` epochs, no validation). False when the deadline cut it short."""
         enc, targets = data
-        known = torch.from_numpy(history.item_orders() > 0)
+        dev = self._dev
+        known = torch.from_numpy(history.item_orders() > 0).to(dev)
         opt = torch.optim.Adam(params, lr=float(self.lr), weight_decay=float(self.weight_decay))
         bs, bad = int(self.batch_size), 0
         n_epochs = int(self.epochs) if fixed_epochs is None else int(fixed_epochs)
@@ -232,8 +226,9 @@ class NeuralRecommender(Recommender):
             for s in range(0, len(order), bs):
                 ex = order[s:s + bs]
                 mask = torch.from_numpy(self._rng.random(history.n_items) >= float(self.id_dropout))
-                logits = net(gather(enc, ex), id_mask=mask).masked_fill(~known, -1e9)
-                y = torch.from_numpy(targets[ex].toarray())
+                x = to_device(gather(enc, ex), dev)
+                logits = net(x, id_mask=mask.to(dev)).masked_fill(~known, -1e9)
+                y = torch.from_numpy(targets[ex].toarray()).to(dev)
                 loss = -(F.log_softmax(logits, dim=1) * y).sum(1).div(y.sum(1).clamp_min(1)).mean()
                 opt.zero_grad()
                 loss.backward()
@@ -269,8 +264,9 @@ class NeuralRecommender(Recommender):
             return 0.0
         net.eval()
         # chunk by chunk: customers x items scores of a large catalog do not fit in memory
-        per_row = [_ndcg_rows(net(gather(enc, ex[s:s + 512])), targets[ex[s:s + 512]])
-                   for s in range(0, len(ex), 512)]
+        step = score_rows(targets.shape[1])
+        per_row = [_ndcg_rows(net(to_device(gather(enc, ex[s:s + step]), self._dev)),
+                              targets[ex[s:s + step]]) for s in range(0, len(ex), step)]
         return float(np.concatenate(per_row).mean())
 
     @torch.no_grad()
@@ -285,11 +281,12 @@ class NeuralRecommender(Recommender):
         # per-row NDCG for every mixing weight, chunk by chunk (the customers x items score
         # matrices of a large catalog do not fit in memory at once)
         ndcg = np.zeros((len(MIX_GRID), len(ex)))
-        for s in range(0, len(ex), 512):
-            base, neural = net(gather(enc, ex[s:s + 512]), parts=True)
-            ys = targets[ex[s:s + 512]]
+        step = score_rows(targets.shape[1])
+        for s in range(0, len(ex), step):
+            base, neural = net(to_device(gather(enc, ex[s:s + step]), self._dev), parts=True)
+            ys = targets[ex[s:s + step]]
             for a, alpha in enumerate(MIX_GRID):
-                ndcg[a, s:s + 512] = _ndcg_rows(base + alpha * neural, ys)
+                ndcg[a, s:s + step] = _ndcg_rows(base + alpha * neural, ys)
         group = np.searchsorted(np.asarray(GROUP_EDGES), enc.n_orders[ex], side="right")
 
         def best_alpha(rows: np.ndarray) -> int:
@@ -314,9 +311,26 @@ class NeuralRecommender(Recommender):
 
     @torch.no_grad()
     def score(self, batch: UserBatch) -> np.ndarray:
+        return self.score_items(batch, None)
+
+    @torch.no_grad()
+    def score_items(self, batch: UserBatch, cols: np.ndarray | None) -> np.ndarray:
+        """Scores of the items ``cols`` (distinct columns; None = every item): the numbers of
+        ``score(batch)[:, cols]`` (up to float32 rounding of the smaller matrix product) without
+        scoring the whole catalog."""
         enc = self._encode(batch)
-        with _threads(int(self.threads)):
-            return self.net_(gather(enc, np.arange(len(batch)))).numpy()
+        with torch_threads(self.threads):
+            dev = self._placed()
+            x = to_device(gather(enc, np.arange(len(batch))), dev)
+            sel = None if cols is None else torch.from_numpy(np.asarray(cols, np.int64)).to(dev)
+            return self.net_(x, cols=sel).cpu().numpy()
+
+    def _placed(self) -> torch.device:
+        """The scoring device (``core.device.torch_device()``); moves the network there."""
+        dev = torch.device(torch_device())
+        if self.net_.item_bias.device != dev:
+            self.net_.to(dev)
+        return dev
 
     def _state(self) -> dict[str, np.ndarray]:
         return {k: v.detach().cpu().numpy() for k, v in self.net_.state_dict().items()}

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 import pandas as pd
 
 from core.baskets import Baskets, build_baskets
-from core.errors import BundleLabError
+from core.errors import BundleLabError, TooManyItemsets
 from core.progress import Progress, report, sub_progress
 from core.rules.itemsets import Itemsets, MiningParams, frequent_itemsets
 from core.rules.association import RuleParams, association_rules
@@ -155,3 +155,30 @@ def mine(ws: Workspace, dataset: str | None = None, *, mining: MiningParams = Mi
                                                "min_count": itemsets.min_count})
     report(progress, 1.0, f"{len(table):,} rules from {len(itemsets):,} itemsets")
     return result
+
+
+def mine_auto(ws: Workspace, dataset: str | None = None, *, max_len: int = 3,
+              rules: RuleParams | None = None, progress: Progress | None = None,
+              record: bool = True):
+    """Rules at the size-aware support (``core.rules.defaults.rules_support``): the count chosen
+    from the dataset's orders and item counts, raised by half while the mining would give more
+    than ``RULES_MAX_ITEMSETS`` itemsets. Returns (``RulesResult``, the ``SupportChoice`` used,
+    the choices tried before it)."""
+    from core.rules.defaults import RULES_MAX_ITEMSETS, raised, rules_support
+
+    name = ws.resolve(dataset)
+    counts = ws.items(name)["n_orders"].to_numpy()
+    choice = rules_support(counts, int(ws.info(name)["orders"]))
+    tried = []
+    while True:
+        mining = MiningParams(min_support=choice.min_count, max_len=max_len,
+                              max_itemsets=RULES_MAX_ITEMSETS)
+        try:
+            return mine(ws, name, mining=mining, rules=rules or RuleParams(), progress=progress,
+                        record=record), choice, tried
+        except TooManyItemsets:
+            nxt = raised(choice, counts, RULES_MAX_ITEMSETS)
+            if nxt is None:
+                raise
+            tried.append(choice)
+            choice = nxt
