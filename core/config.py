@@ -24,6 +24,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# torch's OpenMP threads busy-wait between operations by default: on a busy 2-core machine two
+# such threads ran fine-tuning 5-8x slower than one (bench/text_speed.py). Only read when torch
+# is first imported, so it is set here, before any stage imports torch.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def workspace_dir(path: str | os.PathLike | None = None) -> Path:

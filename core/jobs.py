@@ -168,7 +168,7 @@ class ModelJob:
         steps: list[_Step] = []
         if self.text:
             steps.append(_Step("text model", 0.6, lambda p: self._text(ws, notes, p),
-                               _predict(ws, self.dataset, "core.text.plan:predict_text_seconds")))
+                               _predict(ws, self.dataset, "core.jobs:text_seconds")))
         if int(info.get("customers") or 0) > 0:
             steps.append(_Step("recommender", 0.35, lambda p: self._recommender(ws, notes, p),
                                _predict(ws, self.dataset,
@@ -211,6 +211,14 @@ class ModelJob:
         forget_inputs(self.cache, ws, self.dataset)  # gathered before the models existed
         dataset_inputs(ws, self.dataset, text=self.text, cache=self.cache,
                        progress=sub_progress(progress, 0.0, 1.0))
+
+
+def text_seconds(ws: Workspace, dataset: str) -> float:
+    """Predicted seconds of the text step (``core.text.plan_text``: times this machine on the
+    shop's own texts; a few seconds, writes nothing)."""
+    from core.text import plan_text
+
+    return plan_text(ws, dataset).seconds["total"]
 
 
 def _predict(ws: Workspace, dataset: str, ref: str) -> float | None:

@@ -35,12 +35,15 @@ def start_after_load(ws: Workspace, name: str) -> None:
 
 def eta_words(s: JobStatus) -> str:
     """``"about 2 min left"``, ``"about 40 s left"``, or ``"estimating the time left"``."""
-    if s.eta_seconds is None:
+    left, where = s.eta_seconds, "left"
+    if left is None and s.step_eta_seconds is not None:
+        left, where = s.step_eta_seconds, "left in this step"
+    if left is None:
         return "estimating the time left"
-    left = max(0.0, s.eta_seconds)
+    left = max(0.0, left)
     if left >= 90:
-        return f"about {left / 60:.0f} min left"
-    return f"about {max(5, round(left / 5) * 5):.0f} s left"
+        return f"about {left / 60:.0f} min {where}"
+    return f"about {max(5, round(left / 5) * 5):.0f} s {where}"
 
 
 def _line(s: JobStatus) -> str:

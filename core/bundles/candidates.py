@@ -24,7 +24,7 @@ import scipy.sparse as sp
 from core.baskets import Baskets
 from core.errors import TooManyItemsets
 from core.progress import Progress, report
-from core.text import is_variant_pair, item_texts
+from core.text import is_variant_pair, item_texts, variant_flags  # noqa: F401 (the one rule)
 from core.topk import top_k
 
 # Best sellers whose text neighbours and recommender add-ons become candidates: enough to reach
@@ -32,6 +32,9 @@ from core.topk import top_k
 # (a neighbour search costs anchors x items; an affinity row costs a model pass per anchor).
 TEXT_ANCHORS = 1500
 REC_ANCHORS = 500
+# affinity rows read at once: all 500 anchors of a 90,000-item catalog are 360 MB of float64 (and
+# as much again inside the recommender), so they are read in chunks of ~8 M cells
+REC_CELLS = 8 * 2**20
 
 # The most itemsets the bundle miner counts before it lowers the bundle size (with a note). Lower
 # than the Rules page's limit (``core.rules.itemsets.DEFAULT_MAX_ITEMSETS``): of each size only
@@ -45,7 +48,9 @@ MAX_MINED_ITEMSETS = 2_000_000
 class BundleInputs:
     """Everything candidate generation needs, aligned to ``baskets.item_ids`` (all known items,
     sold or not). ``vectors``: fine-tuned text vectors (L2-normalised) or None; ``base_vectors``:
-    base-model vectors for variant detection or None; ``affinity(cols) -> (n, n)`` recommender
+    base-model vectors for variant detection or None: an array (one row per item) or rows on
+    demand (``core.text.LazyItemVectors``: ``len()`` items, ``rows(indices)`` encodes only the
+    items asked for); ``affinity(cols) -> (n, n)`` recommender
     item-item affinity in [0, 1] or None; ``order_revenue``: revenue per basket row."""
 
     baskets: Baskets
@@ -253,12 +258,15 @@ def build_candidates(inp: BundleInputs, *, min_orders: int, max_size: int, text_
     if use_rec and inp.affinity is not None:
         report(progress, 0.6, "reading recommender affinities")
         top_sold = top_k(counts, min(REC_ANCHORS, int((counts > 0).sum())))
-        aff = inp.affinity(top_sold)  # (len(top_sold), n_items)
-        aff[np.arange(len(top_sold)), top_sold] = -np.inf
-        best = top_k(aff, text_neighbours)
-        for a, row in zip(top_sold, best):
-            for j in row:
-                found.setdefault(tuple(sorted((int(a), int(j)))), set()).add("recommender")
+        step = max(1, REC_CELLS // max(b.n_items, 1))  # anchors x items per chunk
+        for start in range(0, len(top_sold), step):
+            part = top_sold[start:start + step]
+            aff = inp.affinity(part)  # (len(part), n_items)
+            aff[np.arange(len(part)), part] = -np.inf
+            best = top_k(aff, text_neighbours)
+            for a, row in zip(part, best):
+                for j in row:
+                    found.setdefault(tuple(sorted((int(a), int(j)))), set()).add("recommender")
     report(progress, 0.7, f"scoring {len(found):,} candidates")
     sets = [s for s in found if len(set(s)) == len(s)]
     missing = [s for s in sets if s not in known_counts]
@@ -281,17 +289,16 @@ def build_candidates(inp: BundleInputs, *, min_orders: int, max_size: int, text_
         lift = np.where(rest > 0, conf / (rest / n), 0.0)
     vec = inp.vectors
     sim = _mean_pairwise((lambda c: vec[c] @ vec[c].T) if vec is not None else None, sets)
-    aff = _pairwise_affinity(inp.affinity, sets) if use_rec and inp.affinity is not None \
-        else np.zeros(len(sets))
+    rec_chunk = max(1, min(256, REC_CELLS // max(b.n_items, 1)))  # 256 up to ~32,000 items
+    aff = _pairwise_affinity(inp.affinity, sets, chunk=rec_chunk) \
+        if use_rec and inp.affinity is not None else np.zeros(len(sets))
+    # Variant flags: word rules first; base-model similarity only for the pairs they leave open,
+    # their rows read at once (lazy base vectors encode just those items). With co-purchase
+    # rules in use a candidate bought together in fewer than min_orders orders is dropped as
+    # weak and never flagged, so the word rules alone judge it (the flag is never read).
     names = item_texts(inp.items, with_category=False).to_numpy()
-    base = inp.base_vectors
-    variant = np.zeros(len(sets), dtype=bool)
-    for i, s in enumerate(sets):
-        for x in range(len(s)):
-            for y in range(x + 1, len(s)):
-                bs = float(base[s[x]] @ base[s[y]]) if base is not None else 0.0
-                if is_variant_pair(names[s[x]], names[s[y]], bs, variant_similarity):
-                    variant[i] = True
+    variant = variant_flags(sets, names, inp.base_vectors, variant_similarity,
+                            needed=together >= min_orders if use_rules else None)
     prov = [found[s] for s in sets]
     report(progress, 1.0, f"{len(sets):,} candidates")
     return Candidates(

@@ -1,6 +1,7 @@
 """Bundle inputs from given training lines: training baskets over every known item, fine-tuned
-and base text vectors, recommender affinity and scores (``core.bundles.recommender``), revenue
-and customers per order. Reading the lines from a workspace dataset (all orders, orders before a
+text vectors, base-model vectors for variant detection (encoded on demand, only for the items
+that need them), recommender affinity and scores (``core.bundles.recommender``), revenue and
+customers per order. Reading the lines from a workspace dataset (all orders, orders before a
 cut, or a held-out split's training side) is ``core.bundles.service``."""
 
 from __future__ import annotations
@@ -39,21 +40,24 @@ def prepare_inputs(ws: Workspace, name: str, train: pd.DataFrame, items: pd.Data
                        customers=orders["customer_id"].to_numpy() if "customer_id" in orders
                        else None)
     if text and len(items):
-        from core.text import item_vectors
+        from core.text import LazyItemVectors, item_texts, item_vectors
 
         try:
             ids, inp.vectors = item_vectors(ws, name, cut=cut, finetuned=True, model=model,
                                             params=finetune_params, train_lines=train
                                             if train_tag else None, train_tag=train_tag,
-                                            progress=sub_progress(progress, 0.0, 0.8))
+                                            progress=sub_progress(progress, 0.0, 1.0))
+            # variant detection reads base-model rows of a few candidate items only: encoded
+            # when the candidates ask (cached by (model, text)), never every item up front
+            inp.base_vectors = LazyItemVectors(ws, name, item_texts(items), model=model)
         except ModelNotTrained as exc:
             inp.notes.append(f"text model not fine-tuned ({exc}); base model vectors used")
-            ids, inp.vectors = item_vectors(ws, name, finetuned=False, model=model)
-        _same_items(name, items, ids, "fine-tuned text vectors")
-        report(progress, 0.85, "base-model vectors for variant detection")
-        ids, inp.base_vectors = item_vectors(ws, name, finetuned=False, model=model,
-                                             progress=sub_progress(progress, 0.85, 1.0))
-        _same_items(name, items, ids, "base-model text vectors")
+            ids, inp.vectors = item_vectors(ws, name, finetuned=False, model=model,
+                                            progress=sub_progress(progress, 0.0, 1.0))
+            inp.base_vectors = inp.vectors  # the same model: no second encoding
+        _same_items(name, items, ids, "text vectors")
+        report(progress, 1.0, "text vectors ready (base-model vectors for variant detection: "
+                              "encoded when the candidates need them)")
     if recommender:
         attach_recommender(ws, name, inp, cut)
     if version is not None:

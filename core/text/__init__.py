@@ -3,14 +3,18 @@ fine-tuned on the shop's co-purchases, and variant detection.
 
 Modules, each importing only those above it in this list:
 
+- ``runtime``: the torch device and CPU threads the models run on, measured fixed costs;
 - ``variants``: is an item the same product as another in another colour/size (pure);
 - ``texts``: the text of an item (name + category);
 - ``encoder``: load the base or a fine-tuned model, batched encoding, the vector cache;
 - ``pairs``: co-purchase training pairs (pure);
 - ``params``: the fine-tuning settings;
+- ``speed``: this machine's measured speed at encoding and training, on the data at hand;
+- ``plan``: the fine-tuning plan that fits the budget, and the estimates;
 - ``trainer``: one sentence-transformers training run;
 - ``finetune``: the cached, recorded fine-tuning of a dataset's encoder;
-- ``vectors``: item vectors of a dataset and the ``embed`` command (the orchestration);
+- ``estimate``: a dataset's text stage predicted before it runs (``plan_text``);
+- ``vectors``: item vectors of a dataset, ``LazyItemVectors`` and the ``embed`` command;
 - ``similarity``: neighbours, neighbour tables and the 2-D map for the Item similarity page.
 
 Importing this package loads no model and no torch. (The ``finetune`` function stays in
@@ -18,11 +22,18 @@ Importing this package loads no model and no torch. (The ``finetune`` function s
 """
 
 from core.text.encoder import weights_problem
+from core.text.estimate import TextEstimate, plan_text
 from core.text.finetune import HOLDOUT_TAG
 from core.text.params import FinetuneParams, default_params
 from core.text.texts import item_texts
-from core.text.variants import VARIANT_SIMILARITY, is_variant_pair, variant_key
-from core.text.vectors import embed, item_vectors
+from core.text.variants import (
+    VARIANT_SIMILARITY,
+    is_variant_pair,
+    variant_flags,
+    variant_key,
+)
+from core.text.vectors import LazyItemVectors, embed, item_vectors
 
-__all__ = ["FinetuneParams", "HOLDOUT_TAG", "VARIANT_SIMILARITY", "default_params", "embed",
-           "is_variant_pair", "item_texts", "item_vectors", "variant_key", "weights_problem"]
+__all__ = ["HOLDOUT_TAG", "VARIANT_SIMILARITY", "FinetuneParams", "LazyItemVectors",
+           "TextEstimate", "default_params", "embed", "is_variant_pair", "item_texts",
+           "item_vectors", "plan_text", "variant_flags", "variant_key", "weights_problem"]

