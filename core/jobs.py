@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, MutableMapping
 
 from core.errors import BundleLabError, friendly
-from core.progress import Cancelled, Progress, sub_progress, time_left
+from core.progress import Cancelled, Progress, time_left
 from core.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -168,13 +168,11 @@ class ModelJob:
         steps: list[_Step] = []
         if self.text:
             steps.append(_Step("text model", 0.6, lambda p: self._text(ws, notes, p),
-                               _predict(ws, self.dataset, "core.jobs:text_seconds")))
-        if int(info.get("customers") or 0) > 0:
-            steps.append(_Step("recommender", 0.35, lambda p: self._recommender(ws, notes, p),
-                               _predict(ws, self.dataset,
-                                        "core.recommend.store:predict_train_seconds")))
+                               _predict(text_seconds, ws, self.dataset)))
+        if int(info.get("customers") or 0) > 0:  # (no prediction for the recommender yet)
+            steps.append(_Step("recommender", 0.35, lambda p: self._recommender(ws, notes, p)))
         steps.append(_Step("bundle inputs", 0.05, lambda p: self._inputs(ws, p),
-                           _predict(ws, self.dataset, "core.bundles.service:predict_inputs_seconds")))
+                           _predict(inputs_seconds, ws, self.dataset)))
         # the bar moves by predicted time where every step has a prediction
         known = [s.predicted for s in steps]
         if None not in known and sum(known) > 0:
@@ -210,7 +208,7 @@ class ModelJob:
             return
         forget_inputs(self.cache, ws, self.dataset)  # gathered before the models existed
         dataset_inputs(ws, self.dataset, text=self.text, cache=self.cache,
-                       progress=sub_progress(progress, 0.0, 1.0))
+                       progress=progress)
 
 
 def text_seconds(ws: Workspace, dataset: str) -> float:
@@ -221,20 +219,21 @@ def text_seconds(ws: Workspace, dataset: str) -> float:
     return plan_text(ws, dataset).seconds["total"]
 
 
-def _predict(ws: Workspace, dataset: str, ref: str) -> float | None:
-    """A step's predicted seconds from ``"module:function"`` (``function(ws, dataset)``), or
-    None when the stage has no estimate (or it failed: an estimate never stops a job)."""
-    import importlib
+def inputs_seconds(ws: Workspace, dataset: str) -> float:
+    """Predicted seconds of the refined list's inputs (``core.bundles.service``)."""
+    from core.bundles.service import predict_inputs_seconds
 
-    module, func = ref.split(":")
-    try:
-        fn = getattr(importlib.import_module(module), func)
-    except (ImportError, AttributeError):
-        return None
+    return predict_inputs_seconds(ws, dataset)
+
+
+def _predict(fn: Callable[[Workspace, str], float], ws: Workspace,
+             dataset: str) -> float | None:
+    """A step's predicted seconds, ``fn(ws, dataset)``, or None when it fails (an estimate is
+    advisory: it never stops a job)."""
     try:
         value = fn(ws, dataset)
     except Exception:  # noqa: BLE001 - an estimate is advisory
-        log.exception("time estimate %s failed", ref)
+        log.exception("time estimate %s failed", fn.__name__)
         return None
     return None if value is None else max(0.0, float(value))
 
