@@ -4,6 +4,7 @@ it into the workspace and see what was cleaned."""
 import pandas as pd
 import streamlit as st
 
+from core import foreground
 from core.ingest.load import IngestOptions, default_name, ingest, reclean
 from core.ingest.preview import preview
 from ui.common import KEY_DATASET, dataset_picker, make_progress, md, user_errors, workspace
@@ -75,8 +76,9 @@ if data is not None:
             path = save_upload(ws, data, "lines", for_ingest=True)
             cat_path = (save_upload(ws, catalog, "catalog", for_ingest=True)
                         if catalog is not None else None)
-            summary = ingest(ws, path, catalog=cat_path, dataset=name, progress=progress,
-                             options=options)
+            with foreground.busy():  # a model job of another dataset waits meanwhile
+                summary = ingest(ws, path, catalog=cat_path, dataset=name, progress=progress,
+                                 options=options)
             bar.empty()
             # ingest copied the upload(s) to uploads/<dataset>/: drop the incoming copies
             stored = ws.info(summary["dataset"])

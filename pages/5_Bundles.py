@@ -5,6 +5,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
+from core import foreground
 from core.bundles.lists import save_list
 from core.jobs import DONE, QUEUED, RUNNING
 from core.bundles.params import BundleParams
@@ -13,7 +14,7 @@ from ui.bundles_view import (KEY_QUICK, KEY_RESULT, MEASURES, NO_CUSTOMERS, NO_P
                              bundle_list, display_table, list_changes, page_note,
                              table_view)
 from ui.common import data_version, md, require_dataset, user_errors, workspace
-from ui.jobs_view import models_panel
+from ui.jobs_view import first_list_shown, models_panel
 from ui.glossary import glossary_expander
 from ui.nav import page_link
 
@@ -85,7 +86,9 @@ with user_errors():
                           text=text and ready, objective=objective, include=ids(include),
                           exclude=ids(exclude), allow_variants=allow_variants,
                           max_per_item=per_item)
-    result = bundle_list(str(ws.root), name, version, params, ready)
+    with foreground.busy():  # the background models wait while the user waits for this list
+        result = bundle_list(str(ws.root), name, version, params, ready)
+    first_list_shown(ws, name)
     settings = replace(params, text=False)
     if not ready:
         st.session_state[KEY_QUICK] = (name, version, settings, result.bundles)
@@ -114,6 +117,10 @@ with user_errors():
     m1.metric("Orders with 2+ items of a bundle", f"{t['cumulative_coverage'].iloc[-1]:.1%}")
     m2.metric("New items bundled by text", int(t["cold_start"].sum()))
     m3.metric("Candidates considered", f"{result.candidates:,}")
+    used, why = result.params.get("min_orders_used"), result.params.get("min_orders_why")
+    if used and why and why != "set":  # the size-aware automatic threshold, said in words
+        st.caption(md(f"Bought together in at least {int(used):,} orders, chosen for this "
+                      f"shop's size: {why}. Set your own above."))
     table = display_table(t, customers=has_customers)
     show_all = st.toggle("Show technical columns (item ids, text similarity, where each bundle "
                          "was found, score)", key="bundles_all_columns")

@@ -20,6 +20,7 @@ bought). ``similarity`` ranks by score alone (it must not read co-purchase data)
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from core.bundles.candidates import Candidates
@@ -37,9 +38,9 @@ def percentile(x: np.ndarray) -> np.ndarray:
     """Rank-percentile in (0, 1]; ties share the mean rank; empty stays empty."""
     if len(x) == 0:
         return x.astype(float)
-    from scipy.stats import rankdata
-
-    return rankdata(x, method="average") / len(x)
+    # pandas' average rank equals scipy.stats.rankdata(method="average") and spares importing
+    # scipy.stats (about 1 s) on the first list
+    return pd.Series(np.asarray(x)).rank(method="average").to_numpy(dtype=float) / len(x)
 
 
 def hybrid_weights(w_rules: float, w_text: float, w_rec: float, *, has_text: bool,

@@ -27,7 +27,6 @@ from typing import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from core.errors import BundleLabError, TooManyItemsets
 from core.rules.itemsets import Itemsets
@@ -152,6 +151,8 @@ def _p_adjust(p: np.ndarray, method: str) -> np.ndarray:
     if method == "bonferroni":
         return np.minimum(p * m, 1.0)
     if method == "fdr_bh":
+        from scipy import stats  # lazy: importing scipy.stats takes ~1 s
+
         return stats.false_discovery_control(p, method="bh")
     order = np.argsort(p, kind="stable")  # holm
     adj = np.minimum(np.maximum.accumulate(p[order] * (m - np.arange(m))), 1.0)
@@ -231,6 +232,8 @@ def _frame(itemsets: Itemsets, batches: list, params: RuleParams,
     df["orders_together"] = cAC
     if params.significance is not None:
         # one-sided Fisher exact test: P(X >= together), X ~ Hypergeom(n, |A|, |C|)
+        from scipy import stats  # lazy: importing scipy.stats takes ~1 s
+
         p = stats.hypergeom.sf(cAC - 1, n, cA, cC) if len(cAC) else np.zeros(0)
         df["p_value"] = p
         df["p_adjusted"] = _p_adjust(np.asarray(p, dtype=float), params.correction)

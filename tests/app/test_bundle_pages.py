@@ -35,6 +35,10 @@ def test_bundles_page_build_threshold_detail_and_save(sample_ws):
     runs = sample_ws.runs("sample_online_retail", kind="bundles")
     assert len(runs) == 1 and runs["artifact"].isna().all()
     first = table["items"].tolist()
+    # the automatic threshold says what it chose and why (issue 18: size-aware defaults)
+    used = at.session_state["bundle_result"].params["min_orders_used"]
+    chosen = [c.value for c in at.caption if "chosen for this shop's size" in c.value]
+    assert len(chosen) == 1 and f"at least {used:,} orders" in chosen[0], chosen
     # no recommender trained: its weight changes nothing, and the page says so
     at.slider(key="bundles_w_rec").set_value(1.0).run()
     assert not at.exception, at.exception
@@ -43,6 +47,7 @@ def test_bundles_page_build_threshold_detail_and_save(sample_ws):
     at.number_input(key="bundles_min_orders").set_value(150).run()
     assert not at.exception
     strict = at.dataframe[0].value
+    assert not [c for c in at.caption if "chosen for this shop's size" in c.value]  # set by hand
     assert strict["items"].tolist() != first and (strict["orders_together"] >= 150).all()
     assert len(sample_ws.runs("sample_online_retail", kind="bundles")) == 3
     assert any("only" in i.value and "bundles" in i.value for i in at.info)
