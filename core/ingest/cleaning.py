@@ -86,9 +86,18 @@ TIMESTAMP_FORMATS = [
 q = literal  # SQL string literals of values this module owns (formats, patterns, joiners)
 
 
+def trim_sql(col: str) -> str:
+    """``NULLIF(trim(col), '')`` (``col`` a column): ``trim`` copies every value, so it runs only
+    where it may change one: empty, a first byte up to a space or outside ASCII, a last space,
+    or any non-ASCII character (``trim`` removes the Unicode space separators, of which ASCII
+    has only the space); the other values pass through uncopied."""
+    return (f"CASE WHEN {col} < '!' OR {col} >= chr(128) OR ends_with({col}, ' ') OR "
+            f"strlen({col}) <> length({col}) THEN NULLIF(trim({col}), '') ELSE {col} END")
+
+
 def text_sql(cols: list[str], joiner: str = " ") -> str:
     """Trimmed text of one column, or several joined with a space; empty -> NULL."""
-    parts = [f"NULLIF(trim({c}), '')" for c in cols]
+    parts = [trim_sql(c) for c in cols]
     if len(parts) == 1:
         return parts[0]
     return f"NULLIF(trim(concat_ws({q(joiner)}, {', '.join(parts)})), '')"
@@ -99,13 +108,18 @@ def text_sql(cols: list[str], joiner: str = " ") -> str:
 WEEKDAY_RE = r"\s*(星期|周|礼拜)[一二三四五六日天]\s*"
 
 
-def timestamp_text_sql(expr: str) -> str:
+def timestamp_text_sql(expr: str, *, raw: list[str] | None = None, trimmed: bool = False) -> str:
     """The timestamp text without weekday labels; empty -> NULL. The replacement runs only on
     values holding one of the label's first characters (the same result, a fraction of the
-    time: most files have no labels)."""
-    marks = " OR ".join(f"contains({expr}, {q(c)})" for c in "星周礼")
-    return (f"NULLIF(trim(CASE WHEN {marks} THEN regexp_replace({expr}, {q(WEEKDAY_RE)}, ' ', "
-            "'g') ELSE " + expr + " END), '')")
+    time: most files have no labels). ``raw``: the columns ``expr`` is made of (trimming and
+    joining them with a space adds no label character, so the test runs on them, uncopied);
+    ``trimmed``: ``expr`` is already trimmed text or NULL (``text_sql``), kept as it is where
+    there is no label."""
+    marks = " OR ".join(f"contains({c}, {q(m)})" for c in (raw or [expr]) for m in "星周礼")
+    replaced = f"NULLIF(trim(regexp_replace({expr}, {q(WEEKDAY_RE)}, ' ', 'g')), '')"
+    if trimmed:
+        return f"CASE WHEN {marks} THEN {replaced} ELSE {expr} END"
+    return f"CASE WHEN {marks} THEN {replaced} ELSE NULLIF(trim({expr}), '') END"
 
 
 MAX_NUMBER = "1e15"  # larger quantities or prices are unreadable, not huge
@@ -273,11 +287,14 @@ def clean_sql(exprs: dict[str, str], raw_cols: list[str], *, ts_fmt: str | None,
                   f"regexp_matches(order_id, '^[Cc][0-9]') AND {numeric}")
         adjust = (f"(starts_with(order_id, 'A') OR starts_with(order_id, 'a')) AND "
                   f"regexp_matches(order_id, '^[Aa][0-9]') AND {numeric}")
-    # The item patterns run once per distinct item id and name (a few thousand), not per row.
-    lookups = (f", ids AS (SELECT v, regexp_matches(lower(v), {q(PLACEHOLDER_RE)}) AS placeholder,"
-               f" regexp_matches(upper(v), {q(NON_PRODUCT_RE)}) AS code FROM "
-               f"({_distinct(get('item_id'))})), names AS (SELECT v, regexp_matches(upper(v), "
-               f"{q(NON_PRODUCT_NAME_RE)}) AS code FROM ({_distinct(get('item_name'))}))")
+    # The item patterns run once per distinct item id and name (a few thousand), not per row;
+    # only the values they match are joined (a row without a match gets NULL, which no WHEN takes,
+    # as it took no FALSE).
+    lookups = (f", ids AS (SELECT * FROM (SELECT v, regexp_matches(lower(v), {q(PLACEHOLDER_RE)})"
+               f" AS placeholder, regexp_matches(upper(v), {q(NON_PRODUCT_RE)}) AS code FROM "
+               f"({_distinct(get('item_id'))})) WHERE placeholder OR code), names AS (SELECT * "
+               f"FROM (SELECT v, regexp_matches(upper(v), {q(NON_PRODUCT_NAME_RE)}) AS code FROM "
+               f"({_distinct(get('item_name'))})) WHERE code)")
     joins = ("LEFT JOIN ids ON ids.v = p.item_id LEFT JOIN names ON names.v = p.item_name")
     nonprod = ("(ids.code OR coalesce(names.code, FALSE))" if options.drop_non_products
                else "FALSE")

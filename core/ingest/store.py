@@ -47,7 +47,9 @@ def field_exprs(sn: Sniffed, fmap: dict[str, list[str]], prefix: str = "") -> di
     exprs = {f: text_sql([prefix + _col(sn, c) for c in cols], joiner=" ")
              for f, cols in fmap.items() if cols}
     if "timestamp" in exprs:
-        exprs["timestamp"] = timestamp_text_sql(exprs["timestamp"])
+        exprs["timestamp"] = timestamp_text_sql(
+            exprs["timestamp"], raw=[prefix + _col(sn, c) for c in fmap["timestamp"]],
+            trimmed=True)
     return exprs
 
 

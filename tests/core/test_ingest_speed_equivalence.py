@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from core.ingest import rawread
-from core.ingest.cleaning import WEEKDAY_RE, number_sql, q, timestamp_text_sql
+from core.ingest.cleaning import WEEKDAY_RE, number_sql, q, timestamp_text_sql, trim_sql
 from core.ingest.load import IngestOptions, ingest
 
 
@@ -54,6 +54,33 @@ def test_weekday_labels_removed_only_where_they_may_be():
     got = con.execute(f"SELECT list({timestamp_text_sql('v')} ORDER BY rowid), "
                       f"list({plain} ORDER BY rowid) FROM v").fetchone()
     assert got[0] == got[1]
+
+
+def test_trim_only_where_it_may_change_a_value():
+    """``trim_sql`` gives ``NULLIF(trim(v), '')`` for every value: ASCII and Unicode spaces at
+    either end (no-break, ideographic, en quad, narrow no-break), tabs and controls (which trim
+    keeps), non-ASCII inside or at an end, empty and NULL."""
+    spaces = [" ", "\u00a0", "\u3000", "\u2000", "\u202f", "\u1680", "\t", "\n", "\x01", "\x7f"]
+    cores = ["", "a", "A1 b", "é", "无", "!x", "~", "a\u00a0b", "12.5", "2018-01-01 10:00"]
+    values = [None] + [lead + core + tail for core in cores for lead in [""] + spaces
+                       for tail in [""] + spaces]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE v AS SELECT unnest(?::VARCHAR[]) AS v", [values])
+    differ = con.execute(f"SELECT list(v) FROM v WHERE ({trim_sql('v')}) IS DISTINCT FROM "
+                         "NULLIF(trim(v), '')").fetchone()[0]
+    assert not differ
+
+
+def test_timestamp_text_of_trimmed_columns():
+    """The label test on the raw columns and the already trimmed text give the plain result."""
+    values = ["2018-01-01 星期五", " 2018-01-01 周五 ", "2018-01-01", "  ", "", None, "礼拜日",
+              "\u00a02018-01-01\u3000"]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE v AS SELECT unnest(?::VARCHAR[]) AS v", [values])
+    plain = f"NULLIF(trim(regexp_replace(v, {q(WEEKDAY_RE)}, ' ', 'g')), '')"
+    fast = timestamp_text_sql(trim_sql("v"), raw=["v"], trimmed=True)
+    got = con.execute(f"SELECT list(({fast}) IS NOT DISTINCT FROM ({plain})) FROM v").fetchone()
+    assert all(got[0])
 
 
 def test_duplicates_through_the_row_hash(ws, tmp_path):
