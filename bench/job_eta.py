@@ -80,6 +80,23 @@ def errors(samples: list[tuple[float, jobs.JobStatus]]) -> dict[str, dict[float,
     return out
 
 
+def durations(samples: list[tuple[float, jobs.JobStatus]]) -> str:
+    """Each step's real seconds and the time left first shown for it (its prediction, when it
+    has one), e.g. "recommender 31 s (first estimate 28 s)"; short steps included."""
+    first: dict[str, tuple[float, float | None]] = {}
+    for t, s in samples:
+        if s.state == jobs.RUNNING and s.step and s.step not in first:
+            first[s.step] = (t, s.step_eta_seconds)
+    names, end = list(first), samples[-1][0]
+    out = []
+    for i, step in enumerate(names):
+        start, eta = first[step]
+        stop = first[names[i + 1]][0] if i + 1 < len(names) else end
+        shown = "none" if eta is None else f"{eta:.0f} s"
+        out.append(f"{step} {stop - start:.0f} s (first estimate {shown})")
+    return "; ".join(out)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", nargs="*", help="corpus folder names (e.g. pharmacy_cn)")
@@ -101,7 +118,7 @@ def main() -> int:
             final = samples[-1][1]
             errs = errors(samples)
         print(f"... {path.name}: {final.state} in {samples[-1][0]:.0f} s "
-              f"{final.error or ''}", file=sys.stderr, flush=True)
+              f"{final.error or ''}; {durations(samples)}", file=sys.stderr, flush=True)
         for step, by_point in errs.items():
             rows.append((path.name, step, by_point))
             per_step.setdefault(step, []).extend(abs(v) for v in by_point.values())

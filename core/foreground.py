@@ -14,7 +14,8 @@ So foreground work announces itself and background work waits at its next progre
   ``seconds`` (the user may never open the page).
 - ``wait_idle(stop)``: called by background work; returns at once when nothing is in the
   foreground, else waits (without holding the interpreter lock) until nothing is, or until
-  ``stop()`` says to stop waiting (a cancel). Returns the seconds it waited.
+  ``stop()`` says to stop waiting (a cancel). Returns the seconds it waited. ``checkpoint``
+  does the same and raises ``Cancelled`` on a cancel (``core.jobs`` calls it at every report).
 
 Process-wide and thread-safe; nothing is persisted (a server restart forgets every hold).
 """
@@ -25,6 +26,8 @@ import threading
 import time
 from contextlib import contextmanager
 from typing import Callable, Hashable, Iterator
+
+from core.progress import Cancelled
 
 POLL = 0.2  # seconds between checks of ``stop`` while waiting
 
@@ -87,6 +90,16 @@ def wait_idle(stop: Callable[[], bool] | None = None) -> float:
             if left is None or (stop is not None and stop()):
                 return time.monotonic() - t0
             _cond.wait(timeout=min(POLL, max(left, 0.001)))
+
+
+def checkpoint(cancelled: Callable[[], bool]) -> float:
+    """For background work at a progress report: wait while the foreground is busy (``wait_idle``),
+    then raise ``Cancelled`` when ``cancelled()``. Returns the seconds waited, which a time-left
+    estimate should leave out."""
+    waited = 0.0 if idle() else wait_idle(cancelled)
+    if cancelled():
+        raise Cancelled()
+    return waited
 
 
 def clear() -> None:

@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, MutableMapping
 
+from core import foreground
 from core.errors import BundleLabError, friendly
 from core.progress import Cancelled, Progress, time_left
 from core.workspace import Workspace
@@ -124,6 +125,7 @@ class ModelJob:
         ws = Workspace(self.root)
         notes: list[str] = []
         try:
+            foreground.checkpoint(self._cancel.is_set)  # pages first: e.g. the first list
             steps = self._plan(ws, notes)
             self._set(state=RUNNING, steps=tuple(s.label for s in steps), message="starting")
             done = 0.0
@@ -151,8 +153,8 @@ class ModelJob:
         started = time.monotonic()
 
         def progress(fraction: float, message: str) -> None:
-            if self._cancel.is_set():
-                raise Cancelled()
+            nonlocal started  # a wait for a page (core.foreground) is not the step's pace
+            started += foreground.checkpoint(self._cancel.is_set)
             fraction = min(1.0, max(0.0, fraction))
             left = time_left(time.monotonic() - started, fraction, step.predicted)
             total = None if left is None or later is None else left + later
@@ -169,8 +171,11 @@ class ModelJob:
         if self.text:
             steps.append(_Step("text model", 0.6, lambda p: self._text(ws, notes, p),
                                _predict(text_seconds, ws, self.dataset)))
-        if int(info.get("customers") or 0) > 0:  # (no prediction for the recommender yet)
-            steps.append(_Step("recommender", 0.35, lambda p: self._recommender(ws, notes, p)))
+        if int(info.get("customers") or 0) > 0:
+            from core.recommend.estimate import job_seconds  # reads the orders, times minibatches
+
+            steps.append(_Step("recommender", 0.35, lambda p: self._recommender(ws, notes, p),
+                               _predict(job_seconds, ws, self.dataset, self.text)))
         steps.append(_Step("bundle inputs", 0.05, lambda p: self._inputs(ws, p),
                            _predict(inputs_seconds, ws, self.dataset)))
         # the bar moves by predicted time where every step has a prediction
@@ -191,11 +196,11 @@ class ModelJob:
             item_vectors(ws, self.dataset, finetuned=False, progress=progress)
 
     def _recommender(self, ws: Workspace, notes: list[str], progress: Progress) -> None:
-        from core.recommend.store import RecommenderParams, train_recommender
+        from core.recommend.estimate import job_params
+        from core.recommend.store import train_recommender
 
         try:
-            train_recommender(ws, self.dataset, progress=progress, params=RecommenderParams(
-                text="finetuned" if self.text else "none"))
+            train_recommender(ws, self.dataset, progress=progress, params=job_params(self.text))
         except Cancelled:
             raise
         except BundleLabError as exc:
@@ -226,12 +231,11 @@ def inputs_seconds(ws: Workspace, dataset: str) -> float:
     return predict_inputs_seconds(ws, dataset)
 
 
-def _predict(fn: Callable[[Workspace, str], float], ws: Workspace,
-             dataset: str) -> float | None:
-    """A step's predicted seconds, ``fn(ws, dataset)``, or None when it fails (an estimate is
-    advisory: it never stops a job)."""
+def _predict(fn: Callable[..., float], ws: Workspace, dataset: str, *args: Any) -> float | None:
+    """A step's predicted seconds, ``fn(ws, dataset, *args)``, or None when it fails (an
+    estimate is advisory: it never stops a job)."""
     try:
-        value = fn(ws, dataset)
+        value = fn(ws, dataset, *args)
     except Exception:  # noqa: BLE001 - an estimate is advisory
         log.exception("time estimate %s failed", fn.__name__)
         return None

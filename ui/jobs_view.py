@@ -61,8 +61,8 @@ def eta_words(s: JobStatus) -> str:
 
 
 def _line(s: JobStatus) -> str:
-    if s.state == jobs.QUEUED:
-        return "waiting for the models of another dataset to finish"
+    if s.state == jobs.QUEUED:  # another job runs, or the first list is still being shown
+        return "waiting to start (your pages go first)"
     what = STEP_WORDS.get(s.step, s.step or "starting")
     return f"{what} ({s.fraction:.0%}, {eta_words(s)}; {s.elapsed:.0f} s so far)"
 

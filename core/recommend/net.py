@@ -1,7 +1,8 @@
 """The network of the neural recommender and its inputs (see ``core.recommend.neural`` for the
 model and the estimator): ``encode`` turns a batch of histories into arrays once, ``gather`` makes
-the tensors of a minibatch, ``NextBasketNet`` scores every item for each user, and
-``training_examples`` lists the (history, next order) pairs of a purchase history.
+the tensors of a minibatch, ``NextBasketNet`` scores every item for each user,
+``training_examples`` lists the (history, next order) pairs of a purchase history, and
+``ndcg_rows`` is the validation metric.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -155,6 +157,19 @@ def gather(enc: Encoded, ex: np.ndarray) -> dict[str, torch.Tensor]:
             "user_feats": torch.from_numpy(enc.user_feats[ex]),
             "group": torch.from_numpy(np.searchsorted(np.asarray(GROUP_EDGES), enc.n_orders[ex],
                                                       side="right"))}
+
+
+def ndcg_rows(scores: torch.Tensor, y: sp.csr_matrix, k: int = 10) -> np.ndarray:
+    """NDCG@k of each row's top k against the row's targets (binary gains)."""
+    top = torch.topk(scores, min(k, scores.shape[1]), dim=1).indices.cpu().numpy()
+    disc = 1.0 / np.log2(np.arange(2, top.shape[1] + 2))
+    out = np.zeros(len(top))
+    for r in range(len(top)):
+        tgt = y.indices[y.indptr[r]:y.indptr[r + 1]]
+        if len(tgt):
+            hits = np.isin(top[r], tgt).astype(np.float64)
+            out[r] = float(hits @ disc) / float(disc[:min(len(disc), len(tgt))].sum())
+    return out
 
 
 class NextBasketNet(nn.Module):

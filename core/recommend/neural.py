@@ -41,28 +41,16 @@ import torch
 from torch.nn import functional as F
 
 from core.device import torch_device
-from core.progress import report, sub_progress
+from core.progress import report
 from core.recommend.base import Recommender
 from core.recommend.history import PurchaseHistory, UserBatch
 from core.recommend.net import (GROUP_EDGES, MIN_GROUP, MIX_GRID, Encoded, NextBasketNet, encode,
-                                gather, training_examples)
-from core.recommend.runtime import score_rows, to_device, torch_threads
+                                gather, ndcg_rows, training_examples)
+from core.recommend.pace import STAGES, FitClock
+from core.recommend.runtime import blas_threads, score_rows, to_device, torch_threads
 
 
 MAX_VALIDATION = 5000   # validation customers used for early stopping and the repeat/explore mix
-
-
-def _ndcg_rows(scores: torch.Tensor, y: sp.csr_matrix, k: int = 10) -> np.ndarray:
-    """NDCG@k of each row's top k against the row's targets (binary gains)."""
-    top = torch.topk(scores, min(k, scores.shape[1]), dim=1).indices.cpu().numpy()
-    disc = 1.0 / np.log2(np.arange(2, top.shape[1] + 2))
-    out = np.zeros(len(top))
-    for r in range(len(top)):
-        tgt = y.indices[y.indptr[r]:y.indptr[r + 1]]
-        if len(tgt):
-            hits = np.isin(top[r], tgt).astype(np.float64)
-            out[r] = float(hits @ disc) / float(disc[:min(len(disc), len(tgt))].sum())
-    return out
 
 
 class NeuralRecommender(Recommender):
@@ -143,7 +131,7 @@ class NeuralRecommender(Recommender):
         return encode(batch, max_baskets=int(self.max_baskets), max_history=int(self.max_history))
 
     def _fit(self, history, item_text_vectors, progress) -> None:
-        with torch_threads(self.threads):
+        with torch_threads(self.threads), blas_threads(self.threads):
             self._fit_threads(history, item_text_vectors, progress)
 
     def _fit_threads(self, history, item_text_vectors, progress) -> None:
@@ -152,7 +140,7 @@ class NeuralRecommender(Recommender):
         text = None if item_text_vectors is None else self._text(item_text_vectors)
         self._dev = torch.device(torch_device())
         net = self._new_net(history, text).to(self._dev)
-        report(progress, 0.02, "neural: building training examples")
+        report(progress, 0.0, "neural: building training examples")
         ex_batch, target_rows, is_val = training_examples(history)
         data = (self._encode(ex_batch), history.orders[target_rows].astype(np.float32).tocsr())
         del ex_batch   # encoded: the histories' order rows are not needed any more
@@ -169,6 +157,13 @@ class NeuralRecommender(Recommender):
         #    neural part is not over-confident as it is on the orders it was trained on
         self._best_epoch = {}
         share = (0.3, 0.6) if self.refit else (0.45, 0.95)   # of max_seconds, cumulative
+        stages = STAGES + tuple(f"refit {s}" for s in STAGES) * bool(self.refit)
+        clock = self._clock = FitClock(   # the fraction grows with time (core.recommend.pace)
+            progress, stages=stages, epochs=int(self.epochs), patience=int(self.patience),
+            text=text is not None,
+            n_batches=math.ceil(len(train_ex) / int(self.batch_size)),
+            val_batches=len(val_ex) / int(self.batch_size), deadlines=[
+                t0 + float(self.max_seconds) * x for x in (*share, 1.0, 1.0)])
         for n_stage, (stage, params, neural_on, repeat_on) in enumerate(self._param_groups(net)):
             if self._best_state is not None:
                 net.load_state_dict(self._best_state)
@@ -176,16 +171,15 @@ class NeuralRecommender(Recommender):
             net.repeat_on.fill_(repeat_on)
             self._best = -1.0
             deadline = t0 + float(self.max_seconds) * share[n_stage]
-            self._stage(net, stage, params, data, train_ex, val_ex, history, deadline,
-                        sub_progress(progress, share[0] if n_stage else 0.0, share[n_stage]))
+            self._stage(net, stage, params, data, train_ex, val_ex, history, deadline)
         net.load_state_dict(self._best_state)
         net.repeat_on.fill_(True)
-        report(progress, share[1], "neural: weighing repeat and explore scores")
+        clock.show("neural: weighing repeat and explore scores")
         self.val_ndcg_ = self._choose_mix(net, data, val_ex)
         if self.refit and len(val_ex) and not np.array_equal(train_ex, val_ex):
             # the validation orders are each customer's latest: learn from them too, with the
             # epochs and mixing weights chosen above
-            report(progress, 0.62, "neural: refitting on all orders")
+            clock.restart()
             refit = self._new_net(history, text).to(self._dev)
             every = np.concatenate([train_ex, val_ex])
             deadline = t0 + float(self.max_seconds)
@@ -194,9 +188,8 @@ class NeuralRecommender(Recommender):
                     self._param_groups(refit)):
                 refit.neural_on.fill_(neural_on)
                 refit.repeat_on.fill_(repeat_on)
+                clock.expect(f"refit {stage}", self._best_epoch.get(stage, 1))
                 done &= self._stage(refit, stage, params, data, every, val_ex, history, deadline,
-                                    sub_progress(progress, 0.62 + 0.18 * n_stage,
-                                                 0.62 + 0.18 * (n_stage + 1)),
                                     fixed_epochs=self._best_epoch.get(stage, 1))
             if done:   # within the time budget; otherwise keep the validated model
                 refit.mix.copy_(net.mix)
@@ -208,43 +201,41 @@ class NeuralRecommender(Recommender):
         self.epochs_run_ = len(self.curve_)
         self.train_seconds_ = time.perf_counter() - t0
         del self._rng, self._t0, self._best, self._best_state, self._best_epoch, self._dev
+        del self._clock
 
-    def _stage(self, net, stage, params, data, train_ex, val_ex, history, deadline, progress,
+    def _stage(self, net, stage, params, data, train_ex, val_ex, history, deadline,
                fixed_epochs: int | None = None) -> bool:
         """Train ``params`` for up to ``epochs`` epochs with early stopping on ``val_ex`` (or
         exactly ``fixed_epochs`` epochs, no validation). False when the deadline cut it short."""
         enc, targets = data
-        dev = self._dev
-        known = torch.from_numpy(history.item_orders() > 0).to(dev)
+        known = torch.from_numpy(history.item_orders() > 0).to(self._dev)
         opt = torch.optim.Adam(params, lr=float(self.lr), weight_decay=float(self.weight_decay))
-        bs, bad = int(self.batch_size), 0
+        bs, bad, clock = int(self.batch_size), 0, self._clock
+        name = stage if fixed_epochs is None else f"refit {stage}"
         n_epochs = int(self.epochs) if fixed_epochs is None else int(fixed_epochs)
+        clock.restart()
         for epoch in range(n_epochs):
             net.train()
             order = self._rng.permutation(train_ex)
             total, cut_short = 0.0, False
             for s in range(0, len(order), bs):
-                ex = order[s:s + bs]
-                mask = torch.from_numpy(self._rng.random(history.n_items) >= float(self.id_dropout))
-                x = to_device(gather(enc, ex), dev)
-                logits = net(x, id_mask=mask.to(dev)).masked_fill(~known, -1e9)
-                y = torch.from_numpy(targets[ex].toarray()).to(dev)
-                loss = -(F.log_softmax(logits, dim=1) * y).sum(1).div(y.sum(1).clamp_min(1)).mean()
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                total += float(loss.detach()) * len(ex)
-                frac = (epoch + s / len(order)) / n_epochs
-                report(progress, frac, f"neural ({stage}): epoch {epoch + 1}, "
-                                       f"loss {float(loss.detach()):.3f}")
+                loss = self._step(net, opt, data, order[s:s + bs], known)
+                total += loss * len(order[s:s + bs])
+                clock.batch(name, epoch, s // bs + 1,
+                            f"neural ({stage}): epoch {epoch + 1}, loss {loss:.3f}")
                 if time.perf_counter() > deadline:  # large catalogs: an epoch can outlast the
                     cut_short = s + bs < len(order)  # budget, so stop inside it too
                     break
             if fixed_epochs is not None:
                 if cut_short or (time.perf_counter() > deadline and epoch + 1 < n_epochs):
                     return False
+                clock.validated(name, epoch, None, f"neural ({name}): epoch {epoch + 1}")
                 continue
+            t_val = time.perf_counter()
             score = self._val_ndcg(net, enc, val_ex, targets)
+            clock.validated(name, epoch, time.perf_counter() - t_val,
+                            f"neural ({stage}): epoch {epoch + 1}, validation NDCG@10 {score:.3f}",
+                            score)
             self.curve_.append({"stage": stage, "epoch": epoch + 1, "loss": total / len(order),
                                 "val_ndcg@10": score})
             if score > self._best + 1e-5:
@@ -255,7 +246,21 @@ class NeuralRecommender(Recommender):
                 bad += 1
             if bad >= int(self.patience) or time.perf_counter() > deadline:
                 break
+        clock.stage_done(name, f"neural ({stage}): done")
         return True
+
+    def _step(self, net, opt, data, ex, known) -> float:
+        """One minibatch of training on the examples ``ex`` of ``data``; its loss."""
+        enc, targets = data
+        mask = torch.from_numpy(self._rng.random(len(known)) >= float(self.id_dropout))
+        x = to_device(gather(enc, ex), self._dev)
+        logits = net(x, id_mask=mask.to(self._dev)).masked_fill(~known, -1e9)
+        y = torch.from_numpy(targets[ex].toarray()).to(self._dev)
+        loss = -(F.log_softmax(logits, dim=1) * y).sum(1).div(y.sum(1).clamp_min(1)).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return float(loss.detach())
 
     @torch.no_grad()
     def _val_ndcg(self, net: NextBasketNet, enc: Encoded, ex: np.ndarray,
@@ -265,8 +270,8 @@ class NeuralRecommender(Recommender):
         net.eval()
         # chunk by chunk: customers x items scores of a large catalog do not fit in memory
         step = score_rows(targets.shape[1])
-        per_row = [_ndcg_rows(net(to_device(gather(enc, ex[s:s + step]), self._dev)),
-                              targets[ex[s:s + step]]) for s in range(0, len(ex), step)]
+        per_row = [ndcg_rows(net(to_device(gather(enc, ex[s:s + step]), self._dev)),
+                             targets[ex[s:s + step]]) for s in range(0, len(ex), step)]
         return float(np.concatenate(per_row).mean())
 
     @torch.no_grad()
@@ -286,7 +291,7 @@ class NeuralRecommender(Recommender):
             base, neural = net(to_device(gather(enc, ex[s:s + step]), self._dev), parts=True)
             ys = targets[ex[s:s + step]]
             for a, alpha in enumerate(MIX_GRID):
-                ndcg[a, s:s + step] = _ndcg_rows(base + alpha * neural, ys)
+                ndcg[a, s:s + step] = ndcg_rows(base + alpha * neural, ys)
         group = np.searchsorted(np.asarray(GROUP_EDGES), enc.n_orders[ex], side="right")
 
         def best_alpha(rows: np.ndarray) -> int:

@@ -22,6 +22,7 @@ from core.errors import BundleLabError, ModelDamaged, ModelNotTrained, check_ver
 from core.progress import Progress, report, sub_progress
 from core.recommend.base import Recommender
 from core.recommend.history import PurchaseHistory, build_history, item_index_for
+from core.recommend.pace import memory_key, shares
 from core.recommend.registry import load_recommender, make_recommender
 from core.workspace import Workspace
 
@@ -114,22 +115,27 @@ def train_recommender(ws: Workspace, dataset: str | None = None, *, cut=None,
         return {**meta["summary"], "reused": True, "seconds": round(time.perf_counter() - t0, 2)}
     # else: not trained yet, other settings, or damaged files: (re)train
     model = make_recommender(params.method, **params.model_kwargs())
+    # the parts' shares of the progress range: by the seconds predicted for them (pace.shares)
+    read_end, text_end, fit_end = shares(memory_key(ws.root, name, key),
+                                         params.method == "neural" and params.text != "none")
     report(progress, 0.0, "reading orders")
     # only the columns a history reads: quantities and prices of 1.5 million lines are ~100 MB
     train = lines_before(ws.lines(name, columns=HISTORY_COLUMNS), cut)
     history = build_history(train, item_ids=item_index_for(train, ws.items(name)))
     del train  # the history holds what training needs
+    report(progress, read_end, "orders read")
     text, used = None, "none"
     if params.method == "neural":
         text, used = text_vectors_for(ws, name, history.item_ids, cut=parse_cut(cut),
                                       source=params.text,
-                                      progress=sub_progress(progress, 0.02, 0.3))
-    model.fit(history, item_text_vectors=text, progress=sub_progress(progress, 0.3, 0.97))
+                                      progress=sub_progress(progress, read_end, text_end))
+    model.fit(history, item_text_vectors=text,
+              progress=sub_progress(progress, text_end, fit_end))
     summary = {"dataset": name, "method": model.name, "model": str(target),
                "items": int(history.n_items), "customers": int(history.n_customers),
                "text": used, "val_ndcg@10": _round(getattr(model, "val_ndcg_", None)),
                "cut": None if parse_cut(cut) is None else _cut_key(cut)}
-    report(progress, 0.98, "saving the model")   # the last point where Cancelled may stop it
+    report(progress, fit_end, "saving the model")  # the last point where Cancelled may stop it
     check_version(ws, name, version, doing="the recommender was being trained",
                   again="train it again")
     with ws.atomic_dir(target) as tmp:

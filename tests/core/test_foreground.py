@@ -93,3 +93,31 @@ def test_stop_ends_the_wait():
         t.join(2)
         assert not t.is_alive()
         assert not foreground.idle()  # the page is still busy; the waiter left because of stop
+
+
+def test_background_job_waits_for_the_page_and_leaves_the_wait_out_of_its_pace(tmp_path):
+    """A model job started after a load does not start before the first list is shown; then it
+    runs; a cancel while it pauses for a page still ends it."""
+    from core import jobs
+    from core.ingest.load import ingest
+    from core.workspace import Workspace
+    from tests.conftest import ROOT
+
+    ws = Workspace(tmp_path / "ws")
+    ingest(ws, ROOT / "sample_data" / "online_retail_2011Q1.csv.gz", dataset="s")
+    version = ws.info("s")["version"]
+    foreground.hold(("first list", str(ws.root), "s"), 60)
+    job = jobs.ModelJob(str(ws.root), "s", version, text=False)
+    t = threading.Thread(target=job.run, daemon=True)
+    t.start()
+    time.sleep(1.0)
+    assert job.status().state == jobs.QUEUED, "the job started while the first list was held"
+    foreground.release(("first list", str(ws.root), "s"))
+    deadline = time.monotonic() + 30
+    while job.status().state == jobs.QUEUED and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert job.status().state != jobs.QUEUED, "the job did not start once the list was shown"
+    with foreground.busy():  # a page rebuilds its list: the job pauses at its next report
+        job.cancel()         # and a cancel during the pause still ends it
+        t.join(15)
+    assert not t.is_alive() and job.status().state in (jobs.CANCELLED, jobs.DONE)
