@@ -8,6 +8,7 @@ still come out.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,12 +19,18 @@ from core.bundles.service import build_for_dataset
 from core.errors import BundleLabError, ModelNotTrained
 from core.export import table_format, write_table
 from core.ingest.load import IngestOptions, ingest
+from core.isolate import run_isolated
 from core.progress import Progress, report, sub_progress
 from core.workspace import Workspace
 
 # The rules step: itemsets of up to 3 items at a support chosen from the shop's size and sparsity
 # (``core.rules.defaults``); the Rules page and ``mine`` explore further.
 RULES_MAX_LEN = 3
+# a shop with this many kept lines gets the text model and the recommender each in a child
+# process (``isolate_steps``): whole-run peak memory on the 1.67 M-line scale shop 3.4 -> see
+# bench/scale_run.py
+ISOLATE_ROWS = 250_000
+ENV_ISOLATE = "BUNDLELAB_ISOLATE"
 
 
 @dataclass
@@ -59,8 +66,17 @@ def run_pipeline(ws: Workspace, data: str | Path, *, catalog: str | Path | None 
     rules = mine_step(ws, name)
     if rules.get("note"):
         notes.append(f"rules: {rules['note']}")
+    isolated = isolate_steps(ws, name)
+    if isolated and params.text:  # its memory goes back to the system before the recommender
+        notes.extend(run_isolated("core.pipeline:text_job", root=str(ws.root), name=name,
+                                  what="text model step",
+                                  progress=sub_progress(progress, 0.15, 0.25)))
     if summary["customers"] == 0:
         notes.append("no customer ids: the recommender step and target customers are skipped")
+    elif isolated:
+        notes.extend(run_isolated("core.pipeline:recommend_job", root=str(ws.root), name=name,
+                                  text=params.text, what="recommender step",
+                                  progress=sub_progress(progress, 0.25, 0.35)))
     else:
         notes.extend(recommend_step(ws, name, params.text, sub_progress(progress, 0.15, 0.35)))
     try:
@@ -80,6 +96,36 @@ def run_pipeline(ws: Workspace, data: str | Path, *, catalog: str | Path | None 
                  "out": written, "dataset": name, "list_id": result.list_id,
                  "rules": rules.get("rules"), "defaults": defaults, "notes": notes},
         ingest=summary, bundles=result, notes=notes)
+
+
+def isolate_steps(ws: Workspace, name: str) -> bool:
+    """Whether the text model and the recommender run each in a child process
+    (``core.isolate``): ``$BUNDLELAB_ISOLATE`` (1 or 0) when set, else for a shop of at least
+    ``ISOLATE_ROWS`` kept order lines (a smaller one is done before a child process would
+    have imported torch)."""
+    value = os.environ.get(ENV_ISOLATE, "").strip()
+    if value in ("0", "1"):
+        return value == "1"
+    return int(ws.info(name).get("rows_kept") or 0) >= ISOLATE_ROWS
+
+
+def text_job(root: str, name: str, progress: Progress | None = None) -> list[str]:
+    """The text model of ``name`` (fine-tuned, or the base model's vectors when fine-tuning
+    cannot run), trained or reused and its item vectors cached; returns the notes."""
+    from core.text import item_vectors
+
+    ws = Workspace(root)
+    try:
+        item_vectors(ws, name, finetuned=True, progress=progress)
+    except ModelNotTrained as exc:
+        return [f"text model not fine-tuned: {exc}"]
+    return []
+
+
+def recommend_job(root: str, name: str, text: bool, progress: Progress | None = None
+                  ) -> list[str]:
+    """``recommend_step`` on the workspace at ``root`` (for ``run_isolated``)."""
+    return recommend_step(Workspace(root), name, text, progress)
 
 
 def mine_step(ws: Workspace, name: str) -> dict:

@@ -270,3 +270,51 @@ def training_examples(h: PurchaseHistory) -> tuple[UserBatch, np.ndarray, np.nda
     rows = np.concatenate(hist_rows)
     batch = UserBatch(h.orders[rows], np.asarray(ptr, dtype=np.int64), h.order_time[rows])
     return batch, np.asarray(target), np.asarray(is_val)
+
+
+SVD_ITEMS = 20_000  # up to this many items the text directions come from a full SVD
+
+
+def principal_text(text: np.ndarray, k: int, chunk: int = 16384) -> np.ndarray:
+    """Unit-length text vectors reduced to their first ``k`` principal directions, scaled to
+    unit variance (float32; rows without text stay at zero). Up to ``SVD_ITEMS`` items: a full
+    SVD of the centred matrix. Above: the eigenvectors of the d x d covariance (d = 384), built
+    in chunks: the SVD of a 90,000-item catalog took ~1.1 GB of transient memory and 3.9 s,
+    this a few MB beyond the result and 0.3 s; the same directions up to their signs (each
+    direction's largest loading made positive), which are arbitrary in an SVD too."""
+    if len(text) <= SVD_ITEMS:  # small: the full SVD, as before (its signs, its results)
+        t = np.asarray(text, dtype=np.float64)
+        norms = np.linalg.norm(t, axis=1, keepdims=True)
+        has = norms[:, 0] > 1e-8
+        t = np.where(has[:, None], t / np.maximum(norms, 1e-8), 0.0)
+        k = min(int(k), t.shape[1], max(1, int(has.sum())))
+        mean = t[has].mean(axis=0) if has.any() else np.zeros(t.shape[1])
+        _, sv, vt = np.linalg.svd(t[has] - mean, full_matrices=False)
+        z = (t - mean) @ vt[:k].T / np.maximum(sv[:k] / math.sqrt(max(1, has.sum())), 1e-6)
+        return np.where(has[:, None], z, 0.0).astype(np.float32)
+    t = np.asarray(text, dtype=np.float32)
+    norms = np.linalg.norm(t, axis=1)
+    has = norms > 1e-8
+    n = int(has.sum())
+    k = min(int(k), t.shape[1], max(1, n))
+    if n == 0:
+        return np.zeros((len(t), k), dtype=np.float32)
+    mean = np.zeros(t.shape[1])
+    gram = np.zeros((t.shape[1], t.shape[1]))
+    for lo in range(0, len(t), chunk):
+        rows = t[lo:lo + chunk][has[lo:lo + chunk]] / norms[lo:lo + chunk][has[lo:lo + chunk], None]
+        rows = rows.astype(np.float64)
+        mean += rows.sum(axis=0)
+        gram += rows.T @ rows
+    mean /= n
+    values, vectors = np.linalg.eigh(gram - n * np.outer(mean, mean))
+    top = np.argsort(values)[::-1][:k]
+    directions = vectors[:, top]
+    directions *= np.where(directions[np.abs(directions).argmax(axis=0), np.arange(k)] < 0, -1, 1)
+    scale = np.maximum(np.sqrt(np.maximum(values[top], 0.0)) / math.sqrt(n), 1e-6)
+    proj = (directions / scale).astype(np.float32)
+    out = np.zeros((len(t), k), dtype=np.float32)
+    for lo in range(0, len(t), chunk):
+        sel = np.flatnonzero(has[lo:lo + chunk]) + lo
+        out[sel] = (t[sel] / norms[sel, None] - mean.astype(np.float32)) @ proj
+    return out

@@ -45,7 +45,7 @@ from core.progress import report
 from core.recommend.base import Recommender
 from core.recommend.history import PurchaseHistory, UserBatch
 from core.recommend.net import (GROUP_EDGES, MIN_GROUP, MIX_GRID, Encoded, NextBasketNet, encode,
-                                gather, ndcg_rows, training_examples)
+                                gather, ndcg_rows, principal_text, training_examples)
 from core.recommend.pace import STAGES, FitClock
 from core.recommend.runtime import blas_threads, score_rows, to_device, torch_threads
 
@@ -98,15 +98,7 @@ class NeuralRecommender(Recommender):
     def _text(self, text: np.ndarray) -> np.ndarray:
         """Unit-length text vectors reduced to their first ``text_components`` principal
         directions (fewer multiplications per step; items without text stay at zero)."""
-        t = np.asarray(text, dtype=np.float64)
-        norms = np.linalg.norm(t, axis=1, keepdims=True)
-        has = norms[:, 0] > 1e-8
-        t = np.where(has[:, None], t / np.maximum(norms, 1e-8), 0.0)
-        k = min(int(self.text_components), t.shape[1], max(1, int(has.sum())))
-        mean = t[has].mean(axis=0) if has.any() else np.zeros(t.shape[1])
-        _, sv, vt = np.linalg.svd(t[has] - mean, full_matrices=False)
-        z = (t - mean) @ vt[:k].T / np.maximum(sv[:k] / math.sqrt(max(1, has.sum())), 1e-6)
-        return np.where(has[:, None], z, 0.0).astype(np.float32)
+        return principal_text(text, int(self.text_components))
 
     def _new_net(self, history: PurchaseHistory, text: np.ndarray | None) -> NextBasketNet:
         net = self._net(history, 0 if text is None else text.shape[1])

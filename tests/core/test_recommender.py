@@ -243,3 +243,20 @@ def test_neural_refit_on_all_orders(history):
     assert len(model.mix_) == 3
     top, _ = model.recommend(["R"], 3)
     assert top[0][0] == "A7"
+
+
+def test_principal_text_of_a_large_catalog_matches_the_svd_up_to_sign(monkeypatch):
+    """Above SVD_ITEMS the text directions come from the covariance in chunks (bounded memory):
+    the same projection as the full SVD, each component up to its sign; rows without text 0."""
+    from core.recommend import net
+
+    rng = np.random.default_rng(1)
+    x = (rng.normal(size=(3000, 12)) @ rng.normal(size=(12, 12))).astype(np.float32)
+    x[::9] = 0.0
+    exact = net.principal_text(x, 5)
+    monkeypatch.setattr(net, "SVD_ITEMS", 100)
+    lean = net.principal_text(x, 5, chunk=256)
+    assert lean.shape == exact.shape == (3000, 5) and lean.dtype == np.float32
+    sign = np.sign((lean * exact).sum(axis=0))
+    assert np.abs(lean * sign - exact).max() < 1e-3
+    assert not lean[::9].any()
