@@ -55,8 +55,13 @@ _CACHED_TEXTS = 1 << 16  # pair mining asks about the same few thousand item tex
 
 @lru_cache(maxsize=_CACHED_TEXTS)
 def variant_tokens(text: str) -> frozenset[str]:
-    """The text's words (lower case) without variant words and numbers."""
-    return frozenset(w for w in _WORD.findall(str(text).lower()) if w not in VARIANT_WORDS)
+    """The text's words (lower case) without variant words and numbers; none for a code such as
+    ``P000006`` or ``A-12`` (no word of two letters or more): a file without item names has its
+    ids as names, and their lone letters made every pair of items "variants" (0 bundles)."""
+    words = _WORD.findall(str(text).lower())
+    if not any(len(w) > 1 for w in words):
+        return frozenset()
+    return frozenset(w for w in words if w not in VARIANT_WORDS)
 
 
 @lru_cache(maxsize=_CACHED_TEXTS)

@@ -101,3 +101,18 @@ def test_rank_by_orders_candidates_before_the_cap():
     assert first == {"score": {"a", "d"}, "cocount": {"a", "d"}, "pmi": {"e", "f"}}
     with pytest.raises(ValueError, match="rank_by"):
         mine_pairs(_baskets(orders), TEXTS, rank_by="lift")
+
+
+def test_item_codes_as_names_are_not_variants_of_each_other():
+    """A file without item names has its ids as names: "P000006" and "P000488" share only the
+    lone letter p, which made every pair "variants" and the scale shop's list empty."""
+    from core.text.variants import is_variant_pair, variant_flags, variant_key
+
+    assert not is_variant_pair("P000006", "P000488")
+    assert not is_variant_pair("A-12", "A-13")
+    assert variant_key("P000006") == "p000006"
+    assert not variant_flags([(0, 1), (1, 2)], ["P000006", "P000488", "SKU 77"]).any()
+    # real names keep their rules
+    assert is_variant_pair("LUNCH BAG RED RETROSPOT", "LUNCH BAG PINK POLKADOT")
+    assert is_variant_pair("T-LIGHT HOLDER RED", "T-LIGHT HOLDER BLUE")
+    assert not is_variant_pair("TEA POT", "TEA CUP")
