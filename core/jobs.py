@@ -186,25 +186,14 @@ class ModelJob:
         return [replace(s, share=s.share / total) for s in steps]
 
     def _text(self, ws: Workspace, notes: list[str], progress: Progress) -> None:
-        from core.errors import ModelNotTrained
-        from core.text import item_vectors
+        from core.job_steps import run_step  # in a child process for a large shop
 
-        try:
-            item_vectors(ws, self.dataset, finetuned=True, progress=progress)
-        except ModelNotTrained as exc:
-            notes.append(f"text model not fine-tuned ({exc}); the base model's vectors are used")
-            item_vectors(ws, self.dataset, finetuned=False, progress=progress)
+        notes.extend(run_step("text", ws, self.dataset, progress))
 
     def _recommender(self, ws: Workspace, notes: list[str], progress: Progress) -> None:
-        from core.recommend.estimate import job_params
-        from core.recommend.store import train_recommender
+        from core.job_steps import run_step
 
-        try:
-            train_recommender(ws, self.dataset, progress=progress, params=job_params(self.text))
-        except Cancelled:
-            raise
-        except BundleLabError as exc:
-            notes.append(f"recommender skipped: {exc}")
+        notes.extend(run_step("recommender", ws, self.dataset, progress, text=self.text))
 
     def _inputs(self, ws: Workspace, progress: Progress) -> None:
         from core.bundles.service import dataset_inputs, forget_inputs

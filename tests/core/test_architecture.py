@@ -25,7 +25,8 @@ MAX_LINES = 350
 STAGES = ["shared", "ingest", "rules", "text", "recommend", "bundles", "evaluate", "pipeline",
           "cli"]
 # core/<sub>/... belongs to stage <sub>; top-level modules are shared unless named here
-TOP_LEVEL_STAGE = {"core.pipeline": "pipeline", "core.jobs": "pipeline", "core.__main__": "cli"}
+TOP_LEVEL_STAGE = {"core.pipeline": "pipeline", "core.jobs": "pipeline", "core.job_steps": "pipeline",
+                   "core.__main__": "cli"}
 LAZY_REF = re.compile(r"^(core(?:\.\w+)+):\w+$")  # "core.evaluate.embeddings:embeddings_block"
 
 

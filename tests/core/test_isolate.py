@@ -72,3 +72,31 @@ def test_pipeline_isolated_steps_give_the_same_bundles(tmp_path, monkeypatch, ti
         assert ws.runs("shop", kind="recommender").shape[0] >= 1  # the recommender was trained
         assert any("fine-tun" in m for m in seen)  # the child's progress reached the parent
     assert lists["0"] == lists["1"] and lists["0"]
+
+
+def test_background_job_trains_a_large_shop_in_child_processes(tmp_path, monkeypatch, tiny):  # noqa: F811
+    """The app's model job uses the same rule: a large shop's text model and recommender each
+    run in a child process (BUNDLELAB_ISOLATE=1 stands in for the size), and the job ends with
+    both trained, its progress seen through the child."""
+    import core.job_steps as steps
+    from core import jobs
+    from core.ingest.load import ingest
+    from core.workspace import Workspace
+    from tests.core.test_bundles_cli import shop_csv
+
+    monkeypatch.setenv("BUNDLELAB_MODEL", str(tiny))
+    monkeypatch.setenv("BUNDLELAB_FINETUNE_SECONDS", "5")
+    monkeypatch.setenv("BUNDLELAB_ISOLATE", "1")
+    calls = []
+    real = steps.run_isolated
+    monkeypatch.setattr(steps, "run_isolated", lambda target, **kw: (calls.append(target),
+                                                                     real(target, **kw))[1])
+    ws = Workspace(tmp_path / "ws")
+    ingest(ws, shop_csv(tmp_path / "shop.csv"), dataset="shop")
+    job = jobs.ModelJob(str(ws.root), "shop", ws.info("shop")["version"], text=True)
+    job.run()
+    s = job.status()
+    assert s.state == jobs.DONE, (s.error, s.notes)
+    assert calls == ["core.job_steps:text_step", "core.job_steps:recommender_step"]
+    assert len(ws.runs("shop", kind="recommender")) == 1
+    assert len(ws.runs("shop", kind="finetune")) >= 1
