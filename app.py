@@ -1,12 +1,8 @@
 """BundleLab: the page navigation (sidebar titles, ``ui.nav.PAGES``) and the home page, the
 dataset overview. Run with ``streamlit run app.py``."""
 
-from core.device import tune_allocators
-
-tune_allocators()  # memory settings for large arrays, before torch is first imported
-
-import pandas as pd  # noqa: E402
-import plotly.express as px  # noqa: E402
+import pandas as pd
+import plotly.express as px
 import streamlit as st
 
 from ui.common import (KEY_DATASET, chart_text, data_version, dataset_picker, make_progress, md,

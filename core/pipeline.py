@@ -27,9 +27,11 @@ from core.workspace import Workspace
 # (``core.rules.defaults``); the Rules page and ``mine`` explore further.
 RULES_MAX_LEN = 3
 # a shop with this many kept lines gets the text model and the recommender each in a child
-# process (``isolate_steps``): whole-run peak memory on the 1.67 M-line scale shop 3.4 -> see
-# bench/scale_run.py
-ISOLATE_ROWS = 250_000
+# process (``isolate_steps``; the app's background job too): whole-run peak memory on the
+# 1.67 M-line scale shop 3.4 GB -> 1.8 GB (process tree). Not below: a child costs its start and
+# imports, and on UCI Online Retail (530k lines, ~1.5 GB in one process) the job took 164 s
+# isolated against 115 s in one process
+ISOLATE_ROWS = 1_000_000
 ENV_ISOLATE = "BUNDLELAB_ISOLATE"
 
 
@@ -101,8 +103,8 @@ def run_pipeline(ws: Workspace, data: str | Path, *, catalog: str | Path | None 
 def isolate_steps(ws: Workspace, name: str) -> bool:
     """Whether the text model and the recommender run each in a child process
     (``core.isolate``): ``$BUNDLELAB_ISOLATE`` (1 or 0) when set, else for a shop of at least
-    ``ISOLATE_ROWS`` kept order lines (a smaller one is done before a child process would
-    have imported torch)."""
+    ``ISOLATE_ROWS`` kept order lines (below, a child's start and imports cost more than the
+    memory it gives back is worth)."""
     value = os.environ.get(ENV_ISOLATE, "").strip()
     if value in ("0", "1"):
         return value == "1"
