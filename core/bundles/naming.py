@@ -121,7 +121,11 @@ def _head(toks: list[_Tok], drop: set[int] | frozenset[int] = frozenset()) -> in
     content word ("LUNCH BAG RED RETROSPOT": bag; a trailing colour or pattern describes it)."""
     kept = [j for j, t in enumerate(toks) if j not in drop and t.kind != "filler"]
     content = [j for j in kept if toks[j].kind == "content"]
-    return (content or kept or [None])[-1] if toks and toks[0].upper else (kept or [None])[-1]
+    if toks and toks[0].upper:
+        return (content or kept or [None])[-1]
+    # a trailing size or colour is no noun ("... Sunrise 12 OZ", a catalog's package size last)
+    named = [j for j in kept if toks[j].kind != "variant"]
+    return (named or kept or [None])[-1]
 
 
 def _core(toks: list[_Tok], drop: set[int], n: int) -> str:

@@ -3,7 +3,7 @@
 A grocery chain's ``products.csv`` may hold ``product_id, department, brand, product_category,
 product_type, package_size`` and no name: bundles would then read as ids (``1082185 +
 1029743``). ``add_item_names`` gives the catalog's ``item_name`` the combination of its
-descriptive text columns (``product_type+product_category+brand+package_size``), the same
+descriptive text columns (``brand+product_type+product_category+package_size``), the same
 mechanism as ``--map item_name=A+B+C`` (``core.ingest.mapping``; text joined with a space), and
 says so in the detection (``why`` and ``notes``), so the data check and the ingest report show
 it. Only when neither file has a column detected as item name and the user mapped none (an
@@ -13,7 +13,8 @@ Which columns (``name_columns``), from a sample of the catalog's rows: text colu
 than one value, filled on at least half of the rows; not the join key, not a mapped price or
 cost, not a column whose name says id/code/price/date/quantity, not mostly numbers or dates,
 not near-unique codes (``A-1093``), not long free text. The most specific first, by the column
-name: type, category, brand, size, other text, then department; at most ``MAX_PARTS``. A
+name: type, category, brand, size, other text, then department; at most ``MAX_PARTS``, shown
+with the brand first (``brand+product_type+product_category+package_size``). A
 catalog whose only such column is the category gets no built names (every item would be
 named after its category).
 """
@@ -45,6 +46,7 @@ RANKS = [
     ["department", "dept", "aisle", "section", "division", "部门"],
 ]
 NO_HINT = 4
+BRAND = 2  # the rank of brand columns
 
 # Words of a column name that rule it out: ids and codes, money, dates, quantities.
 SKIP_WORDS = {"id", "code", "sku", "ean", "upc", "gtin", "barcode", "plu", "no", "nr", "number",
@@ -117,6 +119,10 @@ def name_columns(header: list[str], rows: list[list[str]], *, skip: set[str],
         if _descriptive(values, len(rows)):
             found.append((_rank(column), -len(set(values)), i, column))
     chosen = [column for *_, column in sorted(found)][:MAX_PARTS]
+    # shown brand first, as shops write names ("National Soft Drinks 12oz Can ... 12 OZ"): the
+    # bundle names then end on the product, not the brand or the size ("COFFEE National +
+    # Private + National" became "COFFEE + BAKED BREAD/BUNS/ROLLS + CHEESE")
+    chosen.sort(key=lambda column: _rank(column) != BRAND)
     return chosen if set(chosen) - set(mapped) else []
 
 

@@ -33,7 +33,9 @@ scandinavian apple cherry strawberry
 SIZE_WORDS = frozenset("""
 small large medium mini jumbo big giant tiny tall short xl xxl xs s m l x
 set sets pack packs piece pieces pc pcs cm mm ml g kg
-""".split())  # sizes, pack counts ("set/6", "s/4" -> set, s) and units ("60x40cm" -> x, cm)
+oz lb lbs fl ct gal qt pt pk ltr litre liter
+""".split())  # sizes, pack counts ("set/6", "s/4" -> set, s) and units ("60x40cm" -> x, cm;
+# "12 OZ", "2 LB", "64 FL OZ", "12 CT": a grocery catalog's package sizes)
 FILLER_WORDS = frozenset("the a and with in of".split())
 VARIANT_WORDS = COLOUR_WORDS | SIZE_WORDS | FILLER_WORDS
 

@@ -14,8 +14,8 @@ from core.ingest.check import check
 from core.ingest.load import IngestOptions, ingest
 from core.ingest.preview import preview
 
-BUILT = "product_type+product_category+brand+package_size"
-NOTE = "Item names built from product_type + product_category + brand + package_size"
+BUILT = "brand+product_type+product_category+package_size"
+NOTE = "Item names built from brand + product_type + product_category + package_size"
 
 TYPES = {  # product_category -> (product_type, package_size) pairs
     "SOFT DRINKS": [("SOFT DRINKS 12OZ CAN", "12 OZ"), ("SOFT DRINKS 2 LITER BTL", "2 LTR"),
@@ -154,7 +154,7 @@ def test_which_columns_are_taken():
     cols = name_columns(header, rows, skip={"sku"}, mapped={"product_category"})
     # specific first; department ranks last and falls past the cap of 4; numbers, prices,
     # dates, codes, empty/constant columns and long text are left out
-    assert cols == ["product_type", "product_category", "brand", "package_size"]
+    assert cols == ["brand", "product_type", "product_category", "package_size"]
     # a catalog whose only text column is the category: no built names
     assert name_columns(["id", "category", "price"], [[str(k), f"C{k % 3} x", "1.5"]
                                                      for k in range(20)],
@@ -165,3 +165,19 @@ def test_detection_left_alone_when_a_name_exists():
     det = mp.detect(["basket", "sku"], ["sku", "title", "product_type"])
     add_item_names(det, ["sku", "title", "product_type"], [["1", "A", "B"], ["2", "C", "D"]])
     assert det.catalog["item_name"] == ["title"] and det.notes == []
+
+
+def test_bundle_names_of_built_grocery_names_say_the_products():
+    """Built names (brand, type, category, package size) give bundle names that end on the
+    products: not on the package size ("OZ: ..."), not a row of brands."""
+    from core.bundles.naming import short_name
+
+    coffee = short_name(["National GROUND COFFEE COFFEE 12 OZ",
+                         "Private MAINSTREAM WHITE BREAD BAKED BREAD/BUNS/ROLLS 20 OZ",
+                         "National STRING CHEESE CHEESE 12 CT"])
+    assert coffee == "COFFEE + BAKED BREAD/BUNS/ROLLS + CHEESE", coffee
+    pizza = short_name(["National PIZZA/PREMIUM FROZEN PIZZA 24 OZ",
+                        "Private PIZZA/ECONOMY FROZEN PIZZA 12 OZ"])
+    assert "OZ" not in pizza and "PIZZA/PREMIUM" in pizza and "PIZZA/ECONOMY" in pizza, pizza
+    mixed = short_name(["Sunrise Cotton Coaster 52 OZ", "National Enamel Ribbon 34 OZ"])
+    assert "OZ" not in mixed and "Coaster" in mixed and "Ribbon" in mixed, mixed
