@@ -116,12 +116,13 @@ def _text_seconds(ws: Workspace, name: str, params: RecommenderParams, cut,
 def _fit_seconds(history: PurchaseHistory, params: RecommenderParams
                  ) -> tuple[dict, dict, str]:
     """(sizes, seconds of prep / repeat / explore / mix, why) of the neural fit."""
-    from core.recommend.net import training_examples
+    from core.recommend.net import EXAMPLE_ENTRIES, training_examples
     from core.recommend.neural import MAX_VALIDATION, NeuralRecommender
 
     m = NeuralRecommender(**params.model_kwargs())
     t0 = time.perf_counter()
-    examples, target_rows, is_val = training_examples(history)
+    examples, target_rows, is_val = training_examples(  # the fit's examples, as it makes them
+        history, max_history=int(m.max_history), budget=EXAMPLE_ENTRIES, seed=int(params.seed))
     listed = time.perf_counter() - t0
     n_val = min(int(is_val.sum()), MAX_VALIDATION)
     n_train = int((~is_val).sum()) or int(is_val.sum())

@@ -45,7 +45,8 @@ from core.progress import report
 from core.recommend.base import Recommender
 from core.recommend.history import PurchaseHistory, UserBatch
 from core.recommend.net import (GROUP_EDGES, MIN_GROUP, MIX_GRID, Encoded, NextBasketNet, encode,
-                                gather, ndcg_rows, principal_text, training_examples)
+                                gather, ndcg_rows, principal_text, training_examples,
+                                EXAMPLE_ENTRIES)
 from core.recommend.pace import STAGES, FitClock
 from core.recommend.runtime import blas_threads, score_rows, to_device, torch_threads
 
@@ -133,7 +134,9 @@ class NeuralRecommender(Recommender):
         self._dev = torch.device(torch_device())
         net = self._new_net(history, text).to(self._dev)
         report(progress, 0.0, "neural: building training examples")
-        ex_batch, target_rows, is_val = training_examples(history)
+        ex_batch, target_rows, is_val = training_examples(
+            history, max_history=int(self.max_history), budget=EXAMPLE_ENTRIES,
+            seed=int(self.seed))  # bounded memory: a sample when the histories are huge
         data = (self._encode(ex_batch), history.orders[target_rows].astype(np.float32).tocsr())
         del ex_batch   # encoded: the histories' order rows are not needed any more
         train_ex, val_ex = np.flatnonzero(~is_val), np.flatnonzero(is_val)

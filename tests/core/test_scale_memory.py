@@ -59,3 +59,21 @@ def test_score_rows_bound_the_scores_of_a_large_catalog():
     assert score_rows(4_000) == 512  # a small shop keeps its step
     assert score_rows(90_000) * 90_000 <= 16 * 2**20 and score_rows(90_000) >= 32
     assert score_rows(10_000_000) == 32
+
+
+def test_training_examples_fit_their_budget_and_keep_validation(history):
+    """Few customers with long histories (a grocery export: 2,500 households, ~120 baskets each)
+    gave 97 M history entries and 10 GB: above the budget the training examples are sampled,
+    every validation example stays; below it nothing changes."""
+    full, target, val = net.training_examples(history, max_history=100)
+    entries = int(np.diff(full.orders.indptr).sum())
+    same, t2, v2 = net.training_examples(history, max_history=100, budget=entries)
+    assert np.array_equal(target, t2) and np.array_equal(same.ptr, full.ptr)
+    small, t3, v3 = net.training_examples(history, max_history=100, budget=entries // 4, seed=1)
+    kept = int(np.diff(small.orders.indptr).sum())
+    assert kept <= entries // 4 * 1.3 and len(t3) < len(target)
+    assert set(target[val]) <= set(t3) and v3.sum() == val.sum()  # validation examples all kept
+    again, t4, _ = net.training_examples(history, max_history=100, budget=entries // 4, seed=1)
+    assert np.array_equal(t3, t4)  # the same sample for the same seed
+    short, _, _ = net.training_examples(history, max_history=2)
+    assert np.diff(short.ptr).max() <= 2
