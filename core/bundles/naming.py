@@ -95,6 +95,8 @@ def _tokens(name: str) -> list[_Tok]:
         if upper or lower:
             w = w.lower() if w.lower() in STOP else re.sub(
                 r"(^|[-/])(\w)", lambda m: m.group(1) + m.group(2).upper(), w.lower())
+        if out and keys and keys == out[-1].keys:
+            continue  # "RIBBON RIBBON": a name built from a type and a category ending alike
         out.append(_Tok(w, keys, _kind(keys), upper))
     return out
 

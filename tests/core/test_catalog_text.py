@@ -181,3 +181,6 @@ def test_bundle_names_of_built_grocery_names_say_the_products():
     assert "OZ" not in pizza and "PIZZA/PREMIUM" in pizza and "PIZZA/ECONOMY" in pizza, pizza
     mixed = short_name(["Sunrise Cotton Coaster 52 OZ", "National Enamel Ribbon 34 OZ"])
     assert "OZ" not in mixed and "Coaster" in mixed and "Ribbon" in mixed, mixed
+    doubled = short_name(["Sunrise COTTON BLUE COASTER COASTER 52 OZ",
+                          "National ENAMEL WHITE RIBBON RIBBON 34 OZ"])
+    assert "COASTER COASTER" not in doubled and "RIBBON RIBBON" not in doubled, doubled
