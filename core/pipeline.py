@@ -8,7 +8,6 @@ still come out.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,19 +19,13 @@ from core.errors import BundleLabError, ModelNotTrained
 from core.export import table_format, write_table
 from core.ingest.load import IngestOptions, ingest
 from core.isolate import run_isolated
+from core.job_steps import isolate_steps
 from core.progress import Progress, report, sub_progress
 from core.workspace import Workspace
 
 # The rules step: itemsets of up to 3 items at a support chosen from the shop's size and sparsity
 # (``core.rules.defaults``); the Rules page and ``mine`` explore further.
 RULES_MAX_LEN = 3
-# a shop with this many kept lines gets the text model and the recommender each in a child
-# process (``isolate_steps``; the app's background job too): whole-run peak memory on the
-# 1.67 M-line scale shop 3.4 GB -> 1.8 GB (process tree). Not below: a child costs its start and
-# imports, and on UCI Online Retail (530k lines, ~1.5 GB in one process) the job took 164 s
-# isolated against 115 s in one process
-ISOLATE_ROWS = 1_000_000
-ENV_ISOLATE = "BUNDLELAB_ISOLATE"
 
 
 @dataclass
@@ -70,8 +63,8 @@ def run_pipeline(ws: Workspace, data: str | Path, *, catalog: str | Path | None 
         notes.append(f"rules: {rules['note']}")
     isolated = isolate_steps(ws, name)
     if isolated and params.text:  # its memory goes back to the system before the recommender
-        notes.extend(run_isolated("core.pipeline:text_job", root=str(ws.root), name=name,
-                                  what="text model step",
+        notes.extend(run_isolated("core.job_steps:text_step", root=str(ws.root), dataset=name,
+                                  fallback=False, what="text model step",
                                   progress=sub_progress(progress, 0.15, 0.25)))
     if summary["customers"] == 0:
         notes.append("no customer ids: the recommender step and target customers are skipped")
@@ -98,30 +91,6 @@ def run_pipeline(ws: Workspace, data: str | Path, *, catalog: str | Path | None 
                  "out": written, "dataset": name, "list_id": result.list_id,
                  "rules": rules.get("rules"), "defaults": defaults, "notes": notes},
         ingest=summary, bundles=result, notes=notes)
-
-
-def isolate_steps(ws: Workspace, name: str) -> bool:
-    """Whether the text model and the recommender run each in a child process
-    (``core.isolate``): ``$BUNDLELAB_ISOLATE`` (1 or 0) when set, else for a shop of at least
-    ``ISOLATE_ROWS`` kept order lines (below, a child's start and imports cost more than the
-    memory it gives back is worth)."""
-    value = os.environ.get(ENV_ISOLATE, "").strip()
-    if value in ("0", "1"):
-        return value == "1"
-    return int(ws.info(name).get("rows_kept") or 0) >= ISOLATE_ROWS
-
-
-def text_job(root: str, name: str, progress: Progress | None = None) -> list[str]:
-    """The text model of ``name`` (fine-tuned, or the base model's vectors when fine-tuning
-    cannot run), trained or reused and its item vectors cached; returns the notes."""
-    from core.text import item_vectors
-
-    ws = Workspace(root)
-    try:
-        item_vectors(ws, name, finetuned=True, progress=progress)
-    except ModelNotTrained as exc:
-        return [f"text model not fine-tuned: {exc}"]
-    return []
 
 
 def recommend_job(root: str, name: str, text: bool, progress: Progress | None = None
