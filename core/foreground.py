@@ -96,7 +96,7 @@ def checkpoint(cancelled: Callable[[], bool]) -> float:
     """For background work at a progress report: wait while the foreground is busy (``wait_idle``),
     then raise ``Cancelled`` when ``cancelled()``. Returns the seconds waited, which a time-left
     estimate should leave out."""
-    waited = 0.0 if idle() else wait_idle(cancelled)
+    waited = wait_idle(cancelled)
     if cancelled():
         raise Cancelled()
     return waited

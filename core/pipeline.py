@@ -18,8 +18,7 @@ from core.bundles.service import build_for_dataset
 from core.errors import BundleLabError, ModelNotTrained
 from core.export import table_format, write_table
 from core.ingest.load import IngestOptions, ingest
-from core.isolate import run_isolated
-from core.job_steps import isolate_steps
+from core.job_steps import isolate_steps, run_step
 from core.progress import Progress, report, sub_progress
 from core.workspace import Workspace
 
@@ -63,17 +62,14 @@ def run_pipeline(ws: Workspace, data: str | Path, *, catalog: str | Path | None 
         notes.append(f"rules: {rules['note']}")
     isolated = isolate_steps(ws, name)
     if isolated and params.text:  # its memory goes back to the system before the recommender
-        notes.extend(run_isolated("core.job_steps:text_step", root=str(ws.root), dataset=name,
-                                  fallback=False, what="text model step",
-                                  progress=sub_progress(progress, 0.15, 0.25)))
+        notes.extend(run_step("text", ws, name, sub_progress(progress, 0.15, 0.25),
+                              fallback=False))
     if summary["customers"] == 0:
         notes.append("no customer ids: the recommender step and target customers are skipped")
-    elif isolated:
-        notes.extend(run_isolated("core.pipeline:recommend_job", root=str(ws.root), name=name,
-                                  text=params.text, what="recommender step",
-                                  progress=sub_progress(progress, 0.25, 0.35)))
-    else:
-        notes.extend(recommend_step(ws, name, params.text, sub_progress(progress, 0.15, 0.35)))
+    else:  # the app's background job trains the same recommender (core.job_steps)
+        notes.extend(run_step("recommender", ws, name,
+                              sub_progress(progress, 0.25 if isolated else 0.15, 0.35),
+                              text=params.text))
     try:
         result = build_for_dataset(ws, name, params, progress=sub_progress(progress, 0.35, 0.98))
     except ModelNotTrained as exc:
@@ -93,12 +89,6 @@ def run_pipeline(ws: Workspace, data: str | Path, *, catalog: str | Path | None 
         ingest=summary, bundles=result, notes=notes)
 
 
-def recommend_job(root: str, name: str, text: bool, progress: Progress | None = None
-                  ) -> list[str]:
-    """``recommend_step`` on the workspace at ``root`` (for ``run_isolated``)."""
-    return recommend_step(Workspace(root), name, text, progress)
-
-
 def mine_step(ws: Workspace, name: str) -> dict:
     """Rules at the size-aware support (``core.rules.mining.mine_auto``): ``{"rules": n,
     "support": what was chosen and why}`` (+ ``"note"`` when the count had to be raised for
@@ -114,16 +104,3 @@ def mine_step(ws: Workspace, name: str) -> dict:
     if tried:
         out["note"] = f"support raised to {choice.why}"
     return out
-
-
-def recommend_step(ws: Workspace, name: str, text: bool, progress: Progress | None) -> list[str]:
-    """Train (or reuse) the recommender on all orders (affinity and target customers); without
-    the text model it reads no item text either. Returns the notes (why it was skipped)."""
-    from core.recommend.store import RecommenderParams, train_recommender
-
-    try:
-        train_recommender(ws, name, params=RecommenderParams(text="finetuned" if text else "none"),
-                          progress=progress)
-    except BundleLabError as exc:
-        return [f"recommender skipped: {exc}"]
-    return []

@@ -267,7 +267,6 @@ def training_examples(h: PurchaseHistory, *, max_history: int | None = None,
     is_validation: the customer's last order). With ``budget``: when the histories hold more
     order-item entries than that, the training examples are a random sample (``seed``) that
     fits, and every validation example is kept."""
-    cs = np.concatenate([[0], np.cumsum(np.diff(h.orders.indptr))])
     starts, targets, is_val = [], [], []
     for u in range(h.n_customers):
         a, b = int(h.customer_ptr[u]), int(h.customer_ptr[u + 1])
@@ -281,7 +280,7 @@ def training_examples(h: PurchaseHistory, *, max_history: int | None = None,
                              "learn from: the neural recommender needs repeat customers (use "
                              "gp_topfreq or popularity for this dataset)")
     start, val = np.concatenate(starts), np.concatenate(is_val)
-    entries = cs[target] - cs[start]
+    entries = h.orders.indptr[target] - h.orders.indptr[start]  # order-item entries
     if budget is not None and entries.sum() > budget:
         room = max(budget - int(entries[val].sum()), 0)
         share = room / max(int(entries[~val].sum()), 1)
