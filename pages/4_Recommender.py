@@ -9,8 +9,8 @@ from core.recommend import (TEXT_SOURCES, RecommenderParams, complete_basket, cu
                             recommend_for, train_recommender, trained_models)
 from ui.common import data_version, make_progress, md, require_dataset, user_errors, workspace
 from ui.data import default_cut, evaluation_section
-from ui.recommender_view import (METHOD_LABELS, comparison_figure, comparison_frame,
-                                 customers_table, model_label, trained)
+from ui.recommender_view import (METHOD_LABELS, choice_text, chosen_vs_test, comparison_figure,
+                                 comparison_frame, customers_table, model_label, trained)
 
 st.set_page_config(page_title="Recommender · BundleLab", page_icon="🧺", layout="wide")
 st.title("Recommender")
@@ -34,9 +34,10 @@ with user_errors():
     st.subheader("1. Train on your customers' orders")
     c1, c2, c3 = st.columns(3)
     method = c1.selectbox("Method", list(METHOD_LABELS), format_func=METHOD_LABELS.get,
-                          key="rec_method", help="The neural model won the held-out comparison "
-                          "on the UCI Online Retail data; the others are the baselines it is "
-                          "measured against.")
+                          key="rec_method", help="Automatic (recommended): each method learns "
+                          "from your orders before the last ~20%, predicts those last 20%, and "
+                          "the best one (the simpler one when they are about as good) is "
+                          "trained on all orders. Pick a method to train only that one.")
     text = c2.selectbox("Product text", list(TEXT_SOURCES), format_func=TEXT_LABELS.get,
                         key="rec_text", help="Lets new products with no sales get scores from "
                         "their names. The fine-tuned model is trained first if needed.")
@@ -65,6 +66,8 @@ with user_errors():
             extra = f", validation NDCG@10 {val:.3f}" if val is not None else ""
             st.success(f"Trained on {result['customers']:,} customers and {result['items']:,} "
                        f"products in {result['seconds']:.0f} s{extra}.")
+        if result.get("choice"):
+            st.info(md(choice_text(result["choice"])))
 
     # ------------------------------------------------------------------ comparison
     st.subheader("2. How well does each method predict the next order?")
@@ -88,6 +91,9 @@ with user_errors():
         e2.caption(f"Test period from {md(about['cut'] or 'the last 20% of orders')}: {n:,} "
                    f"returning customers. Evaluated "
                    f"{pd.Timestamp(about['created_at']):%Y-%m-%d %H:%M}{stale}.")
+        versus = chosen_vs_test(block)
+        if versus:
+            e2.caption(md(versus))
         st.plotly_chart(comparison_figure(frame, "Next-order prediction by method "
                                           "(hover for values)"), width="stretch")
 
@@ -101,6 +107,8 @@ with user_errors():
     choice = st.selectbox("Model", range(len(models)), key="rec_model",
                           format_func=lambda i: model_label(models.iloc[i]))
     row = models.iloc[choice]
+    if isinstance(row.get("choice"), dict):
+        st.info(md(choice_text(row["choice"])))
     stamp = float(row["trained_at"].timestamp())
     model_cut = row["cut"] or None
     tr = trained(root, name, version, model_cut, stamp)

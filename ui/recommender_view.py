@@ -11,6 +11,7 @@ import streamlit as st
 from core.workspace import Workspace
 
 METHOD_LABELS = {
+    "auto": "Automatic: the best on your recent orders",
     "popularity": "Best sellers (same for everyone)",
     "gp_topfreq": "Customer's own favourites",
     "item_knn": "Bought with their items (item-KNN)",
@@ -64,7 +65,40 @@ def comparison_figure(frame: pd.DataFrame, title: str):
     return fig
 
 
+def choice_text(choice: dict) -> str:
+    """The choice of method in one sentence (``core.recommend.choose.describe``), e.g.
+    "gp_topfreq was chosen: NDCG@10 0.291 on orders from 2011-08-01 on (the last ~20% of the
+    training period), 1,234 customers, against 0.284 for neural (next best; ...)"; plain text
+    (the caller escapes it for Markdown)."""
+    from core.recommend.choose import describe
+
+    return describe(choice)
+
+
+def chosen_vs_test(block: dict) -> str | None:
+    """For an evaluation's recommender block: the method chosen from the training orders alone
+    next to the best method on the test period, or None when the block has no choice."""
+    chosen = block.get("chosen")
+    scored = {m: v["ndcg@10"] for m, v in block.items()
+              if isinstance(v, dict) and isinstance(v.get("ndcg@10"), (int, float))}
+    if not isinstance(chosen, dict) or not scored:
+        return None
+    method = chosen.get("method")
+    best = max(scored, key=scored.get)
+    how = ("kept without a comparison (too few customers)" if chosen.get("rule") == "fallback"
+           else "chosen on the training period's last ~20%")
+    text = f"Automatic choice: {method}, {how}"
+    if method in scored:
+        text += f"; on the test period it scores NDCG@10 {scored[method]:.3f}"
+    if best != method:
+        text += f", against {scored[best]:.3f} for the best method, {best}"
+    else:
+        text += ", the best method there"
+    return text + "."
+
+
 def model_label(row: pd.Series) -> str:
     period = "all orders" if not row["cut"] else f"orders before {row['cut']}"
-    return (f"{METHOD_LABELS.get(row['method'], row['method'])} · {period} · "
+    chosen = " (chosen automatically)" if isinstance(row.get("choice"), dict) else ""
+    return (f"{METHOD_LABELS.get(row['method'], row['method'])}{chosen} · {period} · "
             f"{int(row['customers']):,} customers · trained {row['trained_at']:%Y-%m-%d %H:%M}")

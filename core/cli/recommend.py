@@ -1,9 +1,11 @@
 """CLI command ``recommend`` (docs/ARCHITECTURE.md §7), registered in ``core.cli.main``: train (or
 reuse) the recommender, optionally list recommendations for one customer (``--customer``) or
-add-ons for a basket (``--item``, repeatable). ``--method`` is one of the registry's methods
-(``core.recommend.registry.METHODS``). JSON: ``dataset, model, method, seconds, items, customers,
-reused, text, val_ndcg@10, cut`` (+ ``recommendations`` [{rank, item_id, item_name, score,
-reason}])."""
+add-ons for a basket (``--item``, repeatable). ``--method`` is ``auto`` (default: the best of
+``core.recommend.choose.CANDIDATES`` on a validation window inside the training period, issue 14)
+or one of the registry's methods (``core.recommend.registry.METHODS``: that method, no choice;
+``--method neural`` is the default before issue 14). JSON: ``dataset, model, method, seconds,
+items, customers, reused, text, val_ndcg@10, cut, choice`` (the choice record, null for an
+explicit method) (+ ``recommendations`` [{rank, item_id, item_name, score, reason}])."""
 
 from __future__ import annotations
 
@@ -28,8 +30,10 @@ def add_recommend(sub: Any) -> None:
     p.add_argument("--item", action="append", metavar="ID", default=[],
                    help="complete a basket holding this item (repeatable)")
     p.add_argument("--top", type=int, default=10, metavar="K", help="recommendations to list")
-    p.add_argument("--method", choices=list(METHODS), default=d.method,
-                   help=f"recommender (default {d.method})")
+    p.add_argument("--method", choices=["auto", *METHODS], default=d.method,
+                   help=f"recommender (default {d.method}: the best of gp_topfreq, item_knn, "
+                   "ease and neural on the last ~20%% of the training period, refitted on all "
+                   "of it; a method named here is trained without a choice)")
     p.add_argument("--text", choices=list(TEXT_SOURCES), default=d.text,
                    help=f"item text vectors for the neural model (default {d.text})")
     p.add_argument("--epochs", type=int, default=d.epochs, metavar="N",
@@ -45,6 +49,7 @@ def add_recommend(sub: Any) -> None:
 def run_recommend(args: argparse.Namespace, ws: Workspace, progress: Callable) -> dict:
     from core.recommend import (RecommenderParams, complete_basket, recommend_for,
                                 train_recommender)
+    from core.recommend.choose import describe
 
     if args.top < 1:
         raise BundleLabError(f"--top must be at least 1, got {args.top}")
@@ -65,6 +70,8 @@ def run_recommend(args: argparse.Namespace, ws: Workspace, progress: Callable) -
         print(f"{result['method']} recommender for {result['dataset']} {how}: "
               f"{result['customers']:,} customers, {result['items']:,} items "
               f"(text vectors: {result['text']}) -> {result['model']}")
+        if result.get("choice"):
+            print(f"  {describe(result['choice'])}")
         for r in result.get("recommendations", []):
             print(f"{r['rank']:>3}. {r['item_id']:<10} {str(r['item_name'])[:40]:<40} "
                   f"{r['reason']}")

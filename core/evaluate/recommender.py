@@ -1,100 +1,28 @@
 """The recommender block of the evaluation (docs/ARCHITECTURE.md §6).
 
-Protocol: every model is fitted on the training orders only. Each known customer (>= 1 training
-order) is scored on their first test order; targets = its distinct items, items never sold before
-the cut included (they count as misses for every model that cannot rank them). Per method:
+Protocol (``core.recommend.protocol``, shared with the recommender's own choice of method):
+every model is fitted on the training orders only. Each known customer (>= 1 training order) is
+scored on their first test order; targets = its distinct items, items never sold before the cut
+included (they count as misses for every model that cannot rank them). Per method:
 ``recall@10`` = hits / |targets|, ``ndcg@10`` (binary gains, ideal DCG over min(10, |targets|)),
 ``hit@10``, and the split of hits into ``repeat_hits`` (items the customer bought before) and
 ``explore_hits`` (items new to them), summed over customers.
+
+The block also says which method the recommender would choose for itself
+(``core.recommend.choose``) from the training orders alone, so that the choice can be compared
+with the best method on the test period.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-import numpy as np
-import pandas as pd
+from core.progress import Progress, sub_progress
+from core.recommend.history import build_history
+from core.recommend.protocol import K, evaluate_recommenders, first_test_orders, score_ranking
 
-from core.errors import BundleLabError
-from core.progress import Progress, report, sub_progress
-from core.evaluate.metrics import hit_at_k, ndcg_at_k, recall_at_k
-from core.recommend.base import Recommender
-from core.recommend.history import PurchaseHistory, build_history
-
-K = 10
-
-
-def first_test_orders(history: PurchaseHistory, test_lines: pd.DataFrame) -> pd.DataFrame:
-    """One row per known customer with a test order: customer_id, order_id (their first test
-    order by time, then file order), targets (sorted list of its distinct item ids)."""
-    test = test_lines[test_lines["customer_id"].notna()]
-    test = test.assign(customer_id=test["customer_id"].astype(str))
-    test = test[test["customer_id"].isin(set(history.customer_ids))]
-    if test.empty:
-        return pd.DataFrame(columns=["customer_id", "order_id", "targets"])
-    g = test.groupby("order_id", sort=False)
-    orders = pd.DataFrame({"customer_id": g["customer_id"].first(),
-                           "t": g["timestamp"].min() if "timestamp" in test else 0})
-    orders["pos"] = np.arange(len(orders))
-    first = orders.sort_values(["customer_id", "t", "pos"]).groupby("customer_id").head(1)
-    items = test.groupby("order_id")["item_id"].agg(lambda s: sorted(set(map(str, s))))
-    return pd.DataFrame({"customer_id": first["customer_id"].to_numpy(),
-                         "order_id": first.index.to_numpy(),
-                         "targets": items.loc[first.index].to_numpy()}).reset_index(drop=True)
-
-
-def score_ranking(ranked: np.ndarray, targets: list[list[str]], bought: list[set[str]],
-                  k: int = K) -> dict[str, float]:
-    """Mean recall/ndcg/hit@k over users and the repeat/explore split of hits (totals)."""
-    rec, ndcg, hit, rep, exp = [], [], [], 0, 0
-    for ids, tgt, seen in zip(ranked, targets, bought):
-        top = [i for i in list(ids)[:k] if i is not None]
-        rec.append(recall_at_k(top, tgt, k))
-        ndcg.append(ndcg_at_k(top, tgt, k))
-        hit.append(hit_at_k(top, tgt, k))
-        hits = set(top) & set(tgt)
-        rep += len(hits & seen)
-        exp += len(hits - seen)
-    n = max(1, len(targets))
-    return {f"recall@{k}": round(float(np.sum(rec)) / n, 4),
-            f"ndcg@{k}": round(float(np.sum(ndcg)) / n, 4),
-            f"hit@{k}": round(float(np.sum(hit)) / n, 4),
-            "repeat_hits": int(rep), "explore_hits": int(exp)}
-
-
-def evaluate_recommenders(history: PurchaseHistory, test_lines: pd.DataFrame,
-                          models: dict[str, Recommender], *,
-                          item_text_vectors: np.ndarray | None = None, k: int = K,
-                          progress: Progress | None = None) -> dict[str, dict[str, Any]]:
-    """Fit each model on ``history`` and score it on the first test orders. Returns
-    ``{name: {"recall@10", "ndcg@10", "hit@10", "repeat_hits", "explore_hits", "customers",
-    "fit_seconds"}}``."""
-    cases = first_test_orders(history, test_lines)
-    if cases.empty:
-        raise BundleLabError("no customer with a training order also has a test order, so the "
-                             "recommender cannot be evaluated: pick an earlier --cut")
-    customers = cases["customer_id"].tolist()
-    targets = cases["targets"].tolist()
-    batch = history.batch(customers)
-    counts = batch.counts()
-    bought = [set(history.item_ids[counts.indices[counts.indptr[b]:counts.indptr[b + 1]]])
-              for b in range(len(customers))]
-    out: dict[str, dict[str, Any]] = {}
-    for n, (name, model) in enumerate(models.items()):
-        lo, hi = n / len(models), (n + 1) / len(models)
-        report(progress, lo, f"training {name}")
-        t0 = time.perf_counter()
-        model.fit(history, item_text_vectors=item_text_vectors,
-                  progress=sub_progress(progress, lo, lo + 0.9 * (hi - lo)))
-        fit_s = time.perf_counter() - t0
-        report(progress, lo + 0.9 * (hi - lo), f"scoring {name}")
-        ids, _ = model.recommend(batch, k)
-        metrics = score_ranking(ids, targets, bought, k)
-        metrics.update(customers=len(customers), fit_seconds=round(fit_s, 2))
-        out[name] = metrics
-    report(progress, 1.0, "recommenders scored")
-    return out
+__all__ = ["K", "evaluate_recommenders", "first_test_orders", "recommender_block",
+           "score_ranking"]
 
 
 def recommender_block(ctx, progress: Progress | None = None) -> dict[str, dict[str, Any]]:
@@ -104,7 +32,14 @@ def recommender_block(ctx, progress: Progress | None = None) -> dict[str, dict[s
     The neural model reads the fine-tuned text vectors trained on the same training orders (from
     the embeddings block through ``ctx.shared["item_vectors"]`` when it ran first, else trained or
     reused here). ``ctx.options["recommender"]`` may hold ``{"text": "finetuned"|"base"|"none"}``
-    and per-method settings, e.g. ``{"neural": {"seed": 1}}``."""
+    and per-method settings, e.g. ``{"neural": {"seed": 1}}``.
+
+    The entry ``"chosen"``: ``{"method", "validation": {method: {"ndcg@10", "recall@10",
+    "hit@10", "fit_seconds"}}, ...}``, the rest of ``core.recommend.choose``'s record (rule,
+    reason, customers, window, margin, ...): the method the recommender chooses for itself on a
+    validation window of the split's training orders only (never the test orders), with the same
+    text vectors and per-method settings, to set next to the best method on the test period."""
+    from core.recommend.choose import choose_recommender
     from core.recommend.history import item_index_for
     from core.recommend.registry import METHODS, make_recommender
     from core.recommend.store import align_vectors, text_vectors_for
@@ -123,7 +58,12 @@ def recommender_block(ctx, progress: Progress | None = None) -> dict[str, dict[s
                                          **ctx.training_set())
     models = {name: make_recommender(name, **options.get(name, {})) for name in METHODS}
     result = evaluate_recommenders(history, ctx.split.test, models, item_text_vectors=vectors,
-                                   progress=sub_progress(progress, 0.3, 1.0))
+                                   progress=sub_progress(progress, 0.3, 0.7))
     result["neural"]["text"] = used
+    choice = choose_recommender(ctx.split.train, item_ids=history.item_ids,
+                                item_text_vectors=vectors, text=used,
+                                params={name: options.get(name, {}) for name in METHODS},
+                                progress=sub_progress(progress, 0.7, 1.0))
+    result["chosen"] = {"method": choice.method, **choice.record}
     ctx.shared["recommender"] = result
     return result

@@ -2,7 +2,8 @@
 ``core.text.estimate``: what ``core.recommend.store.train_recommender`` is about to do and how many
 seconds each part will take on this machine, measured on the dataset itself.
 
-    est = plan_recommender(ws, "shop")   # ~0.2 s (a small shop) to ~1.5 s (UCI Online Retail)
+    est = plan_recommender(ws, "shop")   # ~0.2 s (a small shop) to ~1.5 s (UCI Online Retail;
+                                         # 1.2-3 s with the choice of method, issue 14)
     est.seconds, est.parts, est.why      # e.g. 52.0, {"read": 0.7, ...}, "4,334 customers, ..."
 
 How: it reads the orders and builds the purchase history (the step's first part, timed as it
@@ -22,6 +23,13 @@ figures they come from are in ``core.recommend.pace``), each stage capped by its
 read from the cache when the text step ran first (``text_ready``, the background job), else
 predicted by ``core.text.plan_text``. The prediction is remembered for ten minutes, so the
 training that follows divides its progress range by the same seconds (``pace.shares``).
+
+With ``method="auto"`` (the default, issue 14) the step first chooses its method
+(``core.recommend.choose``), a part of its own: ``choice`` = the validation window + a fit of
+every candidate on the fit part (the neural model by the formula above on the fit part's
+histories, reusing the timed minibatches; EASE cubic in its items (``EASE_MEASURED``); the
+counting models about as long as the window's histories). The refit that follows is predicted
+as the neural model's, the slowest: when a baseline wins, the step ends sooner, never later.
 """
 
 from __future__ import annotations
@@ -44,14 +52,19 @@ PROBE_EXAMPLES = 512    # training examples encoded and trained on to time this 
 PROBE_BATCHES = 8       # timed minibatches per stage (after an untimed first one)
 PROBE_VALIDATION = 256  # rows of the timed validation pass and mixing choice
 TEXT_CACHED_SECONDS = 0.5  # the text vectors read back from the cache (job: text step first)
+# EASE's fit in the choice on UCI Online Retail's fit part: 3,600 items, 3.5 s on the shared
+# 2-core machine (load ~3). Scaled cubically rather than timed here: a small inverse timed on
+# this machine (600 x 600: 0.02-0.13 s from one call to the next, BLAS threads competing with
+# other processes) scaled by (n / 600)^3 was off by up to 8x
+EASE_MEASURED = (3600, 3.5)
 
 
 @dataclass(frozen=True)
 class RecommenderEstimate:
     """``model``: "reused" (a saved model answers) or "train"; ``sizes``: customers, items,
     training examples, validation rows, minibatches per epoch; ``parts``: seconds of read, text,
-    prep, repeat, explore, mix, save (or fit, for the methods without epochs); ``seconds``:
-    their sum; ``why``: one line for the page."""
+    choice (``method="auto"``), prep, repeat, explore, mix, save (or fit, for the methods
+    without epochs); ``seconds``: their sum; ``why``: one line for the page."""
 
     model: str
     sizes: dict
@@ -61,7 +74,8 @@ class RecommenderEstimate:
 
 
 def job_params(text: bool) -> RecommenderParams:
-    """The settings the background job (``core.jobs``) trains with."""
+    """The settings the background job (``core.jobs``) and ``run`` (``core.job_steps``) train
+    with: ``method="auto"``, the best method on a validation window (``core.recommend.choose``)."""
     return RecommenderParams(text="finetuned" if text else "none")
 
 
@@ -85,20 +99,60 @@ def plan_recommender(ws: Workspace, dataset: str | None = None, *,
         return RecommenderEstimate("reused", {}, {"read": 0.0}, 0.0, "recommender already trained")
     t0 = time.perf_counter()
     train = lines_before(ws.lines(name, columns=HISTORY_COLUMNS), cut)
-    history = build_history(train, item_ids=item_index_for(train, ws.items(name)))
-    del train
+    items = item_index_for(train, ws.items(name))
+    history = build_history(train, item_ids=items)
     parts = {"read": time.perf_counter() - t0}
-    if params.method != "neural":  # counting models: about as long as reading (an assumption)
+    if params.reads_text():
+        parts["text"] = _text_seconds(ws, name, params, cut, text_ready)
+    method, timing, note = params.method, {}, ""
+    if method == "auto":  # the choice's fits first (core.recommend.choose), then the refit
+        parts["choice"], method, note = _choice_seconds(train, items, params, timing)
+    del train
+    if method != "neural":  # counting models: about as long as reading (an assumption)
         parts.update(fit=parts["read"], save=SAVE_SECONDS)
         sizes = {"customers": history.n_customers, "items": history.n_items}
-        why = f"{params.method}: counts over {history.n_orders:,} orders"
+        why = f"{method}: counts over {history.n_orders:,} orders"
     else:
-        parts["text"] = _text_seconds(ws, name, params, cut, text_ready)
-        sizes, fit, why = _fit_seconds(history, params)
+        sizes, fit, why = _fit_seconds(history, params, timing)
         parts.update(fit, save=SAVE_SECONDS)
     parts = {k: round(float(v), 3) for k, v in parts.items()}
     remember(memory_key(ws.root, name, key), parts)
-    return RecommenderEstimate("train", sizes, parts, round(sum(parts.values()), 2), why)
+    return RecommenderEstimate("train", sizes, parts, round(sum(parts.values()), 2), why + note)
+
+
+def _choice_seconds(train, items, params: RecommenderParams, timing: dict
+                    ) -> tuple[float, str, str]:
+    """(seconds of ``core.recommend.choose.choose_recommender``, the method whose refit to
+    predict, a note for ``why``): the validation window (timed), then each candidate's fit on
+    the fit part: the neural model as ``_fit_seconds`` predicts it on the fit part's histories,
+    EASE cubic in its items (``EASE_MEASURED``), the counting models about as long as building
+    the fit part's histories. Which method wins is not known before, so the refit predicted is
+    the slowest one's (neural): the step may end sooner, never later."""
+    from core.recommend.choose import CANDIDATES, CHOICE_PARAMS, DEFAULT, validation_window
+
+    t0 = time.perf_counter()
+    val = validation_window(train, item_ids=items)
+    window = seconds = time.perf_counter() - t0
+    if val.problem is not None:
+        return seconds, DEFAULT, f"; {DEFAULT} kept without a choice ({val.problem})"
+    for c in CANDIDATES:
+        if c == "neural":
+            seconds += sum(_fit_seconds(val.history, params, timing)[1].values())
+        elif c == "ease":
+            cap = int(CHOICE_PARAMS["ease"]["max_items"])
+            seconds += _ease_seconds(min(cap, int((val.history.item_customers() > 0).sum())))
+        else:  # counting models: about as long as building the histories (an assumption)
+            seconds += window
+    return seconds, "neural", (f"; first {len(CANDIDATES)} methods compared on "
+                               f"{val.customers:,} customers of {val.window}, then the winner "
+                               "refitted (predicted as the slowest, neural)")
+
+
+def _ease_seconds(n: int) -> float:
+    """Seconds of EASE's fit (and scoring) on ``n`` items: cubic in items (the inverse), from
+    ``EASE_MEASURED``."""
+    items, seconds = EASE_MEASURED
+    return seconds * (max(n, 0) / items) ** 3
 
 
 def _text_seconds(ws: Workspace, name: str, params: RecommenderParams, cut,
@@ -113,13 +167,15 @@ def _text_seconds(ws: Workspace, name: str, params: RecommenderParams, cut,
                                            finetuned=params.text == "finetuned").seconds["total"]
 
 
-def _fit_seconds(history: PurchaseHistory, params: RecommenderParams
+def _fit_seconds(history: PurchaseHistory, params: RecommenderParams, timing: dict | None = None
                  ) -> tuple[dict, dict, str]:
-    """(sizes, seconds of prep / repeat / explore / mix, why) of the neural fit."""
+    """(sizes, seconds of prep / repeat / explore / mix, why) of the neural fit. ``timing``:
+    the minibatches timed by an earlier call over the same item index (the choice's fit part,
+    then all orders), reused; an empty dict is filled."""
     from core.recommend.net import EXAMPLE_ENTRIES, training_examples
     from core.recommend.neural import MAX_VALIDATION, NeuralRecommender
 
-    m = NeuralRecommender(**params.model_kwargs())
+    m = NeuralRecommender(**params.model_kwargs("neural"))
     t0 = time.perf_counter()
     examples, target_rows, is_val = training_examples(  # the fit's examples, as it makes them
         history, max_history=int(m.max_history), budget=EXAMPLE_ENTRIES, seed=int(params.seed))
@@ -134,7 +190,11 @@ def _fit_seconds(history: PurchaseHistory, params: RecommenderParams
     rows = np.minimum(np.diff(examples.ptr), int(m.max_history))  # what encoding reads
     prep = listed + encoded * rows.sum() / max(int(rows[pick].sum()), 1)
     data = (enc, history.orders[target_rows[pick]].astype(np.float32).tocsr())
-    batch, val_row, mix_row = _time_minibatches(m, history, data, params, len(pick))
+    if timing is None or "minibatches" not in timing:
+        measured = _time_minibatches(m, history, data, params, len(pick))
+        if timing is not None:
+            timing["minibatches"] = measured
+    batch, val_row, mix_row = measured if timing is None else timing["minibatches"]
     bs = int(m.batch_size)
     n_batches = math.ceil(n_train / bs)
     val = n_val * val_row

@@ -200,16 +200,20 @@ def remember(mkey: str, parts: dict) -> None:
         del _MEMORY[k]
 
 
-def shares(mkey: str, text: bool) -> tuple[float, float, float]:
+def shares(mkey: str, text: bool, *, choice: bool = False
+           ) -> tuple[float, float, float, float]:
     """Where the training step's parts end in its progress range: (reading the orders, text
-    vectors, the fit), from the remembered prediction's seconds when there is one; else the
-    reading 2%, the text vectors 28% (when used: they may need a fine-tuning), the fit up to
-    97%."""
+    vectors, the choice of method, the fit), from the remembered prediction's seconds when there
+    is one; else the reading 2%, the text vectors 28% (when used: they may need a fine-tuning),
+    the choice (``choice``: ``method="auto"``, a fit of every candidate on most of the orders)
+    half of what is left, the fit up to 97%."""
     got = _MEMORY.get(mkey)
     if got is None or time.monotonic() - got[0] > MEMORY_SECONDS:
-        return 0.02, 0.3 if text else 0.02, 0.97
+        text_end = 0.3 if text else 0.02
+        return 0.02, text_end, (text_end + 0.97) / 2 if choice else text_end, 0.97
     p = got[1]
     total = max(sum(p.values()), 1e-9)
     read = p.get("read", 0.0) / total
     text_end = read + p.get("text", 0.0) / total
-    return read, text_end, max(text_end, 1.0 - p.get("save", 0.0) / total)
+    choice_end = text_end + p.get("choice", 0.0) / total
+    return read, text_end, choice_end, max(choice_end, 1.0 - p.get("save", 0.0) / total)

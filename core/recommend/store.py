@@ -23,7 +23,7 @@ from core.progress import Progress, report, sub_progress
 from core.recommend.base import Recommender
 from core.recommend.history import PurchaseHistory, build_history, item_index_for
 from core.recommend.pace import memory_key, shares
-from core.recommend.registry import load_recommender, make_recommender
+from core.recommend.registry import METHODS, load_recommender, make_recommender
 from core.workspace import Workspace
 
 TEXT_SOURCES = ("finetuned", "base", "none")
@@ -32,24 +32,36 @@ HISTORY_COLUMNS = ["order_id", "item_id", "customer_id", "timestamp"]
 
 @dataclass(frozen=True)
 class RecommenderParams:
-    """``method``: one of ``core.recommend.registry.METHODS`` (default ``neural``, the best in the
-    held-out comparison on UCI Online Retail: see bench/recommender.py); ``text``: item text
-    vectors for the neural model: ``finetuned`` (the encoder fine-tuned on the same orders),
-    ``base`` (the bundled sentence-transformer) or ``none``; the rest are the neural model's
-    settings."""
+    """``method``: ``auto`` (default: the best of ``core.recommend.choose.CANDIDATES`` on a
+    validation window inside the training period, refitted on all of it; issue 14) or one of
+    ``core.recommend.registry.METHODS`` (that method, no choice: ``neural`` was the default
+    before, the best in the held-out comparison on UCI Online Retail, bench/recommender.py);
+    ``text``: item text vectors for the neural model: ``finetuned`` (the encoder fine-tuned on
+    the same orders), ``base`` (the bundled sentence-transformer) or ``none``; the rest are the
+    neural model's settings."""
 
-    method: str = "neural"
+    method: str = "auto"
     text: str = "finetuned"
     dim: int = 32
     epochs: int = 30
     max_seconds: float = 150.0
     seed: int = 0
 
-    def model_kwargs(self) -> dict:
-        if self.method != "neural":
+    def model_kwargs(self, method: str | None = None) -> dict:
+        """Hyperparameters of ``method`` (default: ``self.method``)."""
+        if (method or self.method) != "neural":
             return {}
         return {"dim": self.dim, "epochs": self.epochs, "max_seconds": self.max_seconds,
                 "seed": self.seed}
+
+    def __post_init__(self) -> None:
+        if self.method != "auto" and self.method not in METHODS:
+            raise BundleLabError(f"unknown recommender {self.method!r}; choose auto or one of "
+                                 f"{', '.join(METHODS)}")
+
+    def reads_text(self) -> bool:
+        """Whether training reads item text vectors (the neural model may be fitted)."""
+        return self.method in ("neural", "auto") and self.text != "none"
 
 
 def _cut_key(cut) -> str:
@@ -101,7 +113,9 @@ def train_recommender(ws: Workspace, dataset: str | None = None, *, cut=None,
                       progress: Progress | None = None) -> dict:
     """Train (or reuse) the recommender of ``dataset`` on orders before ``cut`` (all orders when
     None), save it atomically and record the run. Returns ``{"dataset", "method", "model" (its
-    directory), "seconds", "items", "customers", "reused", "text", "val_ndcg@10", "cut"}``.
+    directory), "seconds", "items", "customers", "reused", "text", "val_ndcg@10", "cut",
+    "choice"}`` (``choice``: the record of ``core.recommend.choose`` for ``method="auto"``, the
+    chosen method in ``method``; None for an explicit method).
     A ``Cancelled`` raised by ``progress`` leaves the workspace as it was."""
     t0 = time.perf_counter()
     params = params or RecommenderParams()
@@ -114,27 +128,38 @@ def train_recommender(ws: Workspace, dataset: str | None = None, *, cut=None,
         report(progress, 1.0, "recommender reused")
         return {**meta["summary"], "reused": True, "seconds": round(time.perf_counter() - t0, 2)}
     # else: not trained yet, other settings, or damaged files: (re)train
-    model = make_recommender(params.method, **params.model_kwargs())
     # the parts' shares of the progress range: by the seconds predicted for them (pace.shares)
-    read_end, text_end, fit_end = shares(memory_key(ws.root, name, key),
-                                         params.method == "neural" and params.text != "none")
+    read_end, text_end, choice_end, fit_end = shares(
+        memory_key(ws.root, name, key), params.reads_text(), choice=params.method == "auto")
     report(progress, 0.0, "reading orders")
     # only the columns a history reads: quantities and prices of 1.5 million lines are ~100 MB
     train = lines_before(ws.lines(name, columns=HISTORY_COLUMNS), cut)
-    history = build_history(train, item_ids=item_index_for(train, ws.items(name)))
-    del train  # the history holds what training needs
+    items = item_index_for(train, ws.items(name))
+    history = build_history(train, item_ids=items)  # first: a shop without customers stops here
     report(progress, read_end, "orders read")
     text, used = None, "none"
-    if params.method == "neural":
-        text, used = text_vectors_for(ws, name, history.item_ids, cut=parse_cut(cut),
-                                      source=params.text,
+    if params.reads_text():
+        text, used = text_vectors_for(ws, name, items, cut=parse_cut(cut), source=params.text,
                                       progress=sub_progress(progress, read_end, text_end))
+    method, choice, settings = params.method, None, params.model_kwargs()
+    if method == "auto":  # issue 14: the best method on a validation window of these orders
+        from core.recommend.choose import choose_recommender
+
+        choice = choose_recommender(train, item_ids=items, item_text_vectors=text, text=used,
+                                    params={"neural": params.model_kwargs("neural")},
+                                    progress=sub_progress(progress, text_end, choice_end))
+        method, settings = choice.method, choice.params
+    del train  # the history holds what training needs
+    if method != "neural":  # only the neural model reads (and keeps) text vectors
+        text, used = None, "none"
+    model = make_recommender(method, **settings)
     model.fit(history, item_text_vectors=text,
-              progress=sub_progress(progress, text_end, fit_end))
+              progress=sub_progress(progress, choice_end, fit_end))
     summary = {"dataset": name, "method": model.name, "model": str(target),
                "items": int(history.n_items), "customers": int(history.n_customers),
                "text": used, "val_ndcg@10": _round(getattr(model, "val_ndcg_", None)),
-               "cut": None if parse_cut(cut) is None else _cut_key(cut)}
+               "cut": None if parse_cut(cut) is None else _cut_key(cut),
+               "choice": None if choice is None else choice.record}
     report(progress, fit_end, "saving the model")  # the last point where Cancelled may stop it
     check_version(ws, name, version, doing="the recommender was being trained",
                   again="train it again")
@@ -150,16 +175,18 @@ def train_recommender(ws: Workspace, dataset: str | None = None, *, cut=None,
     ws.record_run(name, "recommender", params={**asdict(params), "cut": summary["cut"]},
                   seconds=seconds, metrics={"val_ndcg@10": summary["val_ndcg@10"],
                                             "epochs": getattr(model, "epochs_run_", None),
-                                            "mix": getattr(model, "mix_", None)},
+                                            "mix": getattr(model, "mix_", None),
+                                            "choice": summary["choice"]},
                   artifact=str(target))
     return {**summary, "reused": False}
 
 
 def trained_models(ws: Workspace, dataset: str) -> pd.DataFrame:
     """The saved recommenders of ``dataset``, newest first. Columns: cut (None = all orders),
-    method, text, customers, items, seconds, val_ndcg, data_version, trained_at, path."""
+    method, text, customers, items, seconds, val_ndcg, data_version, trained_at, path, choice
+    (the record of ``core.recommend.choose`` when the method chose itself, else None)."""
     cols = ["cut", "method", "text", "customers", "items", "seconds", "val_ndcg",
-            "data_version", "trained_at", "path"]
+            "data_version", "trained_at", "path", "choice"]
     root = ws.model_dir(dataset, "recommender")
     rows = []
     for meta_file in sorted(root.glob("*/meta.json")) if root.exists() else []:
@@ -169,7 +196,8 @@ def trained_models(ws: Workspace, dataset: str) -> pd.DataFrame:
         s = meta["summary"]
         rows.append((s.get("cut"), s["method"], s.get("text"), s["customers"], s["items"],
                      s["seconds"], s.get("val_ndcg@10"), meta["key"]["data_version"],
-                     pd.Timestamp(meta_file.stat().st_mtime, unit="s"), str(meta_file.parent)))
+                     pd.Timestamp(meta_file.stat().st_mtime, unit="s"), str(meta_file.parent),
+                     s.get("choice")))
     df = pd.DataFrame(rows, columns=cols)
     return df.sort_values("trained_at", ascending=False).reset_index(drop=True)
 

@@ -117,7 +117,8 @@ def test_cli_method_choices_come_from_the_registry():
     add_recommend(parser.add_subparsers())
     sub = parser._subparsers._group_actions[0].choices["recommend"]
     method = next(a for a in sub._actions if a.dest == "method")
-    assert list(method.choices) == list(METHODS)
+    # "auto" (the default since issue 14: the best on a validation window) + every method
+    assert list(method.choices) == ["auto", *METHODS] and method.default == "auto"
 
 
 def test_get_params_reads_the_live_values(tmp_path):
