@@ -17,6 +17,7 @@ from ui.common import data_version, md, require_dataset, user_errors, workspace
 from ui.jobs_view import first_list_shown, models_panel
 from ui.glossary import glossary_expander
 from ui.nav import page_link
+from ui.weights_view import weights_panel
 
 st.set_page_config(page_title="Bundles · BundleLab", page_icon="🧺", layout="wide")
 st.title("Bundles")
@@ -77,6 +78,16 @@ with user_errors():
                                      "size) in one bundle", key="bundles_variants")
         per_item = st.slider("Bundles per item at most", 1, 5, d.max_per_item,
                              key="bundles_per_item")
+        incremental = st.checkbox(
+            "Prefer bundles bought together more than their popularity explains (not best "
+            "sellers that merely meet often)", key="bundles_incremental",
+            help="Each bundle's covered orders count only for the share that independent "
+                 "purchases of its items would not give.")
+        recency = st.number_input("Recent orders count more: an order's weight halves every N "
+                                  "days before the last order (0 = every order the same)",
+                                  min_value=0, value=0, step=30, key="bundles_recency")
+
+    fitted = weights_panel(ws, name, text=text)
 
     def ids(chosen):
         return tuple(c.split(" · ")[0] for c in chosen)
@@ -85,7 +96,10 @@ with user_errors():
                           discount=discount, w_rules=w_rules, w_text=w_text, w_rec=w_rec,
                           text=text and ready, objective=objective, include=ids(include),
                           exclude=ids(exclude), allow_variants=allow_variants,
-                          max_per_item=per_item)
+                          max_per_item=per_item, incremental=incremental,
+                          recency_days=float(recency))
+    if fitted:  # the weights fitted to this shop replace the sliders'
+        params = replace(params, w_rules=1.0, **fitted)
     with foreground.busy():  # the background models wait while the user waits for this list
         result = bundle_list(str(ws.root), name, version, params, ready)
     first_list_shown(ws, name)

@@ -8,6 +8,7 @@ import plotly.express as px
 import streamlit as st
 
 from core.baskets import default_cut
+from core.bundles.fit import FittedWeights, describe
 from core.bundles.lists import bundle_lists, load_list
 from core.evaluate.run import BLOCKS, evaluate
 from core.export import table_bytes
@@ -31,17 +32,25 @@ BLOCK_TITLES = {"bundles": "Bundles", "recommender": "Recommender (next order)",
                 "embeddings": "Item similarity (text model)"}
 MAIN_METRIC = {"bundles": "hit_rate", "recommender": "ndcg@10", "embeddings": "recall@10"}
 # the bundle columns shown first; the others stay behind the toggle
-BUNDLE_MAIN = ["method", "bundles", "hit_rate", "attach_rate", "coverage_orders", "cold_hit_rate"]
+BUNDLE_MAIN = ["method", "bundles", "hit_rate", "attach_rate", "attach_uplift", "coverage_orders",
+               "cold_hit_rate", "tail_hit_rate"]
 FORMATS = {k: "%.3f" for k in GLOSSARY} | {"bundles": "%d", "cold_orders": "%d",
+                                           "tail_orders": "%d", "tail_items_bundled": "%d",
                                            "customers": "%d", "queries": "%d",
                                            "repeat_hits": "%d", "explore_hits": "%d"}
+
+
+def _is_method(vals: dict) -> bool:
+    """A method's row holds a main metric; other entries (the fitted weights, the chosen
+    recommender) are said in words."""
+    return any(isinstance(vals.get(m), (int, float)) for m in MAIN_METRIC.values())
 
 
 def block_table(block: dict, priced: bool = True) -> pd.DataFrame:
     """One row per method with its numbers (the bundle count next to the method); revenue
     reached is left out when the orders have no prices (it would read 0)."""
     rows = [{"method": m, **{k: v for k, v in vals.items() if isinstance(v, (int, float))}}
-            for m, vals in block.items() if isinstance(vals, dict)]
+            for m, vals in block.items() if isinstance(vals, dict) and _is_method(vals)]
     table = pd.DataFrame(rows)
     if not priced:
         table = table.drop(columns=["coverage_revenue"], errors="ignore")
@@ -103,6 +112,8 @@ with user_errors():
                          column_config=column_config(table.columns, FORMATS))
             if block == "bundles" and "bundles" in table:
                 st.caption(bundle_counts(table, run_top))
+                if last[block].get("fitted_weights"):
+                    st.caption("Learned: " + md(describe(FittedWeights(**last[block]["fitted_weights"]))))
                 if not priced:
                     st.caption("Revenue reached is left out: the orders have no prices (map a "
                                "price or line-total column on the Upload page).")

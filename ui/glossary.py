@@ -71,6 +71,21 @@ GLOSSARY: dict[str, tuple[str, str]] = {
                       "another product of that bundle."),
     "cold_orders": ("Orders with a new product", "Later orders holding a new product that is in "
                     "a bundle."),
+    "independent_attach_rate": ("Attach rate by chance", "The attach rate the same bundles would "
+                                "have if their products were bought independently of each "
+                                "other, each as often as it sold later: what popularity alone "
+                                "gives."),
+    "attach_uplift": ("Uplift over chance", "A bundle's attach rate divided by its attach rate by "
+                      "chance, averaged over the bundles: how many times more often its products "
+                      "are bought together than their popularity explains (1 = no more than "
+                      "chance). Best sellers that merely meet often score near 1."),
+    "tail_hit_rate": ("Long-tail hit rate", "Of the later orders holding a rarely sold product "
+                      "(1 to 4 orders before the test period) that is in a bundle, the share also "
+                      "holding another product of that bundle."),
+    "tail_orders": ("Orders with a long-tail product", "Later orders holding a rarely sold "
+                    "product that is in a bundle."),
+    "tail_items_bundled": ("Long-tail products bundled", "Rarely sold products (1 to 4 orders "
+                           "before the test period) in the list."),
     # evaluation, recommender and text model
     "ndcg@10": ("NDCG@10", "Like recall@10, but a right product counts more the higher it is "
                 "in the list of 10."),

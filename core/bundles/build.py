@@ -18,7 +18,8 @@ import pandas as pd
 from core.bundles.candidates import BundleInputs, Candidates, build_candidates, coverage_matrix
 from core.bundles.describe import describe_bundles, flagged_variants
 from core.bundles.params import BundleParams, BundleResult
-from core.bundles.select import attach_cold, greedy_select, hybrid_weights, strategy_scores
+from core.bundles.select import (attach_cold, excess_share, greedy_select, hybrid_weights,
+                                 strategy_scores)
 from core.errors import BundleLabError, DatasetChanged
 from core.progress import Progress, report, sub_progress
 
@@ -38,7 +39,7 @@ def _named_items(inp: BundleInputs, values: tuple[str, ...]) -> np.ndarray:
     return np.array([i in want or c in want for i, c in zip(ids, cats)], dtype=bool)
 
 
-def _filters(c: Candidates, inp: BundleInputs, p: BundleParams, min_orders: int) -> np.ndarray:
+def filter_candidates(c: Candidates, inp: BundleInputs, p: BundleParams, min_orders: int) -> np.ndarray:
     keep = np.ones(len(c), dtype=bool)
     if p.exclude:
         bad = _named_items(inp, p.exclude)
@@ -68,7 +69,8 @@ def check_aligned(inp: BundleInputs) -> None:
                 "text vectors": None if inp.vectors is None else len(inp.vectors),
                 "base-model vectors": None if inp.base_vectors is None else len(inp.base_vectors)}
     per_order = {"order revenues": None if inp.order_revenue is None else len(inp.order_revenue),
-                 "order customers": None if inp.customers is None else len(inp.customers)}
+                 "order customers": None if inp.customers is None else len(inp.customers),
+                 "order times": None if inp.order_time is None else len(inp.order_time)}
     bad = [f"{what} {n:,} (expected {b.n_items:,} items)" for what, n in per_item.items()
            if n is not None and n != b.n_items]
     bad += [f"{what} {n:,} (expected {b.n_orders:,} orders)" for what, n in per_order.items()
@@ -92,7 +94,7 @@ def _build_at(inp: BundleInputs, p: BundleParams, min_orders: int, weights: dict
                          use_text=use_text, use_rules=use_rules,
                          use_rec=p.strategy == "hybrid" and weights["recommender"] > 0,
                          progress=sub_progress(progress, 0.0, 0.7))
-    keep = _filters(c, inp, p, min_orders)
+    keep = filter_candidates(c, inp, p, min_orders)
     flagged_idx = np.flatnonzero(c.variant & (c.orders >= min_orders))
     c_all, c = c, c.subset(keep)
     score, eligible = strategy_scores(c, p.strategy, strength=p.strength,
@@ -103,8 +105,8 @@ def _build_at(inp: BundleInputs, p: BundleParams, min_orders: int, weights: dict
     if p.objective == "revenue" and inp.order_revenue is not None:
         weight = np.asarray(inp.order_revenue, dtype=float)
     cover = coverage_matrix(b.matrix.tocsc(), c.sets) if p.strategy != "similarity" else None
-    picks, gains = greedy_select(c, score, eligible, n=p.top, max_per_item=p.max_per_item,
-                                 cover=cover, order_weight=weight)
+    picks, gains = select(c, score, eligible, p, cover, weight, b.item_counts(), b.n_orders,
+                          inp.order_time)
     cold_joins = {}
     if p.strategy == "hybrid" and p.cold_share > 0 and inp.vectors is not None:
         cold_items = b.item_counts() <= p.cold_max_orders
@@ -119,6 +121,50 @@ def _build_at(inp: BundleInputs, p: BundleParams, min_orders: int, weights: dict
                              "covered": table["cumulative_coverage"].to_numpy()})
     flagged = flagged_variants(inp, c_all, flagged_idx)
     return min_orders, table, coverage, flagged, len(c)
+
+
+def recency_weights(order_time: np.ndarray | None, days: float) -> np.ndarray | None:
+    """Per training order, ``0.5 ** (age / days)`` with ``age`` the days before the last order
+    (undated orders get the median weight); None when off (``days`` 0) or without dates."""
+    if not days or order_time is None:
+        return None
+    t = pd.to_datetime(pd.Series(order_time))
+    if t.isna().all():
+        return None
+    age = (t.max() - t).dt.total_seconds().to_numpy() / 86400.0
+    w = 0.5 ** (age / float(days))
+    return np.where(np.isnan(w), np.nanmedian(w), w)
+
+
+def select(c: Candidates, score: np.ndarray, eligible: np.ndarray, p: BundleParams, cover,
+           weight: np.ndarray | None, item_counts: np.ndarray, n_orders: int,
+           order_time: np.ndarray | None) -> tuple[list[int], list[float]]:
+    """Greedy selection with the settings' order weights (``weight``: revenue or None, times
+    recency) and value factor (``incremental``). The gains returned are in ``weight`` (orders,
+    or revenue) without recency, so the list's coverage stays a share of real orders."""
+    recency = recency_weights(order_time, p.recency_days) if cover is not None else None
+    sel_weight = weight if recency is None else recency * (1.0 if weight is None else weight)
+    factor = None
+    if p.incremental and cover is not None:
+        n = max(n_orders, 1)
+        covered = np.asarray(cover.sum(axis=0)).ravel() / n
+        factor = excess_share(c, np.asarray(item_counts, dtype=float) / n, covered)
+    picks, gains = greedy_select(c, score, eligible, n=p.top, max_per_item=p.max_per_item,
+                                 cover=cover, order_weight=sel_weight, value_factor=factor)
+    if recency is not None:
+        gains = plain_gains(cover, picks, weight)
+    return picks, gains
+
+
+def plain_gains(cover, picks: list[int], weight: np.ndarray | None) -> list[float]:
+    """The weight (orders, or ``weight``) each pick newly covers, in pick order."""
+    u = np.ones(cover.shape[0]) if weight is None else np.asarray(weight, dtype=float).copy()
+    out = []
+    for i in picks:
+        rows = cover.indices[cover.indptr[i]:cover.indptr[i + 1]]
+        out.append(float(u[rows].sum()))
+        u[rows] = 0.0
+    return out
 
 
 def build_bundles(inp: BundleInputs, params: BundleParams | None = None, *,

@@ -60,6 +60,7 @@ class BundleInputs:
     affinity: Callable[[np.ndarray], np.ndarray] | None = None
     order_revenue: np.ndarray | None = None
     customers: np.ndarray | None = None  # customer id per basket row (None entries allowed)
+    order_time: np.ndarray | None = None  # timestamp per basket row (datetime64; NaT allowed)
     # customer_scores(cols) -> (customer ids, (n_customers, len(cols)) scores): the trained
     # recommender's scores of the given items for every known customer
     customer_scores: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None

@@ -36,8 +36,11 @@ def prepare_inputs(ws: Workspace, name: str, train: pd.DataFrame, items: pd.Data
     items = items.reset_index(drop=True)
     b = build_baskets(train, item_ids=items["item_id"].astype(str).tolist())
     orders = order_table(train).set_index("order_id").reindex(b.order_ids)
+    dated = "timestamp" in orders and orders["timestamp"].notna().any()
     inp = BundleInputs(b, items, order_revenue=orders["revenue"].fillna(0).to_numpy(),
                        customers=orders["customer_id"].to_numpy() if "customer_id" in orders
+                       else None,
+                       order_time=pd.to_datetime(orders["timestamp"]).to_numpy() if dated
                        else None)
     if text and len(items):
         from core.text import LazyItemVectors, item_texts, item_vectors

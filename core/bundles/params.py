@@ -31,7 +31,11 @@ class BundleParams:
     that is absent, no text vectors or no trained recommender, gets weight 0 and a note);
     ``text``: use the item texts at all (text neighbours, similarity, new items; False = rules
     and recommender only, faster); ``strength``: the rule measure (confidence, all_confidence,
-    lift, orders); ``objective``: cover ``orders`` or ``revenue``; ``max_per_item``: how many
+    lift, orders); ``objective``: cover ``orders`` or ``revenue``; ``recency_days``: a
+    training order's weight in the coverage halves every this many days before the last one (0 =
+    every order counts the same); ``incremental``: weigh a bundle's covered orders by the share
+    that independent purchases of its items would not explain (prefers bundles bought together
+    more than their popularity says over best sellers that meet by chance); ``max_per_item``: how many
     bundles one item may be in; ``cold_share``: at most this share of the bundles gets a new item
     (no sales yet) whose text is close to their items (``cold_min_similarity``: the least cosine
     similarity); ``include``/``exclude``: item ids or category names that must / must not be in
@@ -54,6 +58,8 @@ class BundleParams:
     text: bool = True
     strength: str = "lift"
     objective: str = "orders"
+    recency_days: float = 0.0
+    incremental: bool = False
     max_per_item: int = 2
     cold_share: float = 0.1
     cold_min_similarity: float = 0.5
@@ -74,6 +80,8 @@ class BundleParams:
                                  f"{self.strategy!r}")
         if self.strength not in STRENGTHS:
             raise BundleLabError(f"strength must be one of {', '.join(STRENGTHS)}")
+        if self.recency_days < 0:
+            raise BundleLabError("recency_days must be 0 (off) or a number of days")
         if self.objective not in ("orders", "revenue"):
             raise BundleLabError("objective must be 'orders' or 'revenue'")
         if self.top < 1:

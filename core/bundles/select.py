@@ -88,11 +88,16 @@ def strategy_scores(c: Candidates, strategy: str, *, strength: str, w_rules: flo
 
 def greedy_select(c: Candidates, score: np.ndarray, eligible: np.ndarray, *, n: int,
                   max_per_item: int, cover: sp.csc_matrix | None,
-                  order_weight: np.ndarray | None) -> tuple[list[int], list[float]]:
-    """Indices of the chosen candidates (in pick order) and the weight each newly covered."""
+                  order_weight: np.ndarray | None,
+                  value_factor: np.ndarray | None = None) -> tuple[list[int], list[float]]:
+    """Indices of the chosen candidates (in pick order) and the weight each newly covered.
+    ``value_factor``: per candidate, a multiplier of its greedy value (the ``incremental``
+    objective's share of covered orders above chance)."""
     # a k-item bundle covers an order through any of its k(k-1)/2 pairs: compare per item pair
     # added, so a big bundle must earn its size (keeps bundles coherent)
     size_norm = np.array([len(s) - 1 for s in c.sets], dtype=float)
+    if value_factor is not None:
+        size_norm = size_norm / np.maximum(value_factor, 1e-9)
     per_item: dict[int, int] = {}
     chosen: list[int] = []
     gains_out: list[float] = []
@@ -168,4 +173,45 @@ def attach_cold(sets: list[tuple[int, ...]], vectors: np.ndarray, cold: np.ndarr
             continue
         out[pos] = (ci, sim, near)
         used.add(ci)
+    return out
+
+
+def two_or_more(p: np.ndarray) -> np.ndarray:
+    """P(at least two of a bundle's items are in an order) when each item is bought
+    independently with probability ``p`` (``(..., k)``: the last axis holds a bundle's items)."""
+    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
+    q = 1.0 - p
+    none = q.prod(axis=-1)
+    # exactly one: sum_i p_i * prod_{j != i} q_j, without dividing by a q that may be 0
+    one = np.zeros(none.shape)
+    for i in range(p.shape[-1]):
+        one = one + p[..., i] * np.delete(q, i, axis=-1).prod(axis=-1)
+    return np.clip(1.0 - none - one, 0.0, 1.0)
+
+
+def independent_attach(p) -> float:
+    """The attach rate P(>= 2 items | >= 1 item) of a bundle whose items (order shares ``p``) are
+    bought independently of each other: what popularity alone gives."""
+    p = np.asarray(p, dtype=float)
+    if p.size == 0:
+        return 0.0
+    any_item = 1.0 - np.prod(1.0 - np.clip(p, 0.0, 1.0))
+    return float(two_or_more(p) / any_item) if any_item > 0 else 0.0
+
+
+def excess_share(c: Candidates, item_share: np.ndarray, covered_share: np.ndarray) -> np.ndarray:
+    """Per candidate, the share of its covered orders (orders holding >= 2 of its items; their
+    share of all orders is ``covered_share``) that independent purchases would not explain:
+    ``max(0, 1 - expected / covered)``, ``expected`` being P(>= 2 items) when each item is bought
+    independently with its order share ``item_share``. The weight of the ``incremental``
+    objective: two best sellers that meet by chance are worth about 0."""
+    out = np.zeros(len(c))
+    by_size: dict[int, list[int]] = {}
+    for i, s in enumerate(c.sets):
+        by_size.setdefault(len(s), []).append(i)
+    for idx in by_size.values():
+        expected = two_or_more(item_share[np.asarray([c.sets[i] for i in idx], dtype=np.int64)])
+        got = covered_share[idx]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[idx] = np.where(got > 0, np.clip(1.0 - expected / got, 0.0, 1.0), 0.0)
     return out

@@ -28,6 +28,12 @@ def _bundle_args(p: argparse.ArgumentParser) -> None:
                    help="bundle price = list price less this share (0.1 = 10%% off)")
     p.add_argument("--objective", choices=["orders", "revenue"], default=d.objective,
                    help="cover as many orders, or as much revenue, as possible")
+    p.add_argument("--recency-days", type=float, default=d.recency_days, metavar="DAYS",
+                   help="an order's weight in the coverage halves every DAYS days before the "
+                   "last order (0 = every order counts the same)")
+    p.add_argument("--incremental", action="store_true",
+                   help="prefer bundles bought together more often than their items' "
+                   "popularity explains (coverage above chance)")
     p.add_argument("--include", nargs="+", action="extend", default=[], metavar="ID_OR_CATEGORY",
                    help="bundles must hold one of these items or categories")
     p.add_argument("--exclude", nargs="+", action="extend", default=[], metavar="ID_OR_CATEGORY",
@@ -47,7 +53,8 @@ def _params(args: argparse.Namespace):
                         w_text=args.w_text, w_rec=args.w_rec, text=not args.no_text,
                         discount=args.discount, objective=args.objective,
                         include=tuple(args.include), exclude=tuple(args.exclude),
-                        allow_variants=args.allow_variants)
+                        allow_variants=args.allow_variants, recency_days=args.recency_days,
+                        incremental=args.incremental)
 
 
 def add_bundles(sub: Any) -> None:
@@ -55,6 +62,10 @@ def add_bundles(sub: Any) -> None:
     p.add_argument("--dataset", metavar="NAME", help="dataset (default: the only or the last one)")
     p.add_argument("--cut", metavar="DATE", help="use orders before this day only")
     _bundle_args(p)
+    p.add_argument("--fit-weights", action="store_true",
+                   help="fit the rule strength, text and recommender weights on this "
+                   "shop's last 20%% of orders (models trained on the orders before them) "
+                   "instead of the defaults; prints what was fitted and why")
     p.add_argument("--workspace", metavar="DIR", help="workspace directory")
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
 
@@ -79,13 +90,27 @@ def _print_bundles(result) -> None:
 
 
 def run_bundles(args: argparse.Namespace, ws: Workspace, progress: Callable) -> dict:
-    from core.bundles.service import build_for_dataset
+    from dataclasses import replace
 
-    result = build_for_dataset(ws, args.dataset, _params(args), cut=args.cut, progress=progress)
+    from core.bundles.service import build_for_dataset
+    from core.progress import sub_progress
+
+    params, fitted = _params(args), None
+    if args.fit_weights:
+        from core.bundles.fit import describe, fit_for_dataset
+
+        fit = fit_for_dataset(ws, args.dataset, params, cut=args.cut,
+                              progress=sub_progress(progress, 0.0, 0.6))
+        params, fitted = replace(params, **fit.params), fit.as_dict()
+        if not args.json:
+            print(describe(fit))
+        progress = sub_progress(progress, 0.6, 1.0)
+    result = build_for_dataset(ws, args.dataset, params, cut=args.cut, progress=progress)
     out = _export(result, args.out)
     if not args.json:
         _print_bundles(result)
         if out:
             print(f"written to {out}")
     return {"bundles": len(result.bundles), "seconds": result.seconds, "out": out,
-            "list_id": result.list_id, "candidates": result.candidates, "notes": result.notes}
+            "list_id": result.list_id, "candidates": result.candidates, "notes": result.notes,
+            "fitted_weights": fitted}

@@ -89,4 +89,38 @@ def test_evaluate_and_export_page(sample_ws, tiny_model):
     at.number_input(key="eval_top").set_value(10).run()
     at.button(key="eval_run").click().run()
     assert not at.exception, at.exception
-    assert at.dataframe[0].value["method"].tolist() == ["rules", "similarity", "hybrid"]
+    assert at.dataframe[0].value["method"].tolist() == ["rules", "similarity", "hybrid",
+                                                        "hybrid_default", "incremental"]
+    # the fitted weights are said in words under the table, not shown as a method row
+    assert any(c.value.startswith("Learned: ") and "co-purchase rules only" in c.value
+               for c in at.caption), [c.value for c in at.caption]
+
+
+def test_bundles_page_fits_weights_and_says_what_it_fitted(sample_ws):
+    """Issue 14: the weights fitted to this shop are said in words and, when fitted, replace
+    the sliders; the button fits them on the shop's own later orders."""
+    from core.bundles.fit import FittedWeights
+
+    name = "sample_online_retail"
+    at = page("5_Bundles.py").run()
+    at.toggle(key="bundles_text").set_value(False).run()
+    assert not at.exception, at.exception
+    assert at.toggle(key="bundles_use_fitted").disabled  # nothing fitted yet
+    at.button(key="bundles_fit").click().run()
+    assert not at.exception, at.exception
+    said = [c.value for c in at.caption if "On " in c.value and "co-purchase rules only" in c.value]
+    runs = sample_ws.runs(name, kind="weights")
+    assert len(runs) == 1 and len(said) == 1, [c.value for c in at.caption]
+    # a fitted setting replaces the sliders' weights in the list that is built
+    fit = FittedWeights({"strength": "orders", "w_text": 0.0, "w_rec": 0.0, "recency_days": 30.0},
+                        True, "fitted on 500 validation orders: it hits 40 more of them",
+                        {"fitted": 0.5, "default": 0.45, "rules": 0.44}, 500)
+    sample_ws.record_run(name, "weights", params={}, seconds=1.0, metrics=fit.as_dict())
+    at.run()
+    assert not at.exception, at.exception
+    used = at.session_state["bundle_result"].params
+    assert used["recency_days"] == 30.0 and used["strength"] == "orders"
+    assert any("weight halves every 30 days" in c.value and "+6.0 points" in c.value
+               for c in at.caption)
+    at.toggle(key="bundles_use_fitted").set_value(False).run()
+    assert at.session_state["bundle_result"].params["recency_days"] == 0.0

@@ -122,10 +122,49 @@ def test_evaluate_bundles_block(shop):
                             "bundle_params": BundleParams(allow_variants=True, min_orders=5,
                                                           cold_share=0.25)})
     block = res["bundles"]
-    assert set(block) == {"rules", "similarity", "hybrid"}
+    fitted = block.pop("fitted_weights")
+    assert set(block) == {"rules", "similarity", "hybrid", "hybrid_default", "incremental"}
     for m in block.values():
-        assert {"hit_rate", "attach_rate", "coverage_orders", "cold_hit_rate"} <= set(m)
+        assert {"hit_rate", "attach_rate", "attach_uplift", "coverage_orders", "cold_hit_rate",
+                "tail_hit_rate"} <= set(m)
         assert 0.0 <= m["hit_rate"] <= 1.0
+    # the weights were fitted on the training side's own later orders (too few here: defaults)
+    assert set(fitted["params"]) == {"strength", "w_text", "w_rec"}
+    assert fitted["fitted"] is False and "validation orders" in fitted["reason"]
     assert block["rules"]["hit_rate"] == 1.0  # the planted pairs repeat after the cut
     assert block["hybrid"]["hit_rate"] >= block["rules"]["hit_rate"]
     assert block["rules"]["cold_hit_rate"] == 0.0  # rules cannot see the new item
+
+
+def test_bundles_fit_weights_cli(shop, capsys):
+    """--fit-weights: fitted on the shop's own later orders, said in words, recorded; with too
+    few validation orders the defaults stay and the reason says so."""
+    code, js, err = run_cli(capsys, "bundles", "--workspace", shop.root, "--fit-weights",
+                            "--no-text", "--min-orders", 5, "--allow-variants", "--json")
+    assert code == 0, err
+    fitted = js["fitted_weights"]
+    assert fitted["fitted"] is False and "validation orders" in fitted["reason"]
+    assert len(shop.runs("shop", kind="weights")) == 1
+    code, js, err = run_cli(capsys, "bundles", "--workspace", shop.root, "--no-text",
+                            "--min-orders", 5, "--allow-variants", "--recency-days", 7,
+                            "--incremental", "--json")
+    assert code == 0, err
+    assert js["bundles"] >= 1
+    from core.bundles.fit import current_recommender, latest_fit
+
+    assert latest_fit(shop, "shop").reason == fitted["reason"]
+    # with a recommender trained for the shop, the fit trains that method (no new choice) on the
+    # orders before its validation window, for the recommender weight
+    assert current_recommender(shop, "shop") is None
+    code, js, err = run_cli(capsys, "recommend", "--workspace", shop.root, "--method",
+                            "gp_topfreq", "--json")
+    assert code == 0, err
+    assert current_recommender(shop, "shop") == {"method": "gp_topfreq", "text": "none"}
+    code, js, err = run_cli(capsys, "bundles", "--workspace", shop.root, "--fit-weights",
+                            "--no-text", "--min-orders", 5, "--allow-variants", "--json")
+    assert code == 0, err
+    from core.recommend.store import trained_models
+
+    models = trained_models(shop, "shop")
+    assert len(models) == 2 and set(models["method"]) == {"gp_topfreq"}
+    assert models["cut"].notna().sum() == 1  # the fit's own, before the validation window

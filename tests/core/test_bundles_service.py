@@ -101,8 +101,12 @@ def test_evaluation_builds_through_the_service(shop, monkeypatch):
     res = evaluate(shop, "shop", cut="2024-02-26", top=4, blocks=["bundles"],
                    options={"bundle_params": BundleParams(text=False, min_orders=5,
                                                           allow_variants=True)})
-    assert set(res["bundles"]) == {"rules", "hybrid"}  # no text: no similarity list
+    fitted = res["bundles"].pop("fitted_weights")
+    # no text: no similarity list
+    assert set(res["bundles"]) == {"rules", "hybrid", "hybrid_default", "incremental"}
     assert res["bundles"]["rules"]["hit_rate"] == 1.0
-    assert [str(c.date()) for c in gathered] == ["2024-02-26"]  # once, on orders before the cut
-    assert built == ["rules", "hybrid"]
+    # once on the orders before the cut, once on the earlier part of them (the weights' fit)
+    cut, inner = [c.date() for c in gathered]
+    assert str(cut) == "2024-02-26" and inner < cut and fitted["validation_orders"] >= 0
+    assert built == ["rules", "hybrid", "hybrid", "hybrid"]
     assert shop.runs("shop", kind="bundles").empty and bundle_lists(shop, "shop").empty
