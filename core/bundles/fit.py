@@ -36,8 +36,13 @@ from core.progress import Progress, report, sub_progress
 # half-life that gained 63 of 2,331 validation orders (a clear sign test) and lowered the test
 # hit rate from 0.433 to 0.405; on restaurant_cn one seed chose 9 days and lost 0.02 on test.
 # It stays a setting the user can choose.
+# With text vectors, also how new and rarely sold items join the chosen bundles by their text
+# (``cold_share``: at most this share of bundles gets one; ``cold_max_orders``: items sold in at
+# most so many training orders count as such): the long tail is where text can help rules.
 GRID: dict[str, tuple] = {"strength": ("lift", "confidence", "orders"),
-                          "w_text": (0.0, 0.5, 1.0, 2.0), "w_rec": (0.0, 0.5, 1.0, 2.0)}
+                          "w_text": (0.0, 0.5, 1.0, 2.0), "w_rec": (0.0, 0.5, 1.0, 2.0),
+                          "cold_share": (0.0, 0.1, 0.2, 0.3), "cold_max_orders": (0, 2, 4)}
+TEXT_DIMS = ("w_text", "cold_share", "cold_max_orders")
 PASSES = 2
 # fewer validation orders with >= 2 items than this: too few to tell settings apart
 MIN_VALIDATION_ORDERS = 100
@@ -105,22 +110,25 @@ def fit_weights(inp: BundleInputs, validation: Sequence[set], base: BundleParams
                 *, progress: Progress | None = None) -> FittedWeights:
     """Fit the hybrid setting on ``validation`` (item-id sets of the orders after ``inp``'s
     training orders). See the module docstring."""
-    from core.bundles.build import filter_candidates, select
-    from core.bundles.select import strategy_scores
+    from core.bundles.build import _named_items, filter_candidates, select
+    from core.bundles.select import attach_cold, strategy_scores
 
     t0 = time.perf_counter()
     base = replace(base or BundleParams(), strategy="hybrid")
     defaults = {"strength": base.strength, "w_text": base.w_text, "w_rec": base.w_rec,
-                "recency": 0.0}
+                "recency": 0.0, "cold_share": base.cold_share,
+                "cold_max_orders": base.cold_max_orders}
     val = validation_matrix(validation, inp.baskets.item_ids)
     n_val = val.shape[0]
     span = _span_days(inp.order_time)
-    has = {"w_text": inp.vectors is not None, "w_rec": inp.affinity is not None,
+    has = {**{d: inp.vectors is not None for d in TEXT_DIMS}, "w_rec": inp.affinity is not None,
            "recency": span > 0 and "recency" in GRID}
 
     def as_params(s: dict) -> dict[str, Any]:
         out = {"strength": s["strength"], "w_text": float(s["w_text"]) if has["w_text"] else 0.0,
                "w_rec": float(s["w_rec"]) if has["w_rec"] else 0.0}
+        if has["cold_share"]:  # without text no item joins by text: the setting is moot
+            out.update(cold_share=float(s["cold_share"]), cold_max_orders=int(s["cold_max_orders"]))
         if "recency" in GRID:  # else the user's own setting stays
             out["recency_days"] = round(s["recency"] * span, 1)
         return out
@@ -144,6 +152,7 @@ def fit_weights(inp: BundleInputs, validation: Sequence[set], base: BundleParams
     weight = np.asarray(inp.order_revenue, dtype=float) \
         if base.objective == "revenue" and inp.order_revenue is not None else None
     seen: dict[tuple, np.ndarray] = {}
+    excluded = _named_items(inp, base.exclude)
 
     def hits_of(s: dict, strategy: str = "hybrid") -> np.ndarray:
         key = (strategy, *sorted(as_params(s).items()))
@@ -155,7 +164,15 @@ def fit_weights(inp: BundleInputs, validation: Sequence[set], base: BundleParams
                                               w_text=ps["w_text"], w_rec=ps["w_rec"])
             picks, _ = select(c, score, eligible, p, cover, weight, b.item_counts(),
                               b.n_orders, inp.order_time)
-            seen[key] = order_hits(val, [c.sets[i] for i in picks])
+            sets = [c.sets[i] for i in picks]
+            if strategy == "hybrid" and ps.get("cold_share", 0) > 0:  # as build_bundles joins
+                cold = (b.item_counts() <= ps["cold_max_orders"]) & ~excluded
+                joins = attach_cold(sets, inp.vectors, cold,
+                                    max_items=max(1, math.ceil(ps["cold_share"] * base.top)),
+                                    max_size=base.max_size,
+                                    min_similarity=base.cold_min_similarity)
+                sets = [s + (joins[k][0],) if k in joins else s for k, s in enumerate(sets)]
+            seen[key] = order_hits(val, sets)
         return seen[key]
 
     best = dict(defaults)
@@ -200,6 +217,12 @@ def describe(f: FittedWeights) -> str:
              f"recommender weight {p['w_rec']:g}",
              f"recent orders count more (weight halves every {p['recency_days']:g} days)"
              if p.get("recency_days") else "every order counts the same"]
+    if p.get("cold_share"):
+        sold = (f"new items and items sold in at most {p['cold_max_orders']} orders"
+                if p.get("cold_max_orders") else "new items (no sales yet)")
+        parts.append(f"{sold} join up to {p['cold_share']:.0%} of the bundles by their text")
+    elif "cold_share" in p:
+        parts.append("no new item joins a bundle by its text")
     head = ("Weights fitted on this shop's later training orders" if f.fitted
             else "Default weights")
     text = f"{head}: {', '.join(parts)}."

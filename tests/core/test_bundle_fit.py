@@ -77,7 +77,8 @@ def test_text_that_does_not_predict_gets_no_weight():
 def test_too_few_validation_orders_fall_back_to_the_defaults():
     inp, val = pair_shop(text_predicts=True)
     f = fit_weights(inp, val[:MIN_VALIDATION_ORDERS - 1], FIT_BASE)
-    assert not f.fitted and f.params == {"strength": "lift", "w_text": 0.0, "w_rec": 0.0}
+    assert not f.fitted and f.params == {"strength": "lift", "w_text": 0.0, "w_rec": 0.0,
+                                         "cold_share": 0.0, "cold_max_orders": 0}
     assert f"only {MIN_VALIDATION_ORDERS - 1}" in f.reason and f.tried == 0
 
 
@@ -193,3 +194,37 @@ def test_incremental_objective_prefers_pairs_above_chance():
     first = build_bundles(inp, BundleParams(**{**p.__dict__, "incremental": True})
                           ).bundles["items"].iloc[0]
     assert set(first) == {"P", "Q"}
+
+
+def test_rarely_sold_items_join_bundles_by_text_when_that_pays():
+    """Ten pairs A_i + B_i bought together in 20 orders each; ten tail items T_i sold alone in 2
+    orders each, their text next to A_i. Later orders buy T_i with A_i: only a bundle that the
+    tail item joined by text holds both. The fit lets items with <= 2 orders join."""
+    rng = np.random.default_rng(3)
+    n = 10
+    items = [f"a{i}" for i in range(n)] + [f"b{i}" for i in range(n)] + [f"t{i}" for i in range(n)]
+    rows, oid = [], 0
+    for i in range(n):
+        for _ in range(20):
+            oid += 1
+            rows += [(str(oid), f"a{i}"), (str(oid), f"b{i}")]
+        for _ in range(2):
+            oid += 1
+            rows.append((str(oid), f"t{i}"))
+    b = build_baskets(pd.DataFrame(rows, columns=["order_id", "item_id"]), item_ids=items)
+    vec = rng.normal(size=(3 * n, 32))
+    vec[2 * n:] = vec[:n] + 0.2 * rng.normal(size=(n, 32))
+    vec /= np.linalg.norm(vec, axis=1, keepdims=True)
+    names = [f"{w} {k}" for k, w in enumerate(WORDS + WORDS[:6])]
+    table = pd.DataFrame({"item_id": items, "item_name": names, "category": None, "price": 5.0,
+                          "cost": None})
+    inp = BundleInputs(b, table, vectors=vec)
+    val = [{f"t{i}", f"a{i}"} for i in range(n)] * 24
+    base = BundleParams(top=10, max_per_item=1, min_orders=10)
+    f = fit_weights(inp, val, base)
+    assert f.fitted and f.params["cold_max_orders"] >= 2 and f.params["cold_share"] > 0
+    assert f.hit_rate["fitted"] > f.hit_rate["rules"] == 0.0
+    assert "items sold in at most" in describe(f)
+    # the fitted setting does the same in a real build: tail items join by their text
+    res = build_bundles(inp, BundleParams(**{**base.__dict__, **f.params}))
+    assert res.bundles["cold_start"].sum() >= 1
