@@ -87,8 +87,6 @@ with user_errors():
                                   "days before the last order (0 = every order the same)",
                                   min_value=0, value=0, step=30, key="bundles_recency")
 
-    fitted = weights_panel(ws, name, text=text)
-
     def ids(chosen):
         return tuple(c.split(" · ")[0] for c in chosen)
 
@@ -98,8 +96,10 @@ with user_errors():
                           exclude=ids(exclude), allow_variants=allow_variants,
                           max_per_item=per_item, incremental=incremental,
                           recency_days=float(recency))
-    if fitted:  # the weights fitted to this shop replace the sliders'
-        params = replace(params, w_rules=1.0, **fitted)
+    # fitted with the settings above; the fitted weights then replace the sliders'
+    fitted = weights_panel(ws, name, base=replace(params, text=text))
+    if fitted:
+        params = replace(params, **fitted)
     with foreground.busy():  # the background models wait while the user waits for this list
         result = bundle_list(str(ws.root), name, version, params, ready)
     first_list_shown(ws, name)

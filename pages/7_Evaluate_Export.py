@@ -113,7 +113,7 @@ with user_errors():
             if block == "bundles" and "bundles" in table:
                 st.caption(bundle_counts(table, run_top))
                 if last[block].get("fitted_weights"):
-                    st.caption("Learned: " + md(describe(FittedWeights(**last[block]["fitted_weights"]))))
+                    st.caption("Hybrid weights: " + md(describe(FittedWeights(**last[block]["fitted_weights"]))))
                 if not priced:
                     st.caption("Revenue reached is left out: the orders have no prices (map a "
                                "price or line-total column on the Upload page).")

@@ -16,9 +16,10 @@ from ui.common import make_progress, md
 KEY_USE = "bundles_use_fitted"
 
 
-def weights_panel(ws: Workspace, name: str, *, text: bool) -> dict[str, Any] | None:
-    """Draw the panel; return the fitted settings to build with (strength, w_text, w_rec), or
-    None to use the sliders."""
+def weights_panel(ws: Workspace, name: str, *, base: BundleParams) -> dict[str, Any] | None:
+    """Draw the panel; return the fitted settings to build with (strength, w_text, w_rec and,
+    with text, how new items join), or None to use the sliders. ``base``: the page's settings,
+    which a fit keeps (list size, thresholds, filters, objective)."""
     fit = latest_fit(ws, name)
     with st.expander("Weights fitted to this shop" + ("" if fit is None else
                                                       " (in use)" if fit.fitted and
@@ -37,7 +38,7 @@ def weights_panel(ws: Workspace, name: str, *, text: bool) -> dict[str, Any] | N
                      "Fit the weights again", key="bundles_fit"):
             progress, bar = make_progress("Fitting the weights")
             with foreground.busy():  # the background models wait while the user waits
-                fit = fit_for_dataset(ws, name, BundleParams(text=text), progress=progress)
+                fit = fit_for_dataset(ws, name, base, progress=progress)
             bar.empty()
             st.rerun()
     return dict(fit.params) if fit is not None and fit.fitted and use else None

@@ -54,20 +54,22 @@ Z = 2.0
 @dataclass
 class FittedWeights:
     """The chosen setting (``params``: strength, w_text, w_rec), whether it was
-    fitted or is the default, the reason in words, validation hit rates (``hit_rate``: fitted,
+    fitted or is the default, the reason in words, validation hit rates
+    (``validation_hit_rate``: fitted,
     default, rules only), the validation orders, the settings tried and the seconds."""
 
     params: dict[str, Any]
     fitted: bool
     reason: str
-    hit_rate: dict[str, float] = field(default_factory=dict)
+    validation_hit_rate: dict[str, float] = field(default_factory=dict)
     validation_orders: int = 0
     tried: int = 0
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {"params": self.params, "fitted": self.fitted, "reason": self.reason,
-                "hit_rate": self.hit_rate, "validation_orders": self.validation_orders,
+                "validation_hit_rate": self.validation_hit_rate,
+                "validation_orders": self.validation_orders,
                 "tried": self.tried, "seconds": self.seconds}
 
 
@@ -160,7 +162,8 @@ def fit_weights(inp: BundleInputs, validation: Sequence[set], base: BundleParams
             ps = as_params(s)
             p = replace(base, strategy=strategy, strength=ps["strength"],
                         recency_days=ps.get("recency_days", base.recency_days))
-            score, eligible = strategy_scores(c, strategy, strength=p.strength, w_rules=1.0,
+            score, eligible = strategy_scores(c, strategy, strength=p.strength,
+                                              w_rules=base.w_rules,
                                               w_text=ps["w_text"], w_rec=ps["w_rec"])
             picks, _ = select(c, score, eligible, p, cover, weight, b.item_counts(),
                               b.n_orders, inp.order_time)
@@ -214,23 +217,26 @@ def describe(f: FittedWeights) -> str:
     """The fitted setting and its validation gain over rules only, in words (plain text)."""
     p = f.params
     parts = [f"rule strength: {p['strength']}", f"text similarity weight {p['w_text']:g}",
-             f"recommender weight {p['w_rec']:g}",
-             f"recent orders count more (weight halves every {p['recency_days']:g} days)"
-             if p.get("recency_days") else "every order counts the same"]
+             f"recommender weight {p['w_rec']:g}"]
+    if p.get("recency_days"):
+        parts.append(f"recent orders count more (weight halves every {p['recency_days']:g} days)")
     if p.get("cold_share"):
         sold = (f"new items and items sold in at most {p['cold_max_orders']} orders"
                 if p.get("cold_max_orders") else "new items (no sales yet)")
         parts.append(f"{sold} join up to {p['cold_share']:.0%} of the bundles by their text")
     elif "cold_share" in p:
         parts.append("no new item joins a bundle by its text")
-    head = ("Weights fitted on this shop's later training orders" if f.fitted
-            else "Default weights")
+    head = ("Weights fitted on this shop's own orders" if f.fitted
+            else "Default weights kept")
     text = f"{head}: {', '.join(parts)}."
-    if f.hit_rate:
-        diff = f.hit_rate["fitted"] - f.hit_rate["rules"]
-        text += (f" On {f.validation_orders:,} later orders the list held 2 or more items of "
-                 f"{f.hit_rate['fitted']:.1%} of them, against {f.hit_rate['rules']:.1%} for "
-                 f"co-purchase rules only ({diff * 100:+.1f} points).")
+    rate = f.validation_hit_rate
+    if rate:
+        diff = rate["fitted"] - rate["rules"]
+        text += (f" On the {f.validation_orders:,} validation orders (the last ~20% of the "
+                 f"orders, with the models trained on the earlier ones) the list held 2 or more "
+                 f"items of {rate['fitted']:.1%} of them, against {rate['rules']:.1%} "
+                 f"for co-purchase rules only ({diff * 100:+.1f} points; measured on the orders "
+                 "the setting was chosen on, so a later period may gain less).")
     return text + f" ({f.reason}.)"
 
 
@@ -267,8 +273,10 @@ def fit_for_dataset(ws, dataset: str | None = None, base: BundleParams | None = 
                                   progress=sub_progress(progress, 0, 0.4))
             except BundleLabError:
                 pass  # no affinity to fit: the recommender weight stays 0
+        # no recommender of the shop's own: no affinity (not a model left by an earlier run)
         inp, _ = dataset_inputs(ws, name, text=base.text, holdout=inner,
                                 finetune_params=finetune_params, model=model,
+                                recommender=method is not None,
                                 progress=sub_progress(progress, 0.4, 0.8))
         val = inner.test.groupby("order_id", sort=False)["item_id"].agg(
             lambda s: set(map(str, s)))
@@ -291,7 +299,8 @@ def current_recommender(ws, dataset: str, cut: Any = None) -> dict[str, str] | N
     if models.empty:
         return None
     want = parse_cut(cut)
-    same_cut = models["cut"].map(lambda c: (parse_cut(c) if c else None) == want)
+    same_cut = models["cut"].map(
+        lambda c: (parse_cut(c) if isinstance(c, str) and c else None) == want)
     now = models[same_cut & (models["data_version"] == ws.info(dataset)["version"])]
     if now.empty:
         return None
@@ -300,13 +309,17 @@ def current_recommender(ws, dataset: str, cut: Any = None) -> dict[str, str] | N
             "text": text if text in ("finetuned", "base", "none") else "none"}
 
 
-def latest_fit(ws, dataset: str) -> FittedWeights | None:
-    """The weights of the latest ``weights`` run of ``dataset``, or None."""
+def latest_fit(ws, dataset: str, cut: Any = None) -> FittedWeights | None:
+    """The weights of the latest ``weights`` run of ``dataset`` fitted on its orders (before
+    ``cut``; all orders when None) as they are now (not an earlier upload), or None."""
     import json
 
     runs = ws.runs(dataset, kind="weights")
-    if not runs.empty:  # fitted on the dataset as it is now, not an earlier upload
-        runs = runs[runs["data_version"] == ws.info(dataset)["version"]]
+    if runs.empty:
+        return None
+    want = str(cut) if cut else None
+    same = runs["params"].map(lambda p: (json.loads(p or "{}") or {}).get("cut") == want)
+    runs = runs[same & (runs["data_version"] == ws.info(dataset)["version"])]
     if runs.empty:
         return None
     return FittedWeights(**json.loads(runs["metrics"].iloc[0]))

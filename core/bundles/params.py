@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,7 +81,7 @@ class BundleParams:
                                  f"{self.strategy!r}")
         if self.strength not in STRENGTHS:
             raise BundleLabError(f"strength must be one of {', '.join(STRENGTHS)}")
-        if self.recency_days < 0:
+        if not math.isfinite(self.recency_days) or self.recency_days < 0:
             raise BundleLabError("recency_days must be 0 (off) or a number of days")
         if self.objective not in ("orders", "revenue"):
             raise BundleLabError("objective must be 'orders' or 'revenue'")

@@ -56,27 +56,34 @@ def forget_inputs(cache: InputsCache, ws: Workspace, name: str) -> None:
 def dataset_inputs(ws: Workspace, dataset: str | None = None, *, text: bool = True,
                    cut: Any = None, holdout: Split | None = None, finetune_params: Any = None,
                    model: str | None = None, cache: InputsCache | None = None,
+                   recommender: bool = True,
                    progress: Progress | None = None) -> tuple[BundleInputs, int]:
     """The bundle inputs of ``dataset`` and the dataset version they were read at.
 
     Training orders: all orders, those before ``cut``, or ``holdout.train`` (the held-out
     evaluation's split: the text model is the one fine-tuned on exactly that side). ``text``:
     gather text vectors (False: rules and recommender only). ``cache``: inputs found there for the
-    same dataset version and settings are reused, new ones are put there."""
+    same dataset version and settings are reused, new ones are put there. ``recommender``:
+    attach the recommender saved for these orders (False: none; a file-order holdout never has
+    one of its own)."""
     if holdout is not None and cut is not None:
         raise ValueError("give either cut or holdout, not both")
     name = ws.resolve(dataset)
     version = ws.info(name)["version"]
-    key = _cache_key(ws, name, version, text, cut, holdout, finetune_params, model)
+    key = (*_cache_key(ws, name, version, text, cut, holdout, finetune_params, model),
+           recommender)
     if cache is not None and key in cache:
         report(progress, 1.0, "inputs ready")
         return cache[key], version
     try:
         if holdout is not None:
-            from core.text import HOLDOUT_TAG
+            from core.text import holdout_tag
 
             train, cut_for_models = holdout.train, holdout.cut
-            tag = None if holdout.cut is not None else HOLDOUT_TAG
+            tag = None if holdout.cut is not None else holdout_tag(holdout.train)
+            # recommenders are kept by cut date: a file-order side has none of its own (the
+            # all-orders model saw its test orders), and a caller may ask for none
+            recommender = recommender and holdout.cut is not None
         else:
             lines = ws.lines(name)
             if lines.empty:
@@ -86,7 +93,7 @@ def dataset_inputs(ws: Workspace, dataset: str | None = None, *, text: bool = Tr
         check_version(ws, name, version, doing=BUILDING, again=AGAIN)  # lines and items agree
         inp = prepare_inputs(ws, name, train, items, cut=cut_for_models, train_tag=tag, text=text,
                              finetune_params=finetune_params, model=model, version=version,
-                             progress=progress)
+                             recommender=recommender, progress=progress)
     except DatasetChanged:
         # a stage inside (fine-tuning, training) noticed first: say it in this command's words
         check_version(ws, name, version, doing=BUILDING, again=AGAIN)

@@ -63,8 +63,9 @@ def add_bundles(sub: Any) -> None:
     p.add_argument("--cut", metavar="DATE", help="use orders before this day only")
     _bundle_args(p)
     p.add_argument("--fit-weights", action="store_true",
-                   help="fit the rule strength, text and recommender weights on this "
-                   "shop's last 20%% of orders (models trained on the orders before them) "
+                   help="fit the rule strength, text and recommender weights and how new or "
+                   "rarely sold items join bundles on the last ~20%% of the orders used (those "
+                   "before --cut, if given), with the models trained on the earlier ones, "
                    "instead of the defaults; prints what was fitted and why")
     p.add_argument("--workspace", metavar="DIR", help="workspace directory")
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")

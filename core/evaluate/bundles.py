@@ -17,9 +17,11 @@ Metric functions are pure: ``bundle_metrics(test_orders, bundles, cold_items, re
   bought independently, each with its share of test orders (per bundle P(>= 2 items) / P(>= 1),
   averaged like ``attach_rate``);
 - ``attach_uplift`` (docs/DESIGN §6): per bundle, its attach rate divided by the independent
-  one, averaged over the bundles some test order touches: how many times more often the items
-  are taken together than their popularity alone explains (1 = no more than chance). A list of
-  best sellers that merely meet often scores near 1.
+  one, averaged over the bundles with at least two items sold in the test period (for the others
+  chance gives 0): how many times more often the items are taken together than their popularity
+  alone explains (1 = no more than chance). A list of best sellers that merely meet often scores
+  near 1; a bundle of two items each sold once, in the same order, scores about the number of
+  test orders, so a few rare bundles can lift the mean (read it with ``attach_rate``).
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ def bundle_metrics(test_orders: Sequence[set], bundles: Sequence[Iterable[str]],
     independent = np.array([independent_attach([share.get(i, 0.0) for i in b]) for b in bsets])
     attach_rate = float(attach.mean()) if len(bsets) else 0.0
     indep_rate = float(independent.mean()) if len(bsets) else 0.0
-    seen = independent > 0  # touched by some test order (else both rates are 0)
+    seen = independent > 0  # >= 2 of its items sold in the test period
     uplift = float((attach[seen] / independent[seen]).mean()) if seen.any() else 0.0
     return {
         "hit_rate": hits / multi if multi else 0.0,

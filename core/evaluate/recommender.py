@@ -38,7 +38,8 @@ def recommender_block(ctx, progress: Progress | None = None) -> dict[str, dict[s
     "hit@10", "fit_seconds"}}, ...}``, the rest of ``core.recommend.choose``'s record (rule,
     reason, customers, window, margin, ...): the method the recommender chooses for itself on a
     validation window of the split's training orders only (never the test orders), with the same
-    text vectors and per-method settings, to set next to the best method on the test period."""
+    per-method settings and base-model text vectors (the fine-tuned encoder learned from the
+    window's orders), to set next to the best method on the test period."""
     from core.recommend.choose import choose_recommender
     from core.recommend.history import item_index_for
     from core.recommend.registry import METHODS, make_recommender
@@ -60,8 +61,16 @@ def recommender_block(ctx, progress: Progress | None = None) -> dict[str, dict[s
     result = evaluate_recommenders(history, ctx.split.test, models, item_text_vectors=vectors,
                                    progress=sub_progress(progress, 0.3, 0.7))
     result["neural"]["text"] = used
+    choice_vectors, choice_used = vectors, used
+    if used == "finetuned":  # as in train_recommender: that encoder saw the validation window
+        if "base" in shared:
+            choice_vectors = align_vectors(shared["item_ids"], shared["base"], history.item_ids)
+            choice_used = "base"
+        else:
+            choice_vectors, choice_used = text_vectors_for(ctx.ws, ctx.dataset, history.item_ids,
+                                                           source="base")
     choice = choose_recommender(ctx.split.train, item_ids=history.item_ids,
-                                item_text_vectors=vectors, text=used,
+                                item_text_vectors=choice_vectors, text=choice_used,
                                 params={name: options.get(name, {}) for name in METHODS},
                                 progress=sub_progress(progress, 0.7, 1.0))
     result["chosen"] = {"method": choice.method, **choice.record}

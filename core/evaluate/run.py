@@ -23,7 +23,7 @@ from core.evaluate.bundles import bundles_block
 from core.evaluate.embeddings import embeddings_block
 from core.evaluate.recommender import recommender_block
 from core.progress import Progress, report, sub_progress
-from core.text import HOLDOUT_TAG
+from core.text import holdout_tag
 from core.workspace import Workspace
 
 
@@ -45,7 +45,7 @@ class EvalContext:
         training lines themselves and the tag of the file-order split."""
         if self.split.cut is not None:
             return {"cut": self.split.cut}
-        return {"train_lines": self.split.train, "train_tag": HOLDOUT_TAG}
+        return {"train_lines": self.split.train, "train_tag": holdout_tag(self.split.train)}
 
 
 Block = Callable[[EvalContext, Progress | None], dict]

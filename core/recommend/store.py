@@ -145,7 +145,13 @@ def train_recommender(ws: Workspace, dataset: str | None = None, *, cut=None,
     if method == "auto":  # issue 14: the best method on a validation window of these orders
         from core.recommend.choose import choose_recommender
 
-        choice = choose_recommender(train, item_ids=items, item_text_vectors=text, text=used,
+        choice_text, choice_used = text, used
+        if used == "finetuned":  # that encoder learned from the validation window's orders too:
+            # the choice's neural model reads base-model vectors (no leak; if anything it
+            # favours the baselines), the chosen neural model the fine-tuned ones
+            choice_text, choice_used = text_vectors_for(ws, name, items, source="base")
+        choice = choose_recommender(train, item_ids=items, item_text_vectors=choice_text,
+                                    text=choice_used,
                                     params={"neural": params.model_kwargs("neural")},
                                     progress=sub_progress(progress, text_end, choice_end))
         method, settings = choice.method, choice.params
@@ -199,6 +205,8 @@ def trained_models(ws: Workspace, dataset: str) -> pd.DataFrame:
                      pd.Timestamp(meta_file.stat().st_mtime, unit="s"), str(meta_file.parent),
                      s.get("choice")))
     df = pd.DataFrame(rows, columns=cols)
+    # "all orders" stays None (pandas would make it NaN next to a dated cut, and NaN is truthy)
+    df["cut"] = df["cut"].astype(object).where(df["cut"].notna(), None)
     return df.sort_values("trained_at", ascending=False).reset_index(drop=True)
 
 

@@ -23,7 +23,7 @@ Importing this package loads no model and no torch. (The ``finetune`` function s
 
 from core.text.encoder import weights_problem
 from core.text.estimate import TextEstimate, plan_text
-from core.text.finetune import HOLDOUT_TAG
+from core.text.finetune import HOLDOUT_TAG, holdout_tag
 from core.text.params import FinetuneParams, default_params
 from core.text.texts import item_texts
 from core.text.variants import (
@@ -34,6 +34,6 @@ from core.text.variants import (
 )
 from core.text.vectors import LazyItemVectors, embed, item_vectors
 
-__all__ = ["HOLDOUT_TAG", "VARIANT_SIMILARITY", "FinetuneParams", "LazyItemVectors",
+__all__ = ["HOLDOUT_TAG", "holdout_tag", "VARIANT_SIMILARITY", "FinetuneParams", "LazyItemVectors",
            "TextEstimate", "default_params", "embed", "is_variant_pair", "item_texts",
            "item_vectors", "plan_text", "variant_flags", "variant_key", "weights_problem"]

@@ -51,6 +51,12 @@ _SAVING = 0.99
 HOLDOUT_TAG = "file-order-80"
 
 
+def holdout_tag(train_lines: pd.DataFrame) -> str:
+    """The train_tag of a file-order training side: ``HOLDOUT_TAG`` and its order count, so the
+    first 80% and the first 80% of those (the weights' fit) never share an encoder."""
+    return f"{HOLDOUT_TAG}-{train_lines['order_id'].nunique()}"
+
+
 @dataclass(frozen=True)
 class FinetuneResult:
     """``path``: the saved model directory; ``reused``: True when it was already on disk;

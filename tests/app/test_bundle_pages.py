@@ -92,7 +92,7 @@ def test_evaluate_and_export_page(sample_ws, tiny_model):
     assert at.dataframe[0].value["method"].tolist() == ["rules", "similarity", "hybrid",
                                                         "hybrid_default", "incremental"]
     # the fitted weights are said in words under the table, not shown as a method row
-    assert any(c.value.startswith("Learned: ") and "co-purchase rules only" in c.value
+    assert any(c.value.startswith("Hybrid weights: ") and "co-purchase rules only" in c.value
                for c in at.caption), [c.value for c in at.caption]
 
 
@@ -108,7 +108,8 @@ def test_bundles_page_fits_weights_and_says_what_it_fitted(sample_ws):
     assert at.toggle(key="bundles_use_fitted").disabled  # nothing fitted yet
     at.button(key="bundles_fit").click().run()
     assert not at.exception, at.exception
-    said = [c.value for c in at.caption if "On " in c.value and "co-purchase rules only" in c.value]
+    said = [c.value for c in at.caption if "validation orders" in c.value
+            and "co-purchase rules only" in c.value]
     runs = sample_ws.runs(name, kind="weights")
     assert len(runs) == 1 and len(said) == 1, [c.value for c in at.caption]
     # a fitted setting replaces the sliders' weights in the list that is built

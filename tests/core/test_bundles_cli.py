@@ -169,3 +169,17 @@ def test_bundles_fit_weights_cli(shop, capsys):
     models = trained_models(shop, "shop")
     assert len(models) == 2 and set(models["method"]) == {"gp_topfreq"}
     assert models["cut"].notna().sum() == 1  # the fit's own, before the validation window
+    assert models["cut"].isna().sum() == 1 and None in models["cut"].tolist()  # not NaN
+    # fitting again (models for two periods now saved) works and reuses the fit's model
+    code, js, err = run_cli(capsys, "bundles", "--workspace", shop.root, "--fit-weights",
+                            "--no-text", "--min-orders", 5, "--allow-variants", "--json")
+    assert code == 0, err
+    assert len(trained_models(shop, "shop")) == 2
+    # a fit on the orders before a cut is not the page's (all orders) fit
+    code, js, err = run_cli(capsys, "bundles", "--workspace", shop.root, "--fit-weights",
+                            "--no-text", "--min-orders", 5, "--allow-variants", "--cut",
+                            "2024-03-01", "--json")
+    assert code == 0, err
+    assert len(shop.runs("shop", kind="weights")) == 4
+    assert latest_fit(shop, "shop", cut="2024-03-01") is not None
+    assert latest_fit(shop, "shop").reason == fitted["reason"]

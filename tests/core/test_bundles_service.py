@@ -107,6 +107,31 @@ def test_evaluation_builds_through_the_service(shop, monkeypatch):
     assert res["bundles"]["rules"]["hit_rate"] == 1.0
     # once on the orders before the cut, once on the earlier part of them (the weights' fit)
     cut, inner = [c.date() for c in gathered]
-    assert str(cut) == "2024-02-26" and inner < cut and fitted["validation_orders"] >= 0
+    assert str(cut) == "2024-02-26" and inner < cut and fitted["validation_orders"] > 0
     assert built == ["rules", "hybrid", "hybrid", "hybrid"]
     assert shop.runs("shop", kind="bundles").empty and bundle_lists(shop, "shop").empty
+
+
+def test_a_file_order_holdout_never_reads_models_that_saw_its_test_orders(ws, tmp_path):
+    """Without dates the held-out split is the last 20% in file order. The recommender trained
+    on all orders (test orders included) must not give that split's lists their affinity, and
+    the fit's inner split (the first 80% of the first 80%) must not share the outer split's
+    text encoder (they are named by their order counts)."""
+    import pandas as pd
+
+    from core.baskets import temporal_split
+    from core.recommend.store import RecommenderParams, train_recommender
+    from core.text import holdout_tag
+
+    lines = pd.read_csv(shop_csv(tmp_path / "shop.csv")).drop(columns=["InvoiceDate"])
+    lines.to_csv(tmp_path / "undated.csv", index=False)
+    ingest(ws, tmp_path / "undated.csv", dataset="undated")
+    train_recommender(ws, "undated", params=RecommenderParams(method="gp_topfreq", text="none"))
+    outer = temporal_split(ws.lines("undated"))
+    inner = temporal_split(outer.train)
+    assert outer.cut is None and inner.cut is None
+    assert holdout_tag(outer.train) != holdout_tag(inner.train)
+    inp, _ = service.dataset_inputs(ws, "undated", text=False, holdout=outer)
+    assert inp.affinity is None and inp.customer_scores is None
+    inp, _ = service.dataset_inputs(ws, "undated", text=False)  # all orders: the model is used
+    assert inp.affinity is not None
