@@ -9,7 +9,7 @@ How:
 - split: ``core.baskets.temporal_split`` of the training lines: the fit part = the orders before
   the day that leaves the last ~20% of them (by timestamp; the last 20% in file order when the
   lines have no timestamps), the validation part = the rest;
-- each candidate (``CANDIDATES``: gp_topfreq, item_knn, ease, neural; popularity on request) is
+- each candidate (``CANDIDATES``: popularity, gp_topfreq, item_knn, ease, neural) is
   fitted on the fit part, over the same item index as the final model, and scored with the
   evaluation's own protocol (``core.recommend.protocol.evaluate_recommenders``: each fit-part
   customer's first validation order, NDCG@10 and recall@10);
@@ -40,7 +40,9 @@ from core.progress import Progress, report, sub_progress
 from core.recommend.history import PurchaseHistory, build_history, item_index_for
 from core.recommend.protocol import evaluate_recommenders, first_test_orders
 
-CANDIDATES: tuple[str, ...] = ("gp_topfreq", "item_knn", "ease", "neural")
+# popularity too: on restaurant_cn and groceries_member_date (few repeat purchases) it beat
+# every other method on the test period (bench/corpus_eval.py), and it costs nothing to fit
+CANDIDATES: tuple[str, ...] = ("popularity", "gp_topfreq", "item_knn", "ease", "neural")
 DEFAULT = "neural"  # the method kept without validation (the default before issue 14)
 VALIDATION_SHARE = 0.2
 # Below 30 validation customers the comparison is noise: per-customer NDCG@10 is mostly 0 or
