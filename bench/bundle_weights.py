@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
-    from core.baskets import temporal_split
+    from core.baskets import order_sets, temporal_split
     from core.bundles.inputs import prepare_inputs
     from core.bundles.build import build_bundles
     from core.bundles.params import BundleParams
@@ -48,7 +48,7 @@ def main() -> int:
     print(f"inputs (fine-tune on orders before {args.val_cut}): {time.perf_counter() - t0:.0f} s")
     counts = dict(zip(inp.baskets.item_ids, inp.baskets.item_counts()))
     cold = {i for i, c in counts.items() if c == 0}
-    val = split.test.groupby("order_id", sort=False)["item_id"].agg(lambda s: set(map(str, s)))
+    val = order_sets(split.test)
     rows = []
     grid = itertools.product(["confidence", "lift", "all_confidence", "orders"],
                              [0.0, 0.25, 0.5, 1.0])

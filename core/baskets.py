@@ -92,6 +92,12 @@ def order_table(lines: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
+def order_sets(lines: pd.DataFrame) -> pd.Series:
+    """Each order's set of item ids (as text), by order id in first-appearance order: what the
+    held-out metrics and the weights' validation score lists against."""
+    return lines.groupby("order_id", sort=False)["item_id"].agg(lambda s: set(map(str, s)))
+
+
 def parse_cut(cut: str | date | datetime | None) -> pd.Timestamp | None:
     """A cut date as a Timestamp at 00:00 of that day; None stays None."""
     if cut is None or cut == "":

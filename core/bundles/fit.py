@@ -250,7 +250,6 @@ def fit_for_dataset(ws, dataset: str | None = None, base: BundleParams | None = 
     (the page shows the latest one). Too little history to split gives the defaults, with the
     reason."""
     from core.baskets import lines_before, temporal_split
-    from core.bundles.service import dataset_inputs
     from core.errors import BundleLabError
 
     t0 = time.perf_counter()
@@ -264,27 +263,41 @@ def fit_for_dataset(ws, dataset: str | None = None, base: BundleParams | None = 
                             f"the orders cannot be split into earlier and later ones ({exc}): "
                             "the default weights are used")
     else:
-        method = current_recommender(ws, name, cut) if recommender else None
-        if method is not None and inner.cut is not None:
-            from core.recommend.store import RecommenderParams, train_recommender
-
-            try:  # the shop's own recommender (method and text), on the earlier orders
-                train_recommender(ws, name, cut=inner.cut, params=RecommenderParams(**method),
-                                  progress=sub_progress(progress, 0, 0.4))
-            except BundleLabError:
-                pass  # no affinity to fit: the recommender weight stays 0
-        # no recommender of the shop's own: no affinity (not a model left by an earlier run)
-        inp, _ = dataset_inputs(ws, name, text=base.text, holdout=inner,
-                                finetune_params=finetune_params, model=model,
-                                recommender=method is not None,
-                                progress=sub_progress(progress, 0.4, 0.8))
-        val = inner.test.groupby("order_id", sort=False)["item_id"].agg(
-            lambda s: set(map(str, s)))
-        fit = fit_weights(inp, list(val), base, progress=sub_progress(progress, 0.8, 1.0))
+        fit = fit_split(ws, name, inner, base, finetune_params=finetune_params, model=model,
+                        method=current_recommender(ws, name, cut) if recommender else None,
+                        progress=progress)
     fit.seconds = round(time.perf_counter() - t0, 2)
     ws.record_run(name, "weights", params={"cut": str(cut) if cut else None},
                   seconds=fit.seconds, metrics=fit.as_dict())
     return fit
+
+
+def fit_split(ws, name: str, inner, base: BundleParams, *, method: dict[str, str] | None,
+              finetune_params: Any = None, model: str | None = None,
+              progress: Progress | None = None) -> FittedWeights:
+    """``fit_weights`` on a split of the orders a list is built from (``inner``: the earlier
+    orders and the last ~20%, the validation orders), for ``fit_for_dataset`` and the
+    evaluation alike. ``method`` (``{"method", "text"}``): the shop's recommender, trained or
+    reused on the earlier orders for the affinity (dated splits); None: no affinity, never a
+    model left by an earlier run."""
+    from core.baskets import order_sets
+    from core.bundles.service import dataset_inputs
+    from core.errors import BundleLabError
+
+    if method is not None and inner.cut is not None:
+        from core.recommend.store import RecommenderParams, train_recommender
+
+        try:
+            train_recommender(ws, name, cut=inner.cut, params=RecommenderParams(**method),
+                              progress=sub_progress(progress, 0, 0.4))
+        except BundleLabError:
+            pass  # no affinity to fit: the recommender weight stays 0
+    inp, _ = dataset_inputs(ws, name, text=base.text, holdout=inner,
+                            finetune_params=finetune_params, model=model,
+                            recommender=method is not None,
+                            progress=sub_progress(progress, 0.4, 0.8))
+    return fit_weights(inp, list(order_sets(inner.test)), base,
+                       progress=sub_progress(progress, 0.8, 1.0))
 
 
 def current_recommender(ws, dataset: str, cut: Any = None) -> dict[str, str] | None:

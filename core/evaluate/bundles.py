@@ -110,10 +110,6 @@ def bundle_metrics(test_orders: Sequence[set], bundles: Sequence[Iterable[str]],
     }
 
 
-def _order_sets(lines):
-    return lines.groupby("order_id", sort=False)["item_id"].agg(lambda s: set(map(str, s)))
-
-
 def _recommender(ctx, cut, method: dict | None = None, progress=None) -> dict | None:
     """Train (or reuse) the recommender on the orders before ``cut`` (``method``: its method
     and text source; default: it chooses itself), so the hybrid lists read its affinity and
@@ -135,22 +131,19 @@ def _recommender(ctx, cut, method: dict | None = None, progress=None) -> dict | 
 def fitted_weights(ctx, base: BundleParams, same: dict, method: dict | None, progress=None):
     """Hybrid weights fitted on the training side only (``core.bundles.fit``): its earlier
     orders build the candidates (text model and recommender trained on them), its last ~20% are
-    the validation orders. None when the training side cannot be split again."""
+    the validation orders; ``method``: the test side's recommender (``_recommender``), trained
+    on the earlier orders too. None when the training side cannot be split again."""
     from core.baskets import temporal_split
-    from core.bundles.fit import fit_weights
+    from core.bundles.fit import fit_split
     from core.errors import BundleLabError
 
     try:
         inner = temporal_split(ctx.split.train)
     except BundleLabError:
         return None
-    if method is not None and inner.cut is not None:  # the test side's method, earlier orders
-        _recommender(ctx, inner.cut, method, sub_progress(progress, 0.0, 0.3))
-    fit_same = {**same, "holdout": inner, "cache": {}}
-    inp, _ = dataset_inputs(ctx.ws, ctx.dataset, text=base.text,
-                            progress=sub_progress(progress, 0.3, 0.8), **fit_same)
-    return fit_weights(inp, list(_order_sets(inner.test)), replace(base, top=ctx.top),
-                       progress=sub_progress(progress, 0.8, 1.0))
+    return fit_split(ctx.ws, ctx.dataset, inner, replace(base, top=ctx.top), method=method,
+                     finetune_params=same["finetune_params"], model=same["model"],
+                     progress=progress)
 
 
 def bundles_block(ctx, progress=None) -> dict:
@@ -161,7 +154,7 @@ def bundles_block(ctx, progress=None) -> dict:
     ``ctx.top`` bundles built on the training orders only (through the bundle service, on inputs
     gathered once), scored on the test orders. ``fitted_weights`` holds the fitted setting
     (``FittedWeights.as_dict``)."""
-    from core.baskets import order_table
+    from core.baskets import order_sets, order_table
 
     test = ctx.split.test
     opts = ctx.options
@@ -177,7 +170,7 @@ def bundles_block(ctx, progress=None) -> dict:
     counts = dict(zip(inp.baskets.item_ids, inp.baskets.item_counts()))
     cold = {i for i, c in counts.items() if c == 0}
     tail = {i for i, c in counts.items() if 0 < c < TAIL_ORDERS}
-    orders = _order_sets(test)
+    orders = order_sets(test)
     rev = order_table(test).set_index("order_id")["revenue"].reindex(orders.index).to_numpy()
     report(progress, 0.4, "fitting the hybrid weights on the training orders")
     fit = fitted_weights(ctx, base, same, method, sub_progress(progress, 0.4, 0.8))
