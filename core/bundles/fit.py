@@ -306,7 +306,7 @@ def current_recommender(ws, dataset: str, cut: Any = None) -> dict[str, str] | N
     orders, rather than choosing a method again (the choice trains every method; a shop
     without a recommender has no affinity to weigh)."""
     from core.baskets import parse_cut
-    from core.recommend.store import trained_models
+    from core.recommend.store import model_setting, trained_models
 
     models = trained_models(ws, dataset)
     if models.empty:
@@ -317,9 +317,7 @@ def current_recommender(ws, dataset: str, cut: Any = None) -> dict[str, str] | N
     now = models[same_cut & (models["data_version"] == ws.info(dataset)["version"])]
     if now.empty:
         return None
-    text = now["text"].iloc[0]
-    return {"method": str(now["method"].iloc[0]),
-            "text": text if text in ("finetuned", "base", "none") else "none"}
+    return model_setting(now["method"].iloc[0], now["text"].iloc[0])
 
 
 def latest_fit(ws, dataset: str, cut: Any = None) -> FittedWeights | None:

@@ -117,15 +117,14 @@ def _recommender(ctx, cut, method: dict | None = None, progress=None) -> dict | 
     by cut date). Returns ``{"method", "text"}`` of the model, or None when the shop has none
     (no customers, ...): the lists go on without it."""
     from core.errors import BundleLabError
-    from core.recommend.store import RecommenderParams, train_recommender
+    from core.recommend.store import RecommenderParams, model_setting, train_recommender
 
     try:
         s = train_recommender(ctx.ws, ctx.dataset, cut=cut, progress=progress,
                               params=RecommenderParams(**method) if method else None)
     except BundleLabError:
         return None
-    text = s.get("text")
-    return {"method": s["method"], "text": text if text in ("finetuned", "base") else "none"}
+    return model_setting(s["method"], s.get("text"))
 
 
 def fitted_weights(ctx, base: BundleParams, same: dict, method: dict | None, progress=None):
@@ -180,14 +179,14 @@ def bundles_block(ctx, progress=None) -> dict:
         lists["hybrid"] = replace(base, strategy="hybrid", top=ctx.top, **fit.params)
     lists["incremental"] = replace(base, strategy="hybrid", top=ctx.top, incremental=True)
     out: dict[str, dict] = {}
-    for i, (method, params) in enumerate(lists.items()):
-        report(progress, 0.8 + 0.2 * i / len(lists), f"bundles: {method}")
+    for i, (row, params) in enumerate(lists.items()):
+        report(progress, 0.8 + 0.2 * i / len(lists), f"bundles: {row}")
         if params.strategy == "similarity" and inp.vectors is None:
             continue
         res = build_for_dataset(ctx.ws, ctx.dataset, params, record=False, save=False, **same)
         m = bundle_metrics(list(orders), res.bundles["items"].tolist(), cold, rev, tail)
         m["bundles"] = len(res.bundles)
-        out[method] = m
+        out[row] = m
     if fit is not None:
         out["fitted_weights"] = fit.as_dict()
     report(progress, 1.0, "bundles scored")

@@ -43,7 +43,7 @@ def recommender_block(ctx, progress: Progress | None = None) -> dict[str, dict[s
     from core.recommend.choose import choose_recommender
     from core.recommend.history import item_index_for
     from core.recommend.registry import METHODS, make_recommender
-    from core.recommend.store import align_vectors, text_vectors_for
+    from core.recommend.store import align_vectors, choice_vectors, text_vectors_for
 
     options = dict(ctx.options.get("recommender") or {})
     source = options.pop("text", "finetuned")
@@ -61,16 +61,10 @@ def recommender_block(ctx, progress: Progress | None = None) -> dict[str, dict[s
     result = evaluate_recommenders(history, ctx.split.test, models, item_text_vectors=vectors,
                                    progress=sub_progress(progress, 0.3, 0.7))
     result["neural"]["text"] = used
-    choice_vectors, choice_used = vectors, used
-    if used == "finetuned":  # as in train_recommender: that encoder saw the validation window
-        if "base" in shared:
-            choice_vectors = align_vectors(shared["item_ids"], shared["base"], history.item_ids)
-            choice_used = "base"
-        else:
-            choice_vectors, choice_used = text_vectors_for(ctx.ws, ctx.dataset, history.item_ids,
-                                                           source="base")
+    choice_text, choice_used = choice_vectors(ctx.ws, ctx.dataset, history.item_ids, vectors,
+                                              used)
     choice = choose_recommender(ctx.split.train, item_ids=history.item_ids,
-                                item_text_vectors=choice_vectors, text=choice_used,
+                                item_text_vectors=choice_text, text=choice_used,
                                 params={name: options.get(name, {}) for name in METHODS},
                                 progress=sub_progress(progress, 0.7, 1.0))
     result["chosen"] = {"method": choice.method, **choice.record}

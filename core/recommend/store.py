@@ -97,6 +97,20 @@ def text_vectors_for(ws: Workspace, dataset: str, item_ids: Sequence[str], *, cu
     return align_vectors(ids, vecs, item_ids), used
 
 
+def choice_vectors(ws: Workspace, dataset: str, item_ids: Sequence[str],
+                   vectors: np.ndarray | None, used: str) -> tuple[np.ndarray | None, str]:
+    """The text vectors the method choice gives the neural model: ``vectors``, but base-model
+    ones instead of fine-tuned ones, whose encoder saw the validation window (no leak)."""
+    if used != "finetuned":
+        return vectors, used
+    return text_vectors_for(ws, dataset, item_ids, source="base")
+
+
+def model_setting(method: str, text: object) -> dict[str, str]:
+    """``{"method", "text"}`` of a saved recommender, as ``RecommenderParams`` takes them."""
+    return {"method": str(method), "text": text if text in TEXT_SOURCES else "none"}
+
+
 def align_vectors(ids: Sequence[str], vectors: np.ndarray, item_ids: Sequence[str]) -> np.ndarray:
     """Rows of ``vectors`` (ordered by ``ids``) reordered to ``item_ids``; zeros where missing."""
     index = {str(i): r for r, i in enumerate(ids)}
@@ -145,11 +159,7 @@ def train_recommender(ws: Workspace, dataset: str | None = None, *, cut=None,
     if method == "auto":  # issue 14: the best method on a validation window of these orders
         from core.recommend.choose import choose_recommender
 
-        choice_text, choice_used = text, used
-        if used == "finetuned":  # that encoder learned from the validation window's orders too:
-            # the choice's neural model reads base-model vectors (no leak; if anything it
-            # favours the baselines), the chosen neural model the fine-tuned ones
-            choice_text, choice_used = text_vectors_for(ws, name, items, source="base")
+        choice_text, choice_used = choice_vectors(ws, name, items, text, used)
         choice = choose_recommender(train, item_ids=items, item_text_vectors=choice_text,
                                     text=choice_used,
                                     params={"neural": params.model_kwargs("neural")},
