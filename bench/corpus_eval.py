@@ -201,15 +201,16 @@ def ingest(rel: str, name: str, root: Path) -> tuple[dict, float, bool]:
     return summary, wall, False
 
 
-def options(seed: int) -> dict:
+def options(seed: int, compare_encoders: bool = False) -> dict:
     from core.text.finetune import default_params
 
     return {"finetune_params": replace(default_params(), seed=seed),
-            "recommender": {"neural": {"seed": seed}}}
+            "recommender": {"neural": {"seed": seed}},
+            "embeddings": {"compare_encoders": compare_encoders}}
 
 
 def run_seed(ws_dir: Path, name: str, seed: int, blocks: list[str], top: int,
-             cut: str | None) -> dict:
+             cut: str | None, compare_encoders: bool = False) -> dict:
     """evaluate() for one seed. A block that stops with a BundleLabError is recorded and the
     others are run again without it (evaluate returns nothing when a block fails)."""
     from core.errors import BundleLabError
@@ -221,7 +222,7 @@ def run_seed(ws_dir: Path, name: str, seed: int, blocks: list[str], top: int,
     while todo:
         try:
             result = evaluate(Workspace(ws_dir), name, cut=cut, top=top, blocks=todo,
-                              options=options(seed))
+                              options=options(seed, compare_encoders))
             break
         except BundleLabError as exc:
             msg = str(exc)
@@ -253,6 +254,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workspace-root", type=Path, default=None,
                     help="keep the workspaces here (one per dataset) and reuse them")
     ap.add_argument("--json", type=Path, default=None, help="also write the raw results here")
+    ap.add_argument("--compare-encoders", action="store_true",
+                    help="embeddings block: also score the bundled text encoder not chosen for "
+                    "the catalog (MiniLM or multilingual), base and fine-tuned")
     args = ap.parse_args(argv)
     if not SHARED.exists():
         print(f"missing {SHARED}")
@@ -285,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 for seed in args.seeds:
                     ds["runs"].append(run_seed(root / name, name, seed, blocks, args.top,
-                                               args.cut))
+                                               args.cut, args.compare_encoders))
                     print(f"{name} seed {seed}: {ds['runs'][-1]['seconds']:.1f} s",
                           file=sys.stderr, flush=True)
             ds["seconds"] = round(time.perf_counter() - t0, 2)

@@ -7,11 +7,13 @@ import streamlit as st
 
 from core.text import default_params, item_texts
 from core.text.finetune import encoders, finetune, read_meta
+from core.text.engine import is_engine_dir
+from core.text.language import NAMES, dataset_choice, dataset_encoder, set_dataset_encoder
 from core.text.similarity import neighbour_table
 from ui.common import data_version, make_progress, md, require_dataset, user_errors, workspace
 from ui.data import default_cut, evaluation_section
-from ui.similarity_view import (base_vectors, copurchases, encoder_label, item_map, items_table,
-                                map_figure, metrics_frame, tuned_vectors)
+from ui.similarity_view import (ENCODER_LABELS, base_vectors, copurchases, encoder_label,
+                                item_map, items_table, map_figure, metrics_frame, tuned_vectors)
 
 st.set_page_config(page_title="Item similarity · BundleLab", page_icon="🧺", layout="wide")
 st.title("Item similarity")
@@ -27,6 +29,18 @@ with user_errors():
     root = str(ws.root)
     items = items_table(root, name, version)
     defaults = default_params()  # with the environment's budget overrides, if any
+
+    # ------------------------------------------------------------------ which model
+    setting = dataset_encoder(ws, name)
+    picked = st.selectbox("Text model", NAMES, index=NAMES.index(setting),
+                          format_func=ENCODER_LABELS.get, key=f"sim_encoder_{name}",
+                          help="Automatic: the English model for names in Latin letters, the "
+                          "multilingual one for Chinese (and other scripts). Kept for this "
+                          "dataset: the bundles and the recommender use it too.")
+    if picked != setting:
+        set_dataset_encoder(ws, name, picked)
+    in_use = dataset_choice(ws, name)
+    st.caption(f"In use: {md(in_use.why)}.")
 
     # ------------------------------------------------------------------ training
     st.subheader("1. Fine-tune on your co-purchases")
@@ -51,6 +65,9 @@ with user_errors():
                                 key="sim_cut").isoformat()
     params = replace(defaults, seconds=float(seconds), max_pairs=int(max_pairs),
                      epochs=int(epochs))
+    if is_engine_dir(in_use.path):
+        st.caption("The multilingual model itself stays as it is: fine-tuning trains a small "
+                   "adapter on its vectors (seconds; the passes are set automatically).")
     st.caption(f"Estimated time: at most {seconds} s of training plus about "
                f"{max(2, len(items) // 300)} s to encode {len(items):,} products.")
     if st.button("Fine-tune now", type="primary", key="sim_train"):
@@ -81,6 +98,8 @@ with user_errors():
         block, about = latest
         e2.dataframe(metrics_frame(block).style.format("{:.3f}", na_rep="—"), width="stretch")
         n = block.get("n", {})
+        if isinstance(block.get("encoder"), dict):
+            e2.caption(f"Text model of this evaluation: {md(block['encoder'].get('why', ''))}.")
         stale = " (older data version)" if about["data_version"] != version else ""
         e2.caption(f"Test period from {md(about['cut'] or 'the last 20% of orders')}: "
                    f"{n.get('queries', 0):,} product-in-order checks, {n.get('cold_queries', 0):,} "
@@ -91,7 +110,7 @@ with user_errors():
     st.subheader("3. Neighbours before and after fine-tuning")
     trained = encoders(ws, name)
     trained = trained[trained["data_version"] == version].reset_index(drop=True)
-    base = base_vectors(root, name, version, None)
+    base = base_vectors(root, name, version, str(in_use.path))
     tuned = None
     if trained.empty:
         st.info("No fine-tuned model yet: fine-tune above to see what it learned.")

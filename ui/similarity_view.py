@@ -53,14 +53,24 @@ def item_map(root: str, dataset: str, version: int, key: str, _vectors: np.ndarr
 
 def encoder_label(row: pd.Series) -> str:
     period = "all orders" if not row["cut"] else f"orders before {row['cut']}"
-    return (f"{period} · {int(row['pairs']):,} pairs, {int(row['steps'])} steps · "
+    model = "multilingual + adapter" if row.get("adapter") else "English model"
+    return (f"{model} · {period} · {int(row['pairs']):,} pairs, {int(row['steps'])} steps · "
             f"trained {pd.Timestamp(row['trained_at']):%Y-%m-%d %H:%M}")
 
 
+ENCODER_LABELS = {"auto": "Automatic (by the script of the product names)",
+                  "minilm": "English: all-MiniLM-L6-v2",
+                  "multilingual": "Multilingual: multilingual-e5-small"}
+
+
 def metrics_frame(block: dict) -> pd.DataFrame:
-    """One row per method: Recall@10, MRR, Recall@10 on new items."""
+    """One row per method: Recall@10, MRR, Recall@10 on new items. Rows of the encoder not
+    chosen (an evaluation run with ``compare_encoders``) are named after it."""
     labels = {"cooccurrence": "Bought together (counts)", "base": "Language model (base)",
               "finetuned": "Language model (fine-tuned)"}
+    for other, title in (("minilm", "English model"), ("multilingual", "Multilingual model")):
+        labels[f"{other}_base"] = f"{title} (base)"
+        labels[f"{other}_finetuned"] = f"{title} (fine-tuned)"
     rows = [{"method": labels[m], "Recall@10": v.get("recall@10"), "MRR": v.get("mrr"),
              "Recall@10, new items": v.get("cold_recall@10")}
             for m, v in block.items() if m in labels]

@@ -20,14 +20,18 @@ def add_evaluate(sub: Any) -> None:
     p.add_argument("--top", type=int, default=50, metavar="N", help="bundle list size N")
     p.add_argument("--only", action="append", metavar="BLOCK", help="run only this block "
                    "(bundles, recommender, embeddings); repeatable")
+    p.add_argument("--compare-encoders", action="store_true",
+                   help="embeddings block: also score the bundled text encoder not chosen for "
+                   "this catalog (rows minilm_* or multilingual_*)")
     common_options(p)
 
 
 def run_evaluate(args: argparse.Namespace, ws: Workspace, progress: Callable) -> dict:
     from core.evaluate import evaluate
 
+    options = {"embeddings": {"compare_encoders": True}} if args.compare_encoders else None
     result = evaluate(ws, args.dataset, cut=args.cut, top=args.top, blocks=args.only,
-                      progress=progress)
+                      options=options, progress=progress)
     if not args.json:
         print(dumps(result, indent=2))
     return result

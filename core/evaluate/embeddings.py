@@ -136,12 +136,15 @@ def embeddings_block(ctx, progress: Progress | None = None) -> dict:
     {"recall@10", "mrr", "cold_recall@10"}, "n": {queries, cold_queries, items, test_orders,
     ...}}``.
 
-    ``ctx.options["embeddings"]`` may hold ``params`` (``FinetuneParams``) and ``model`` (a base
-    model directory); ``ctx.options["finetune_params"]``/``["model"]`` (shared with the bundles
-    block) are used otherwise. The fine-tuned model is trained on ``ctx.split.train`` only
+    ``ctx.options["embeddings"]`` may hold ``params`` (``FinetuneParams``), ``model`` (a base
+    model directory or name; default: chosen by the catalog's script, ``core.text.language``)
+    and ``compare_encoders`` (True: also rows ``minilm_base``/``minilm_finetuned`` or
+    ``multilingual_...`` for the bundled encoder not chosen); ``ctx.options["finetune_params"]``
+    /``["model"]`` (shared with the bundles block) are used otherwise. ``encoder``: the chosen
+    encoder's name and why. The fine-tuned model is trained on ``ctx.split.train`` only
     (``ctx.training_set()``; or reused from an earlier run with the same cut, e.g. by another
     block). Vectors are left in ``ctx.shared["item_vectors"]``."""
-    from core.text import item_vectors
+    from core.text.language import dataset_choice
 
     opts = dict(ctx.options.get("embeddings") or {})
     opts.setdefault("params", ctx.options.get("finetune_params"))
@@ -159,28 +162,50 @@ def embeddings_block(ctx, progress: Progress | None = None) -> dict:
     n = {"queries": res["queries"], "cold_queries": res["cold_queries"], "items": len(known),
          "cold_items": int(cold.sum()), "test_orders": int((test.sizes() >= 2).sum())}
 
-    ids, base = item_vectors(ctx.ws, ctx.dataset, finetuned=False, model=opts.get("model"),
-                             progress=sub_progress(progress, 0.1, 0.2))
-    base = _align(ids, base, known)
-    out["base"] = _rounded(neighbour_metrics(test, embedding_positions(base), cold=cold,
-                                             progress=sub_progress(progress, 0.2, 0.3)))
-    shared = {"item_ids": np.asarray(known, dtype=object), "base": base}
-
-    try:
-        ids, ft = item_vectors(ctx.ws, ctx.dataset, finetuned=True, model=opts.get("model"),
-                               params=opts.get("params"), progress=sub_progress(progress, 0.3, 0.9),
-                               **ctx.training_set())
-    except ModelNotTrained as exc:  # too few co-purchases to train on: absent, never faked
-        n["finetuned_skipped"] = str(exc)
-    else:
-        ft = _align(ids, ft, known)
-        out["finetuned"] = _rounded(neighbour_metrics(test, embedding_positions(ft), cold=cold,
-                                                      progress=sub_progress(progress, 0.9, 1.0)))
-        shared["finetuned"] = ft
+    choice = dataset_choice(ctx.ws, ctx.dataset, opts.get("model"))
+    out["encoder"] = {"name": choice.name, "why": choice.why}
+    shared = {"item_ids": np.asarray(known, dtype=object)}
+    models = [("", choice.path)]
+    if opts.get("compare_encoders"):  # the other bundled encoder too, in rows of its own
+        models += [(f"{other}_", other) for other in ("minilm", "multilingual")
+                   if other != choice.name]
+    span = 0.8 / len(models)
+    for m, (prefix, model) in enumerate(models):
+        lo = 0.1 + m * span
+        vectors = _encoder_rows(ctx, opts, model, test, cold, known, n, prefix, out,
+                                sub_progress(progress, lo, lo + span))
+        if not prefix:
+            shared.update(vectors)
     ctx.shared["item_vectors"] = shared
     out["n"] = n
     report(progress, 1.0, "embeddings evaluated")
     return out
+
+
+def _encoder_rows(ctx, opts: dict, model, test, cold: np.ndarray, known: list[str], n: dict,
+                  prefix: str, out: dict, progress: Progress | None) -> dict:
+    """Rows ``{prefix}base`` and ``{prefix}finetuned`` of one encoder (``model``); returns its
+    aligned vectors ``{"base", "finetuned"}`` (the latter when it could be trained)."""
+    from core.text import item_vectors
+
+    ids, base = item_vectors(ctx.ws, ctx.dataset, finetuned=False, model=model,
+                             progress=sub_progress(progress, 0.0, 0.15))
+    base = _align(ids, base, known)
+    out[f"{prefix}base"] = _rounded(neighbour_metrics(test, embedding_positions(base), cold=cold,
+                                                      progress=sub_progress(progress, 0.15, 0.25)))
+    vectors = {"base": base}
+    try:
+        ids, ft = item_vectors(ctx.ws, ctx.dataset, finetuned=True, model=model,
+                               params=opts.get("params"), progress=sub_progress(progress, 0.25, 0.9),
+                               **ctx.training_set())
+    except ModelNotTrained as exc:  # too few co-purchases to train on: absent, never faked
+        n[f"{prefix}finetuned_skipped"] = str(exc)
+    else:
+        ft = _align(ids, ft, known)
+        out[f"{prefix}finetuned"] = _rounded(neighbour_metrics(
+            test, embedding_positions(ft), cold=cold, progress=sub_progress(progress, 0.9, 1.0)))
+        vectors["finetuned"] = ft
+    return vectors
 
 
 def _align(ids: np.ndarray, vectors: np.ndarray, known: list[str]) -> np.ndarray:

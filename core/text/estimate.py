@@ -18,8 +18,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from core.text.encoder import base_model_dir, uncached_texts
+from core.text.adapter import adapter_plan
+from core.text.encoder import uncached_texts
+from core.text.engine import is_engine_dir
 from core.text.finetune import encoder_dir, read_meta, training_pairs
+from core.text.language import dataset_model
 from core.text.params import MIN_PAIRS, FinetuneParams, default_params
 from core.text.plan import TrainingPlan, estimate_text_seconds, plan_training
 from core.text.speed import TextSpeed, measure_speed
@@ -58,19 +61,29 @@ def plan_text(ws: Workspace, dataset: str | None = None, *, cut: object = None,
     name = ws.resolve(dataset)
     items = ws.items(name)
     texts = item_texts(items).tolist()
+    base = dataset_model(ws, name, model)
     if finetuned:
         target = encoder_dir(ws, name, cut=cut, model=model, params=params,
                              train_lines=train_lines, train_tag=train_tag)
         if read_meta(target) is not None:
-            return _encode_only(ws, name, texts, target, model, "reused",
+            return _encode_only(ws, name, texts, target, base, "reused",
                                 f"fine-tuned model already trained ({target.name})")
         t0 = time.perf_counter()
         pairs, n_orders = training_pairs(ws, name, items, cut=cut, params=params,
                                          train_lines=train_lines)
         mine = time.perf_counter() - t0
+        if len(pairs) >= MIN_PAIRS and is_engine_dir(base):  # an adapter: the base vectors
+            speed, _ = measure_speed(texts, None, model=base)
+            plan = adapter_plan(len(pairs), params)
+            todo = uncached_texts(ws, name, list(dict.fromkeys(
+                texts + pairs["anchor"].astype(str).tolist()
+                + pairs["positive"].astype(str).tolist())), model=base)
+            seconds = _with_mining(estimate_text_seconds(todo, plan.seconds, speed), mine)
+            return TextEstimate("finetune", plan, len(todo), seconds, speed,
+                                f"fine-tuning: {plan.why}; encoding {len(todo):,} items")
         if len(pairs) >= MIN_PAIRS:
             speed, costs = measure_speed(texts, pairs, batch_size=params.batch_size,
-                                         model=model)
+                                         model=base)
             plan = plan_training(len(pairs), params, lambda k: costs.epoch_seconds(k, speed))
             todo = list(dict.fromkeys(texts))  # a new model: nothing of it is cached
             seconds = estimate_text_seconds(todo, plan.seconds, speed)
@@ -79,10 +92,10 @@ def plan_text(ws: Workspace, dataset: str | None = None, *, cut: object = None,
                                 f"fine-tuning: {plan.why}; then encoding {len(todo):,} items")
         why = (f"only {len(pairs)} co-purchase pair(s) in {n_orders:,} training orders: the "
                "base model is used")
-        est = _encode_only(ws, name, texts, base_model_dir(model), model, "base", why)
+        est = _encode_only(ws, name, texts, base, base, "base", why)
         return TextEstimate(est.model, None, est.encode, _with_mining(est.seconds, mine),
                             est.speed, est.why)
-    return _encode_only(ws, name, texts, base_model_dir(model), model, "base", "base model")
+    return _encode_only(ws, name, texts, base, base, "base", "base model")
 
 
 def _encode_only(ws: Workspace, name: str, texts: list[str], encoder, base, kind: str,

@@ -28,13 +28,14 @@ from core.errors import ModelNotTrained, check_version
 from core.progress import Progress, report, sub_progress
 from core.text.encoder import (
     META_FILE,
-    base_model_dir,
     encode_items_pending,
     encoder_damaged,
     encoder_key,
     model_key,
     weights_problem,
 )
+from core.text.engine import is_engine_dir
+from core.text.language import dataset_model
 from core.text.pairs import mine_pairs
 from core.text.params import MIN_PAIRS, FinetuneParams, default_params
 from core.text.plan import estimate_text_seconds, learn_from_training, plan_training
@@ -95,7 +96,7 @@ def encoder_dir(ws: Workspace, dataset: str, *, cut: object = None,
     params = params or default_params()
     name = ws.resolve(dataset)
     tag = _tag(cut, train_lines, train_tag)
-    blob = json.dumps({"params": asdict(params), "base": model_key(base_model_dir(model)),
+    blob = json.dumps({"params": asdict(params), "base": model_key(dataset_model(ws, name, model)),
                        "data_version": ws.info(name)["version"], "tag": tag}, sort_keys=True)
     key = hashlib.sha1(blob.encode()).hexdigest()[:KEY_CHARS]
     safe_tag = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in tag)
@@ -134,7 +135,7 @@ def finetune(ws: Workspace, dataset: str | None = None, *, cut: object = None,
     params = params or default_params()
     name = ws.resolve(dataset)
     version = ws.info(name)["version"]  # the data trained on; checked again before saving
-    base = base_model_dir(model)
+    base = dataset_model(ws, name, model)
     target = encoder_dir(ws, name, cut=cut, model=model, params=params, train_lines=train_lines,
                          train_tag=train_tag)
     meta = read_meta(target)
@@ -162,9 +163,12 @@ def finetune(ws: Workspace, dataset: str | None = None, *, cut: object = None,
             f"(pairs of different products bought together in >= {params.min_cocount} orders, "
             "more often than chance); fine-tuning needs at least 2. Use more order history, a "
             "lower min_cocount, or the base model")
+    if is_engine_dir(base):  # an engine is not fine-tuned itself: an adapter on its vectors
+        return _finetune_adapter(ws, name, base, target, pairs, n_orders, params=params,
+                                 texts=texts, version=version, cut=cut, t0=t0, progress=progress)
     report(progress, 0.0, f"{len(pairs):,} pairs mined; measuring this machine's speed")
     speed, costs = measure_speed(item_texts(items), pairs, batch_size=params.batch_size,
-                                 model=model)
+                                 model=base)
     plan = plan_training(len(pairs), params, lambda k: costs.epoch_seconds(k, speed))
     pairs = pairs.head(plan.pairs)
     estimate = estimate_text_seconds(list(dict.fromkeys(texts)) if texts is not None else 0,
@@ -218,6 +222,30 @@ def finetune(ws: Workspace, dataset: str | None = None, *, cut: object = None,
                           stats["stopped_early"], target.name, vectors, plan.why, plan.as_dict())
 
 
+def _finetune_adapter(ws: Workspace, name: str, base: Path, target: Path, pairs: pd.DataFrame,
+                      n_orders: int, *, params: FinetuneParams, texts: pd.Series | None,
+                      version: int, cut: object, t0: float,
+                      progress: Progress | None) -> FinetuneResult:
+    from core.text.adapter import finetune_adapter
+
+    ts = parse_cut(cut)
+    plan, stats, meta, vectors = finetune_adapter(
+        ws, name, base, target, pairs, n_orders, params=params, texts=texts, version=version,
+        cut_iso=None if ts is None else ts.date().isoformat(), progress=progress)
+    _remove_stale(target.parent, version)
+    result = FinetuneResult(target, False, round(time.perf_counter() - t0, 2), len(pairs),
+                            stats["steps"], stats["loss"], stats["stopped_early"], target.name,
+                            vectors, plan.why, plan.as_dict())
+    ws.record_run(name, "finetune", params={**asdict(params), "cut": meta["cut"],
+                                            "tag": target.name, "base": str(base)},
+                  seconds=result.seconds, metrics={**{k: meta[k] for k in (
+                      "pairs", "steps", "loss", "stopped_early", "train_orders")},
+                      "plan": result.why, "adapter": True}, artifact=str(target))
+    report(progress, 1.0, f"fine-tuned an adapter on {len(pairs):,} pairs in "
+                          f"{result.seconds:.0f}s")
+    return result
+
+
 def training_pairs(ws: Workspace, name: str, items: pd.DataFrame, *, cut: object,
                    params: FinetuneParams, train_lines: pd.DataFrame | None = None
                    ) -> tuple[pd.DataFrame, int]:
@@ -244,7 +272,7 @@ def _remove_stale(models_dir: Path, version: int) -> None:
 
 def encoders(ws: Workspace, dataset: str | None = None) -> pd.DataFrame:
     """Finished encoders of a dataset, newest first. Columns: path, tag, cut, pairs, steps, loss,
-    stopped_early, data_version, trained_at."""
+    stopped_early, data_version, adapter (an adapter on the multilingual engine), trained_at."""
     name = ws.resolve(dataset)
     rows = []
     for d in ws.models_dir.joinpath(name).glob("encoder-*"):
@@ -255,8 +283,9 @@ def encoders(ws: Workspace, dataset: str | None = None) -> pd.DataFrame:
                      "pairs": meta.get("pairs"), "steps": meta.get("steps"),
                      "loss": meta.get("loss"), "stopped_early": meta.get("stopped_early"),
                      "data_version": meta.get("data_version"),
+                     "adapter": bool(meta.get("adapter")),
                      "trained_at": pd.Timestamp((d / META_FILE).stat().st_mtime, unit="s")})
     cols = ["path", "tag", "cut", "pairs", "steps", "loss", "stopped_early", "data_version",
-            "trained_at"]
+            "adapter", "trained_at"]
     return pd.DataFrame(rows, columns=cols).sort_values("trained_at", ascending=False,
                                                         ignore_index=True)

@@ -180,6 +180,8 @@ def _signature(texts: Sequence[str]) -> tuple:
 def _token_counts(st, texts: Sequence[str], cap: int) -> np.ndarray:
     """Word pieces of each text with the model's tokenizer (special tokens included), cut at
     ``cap``."""
+    if hasattr(st, "token_counts"):  # an engine (core.text.engine.EngineModel)
+        return st.token_counts(texts, cap)
     ids = st.tokenizer(list(texts), add_special_tokens=True, truncation=True,
                        max_length=cap)["input_ids"]
     return np.asarray([len(x) for x in ids], dtype=np.int64)
@@ -189,7 +191,7 @@ def _timed_encode(st, texts: Sequence[str], batch_size: int) -> float:
     import torch
 
     t = time.perf_counter()
-    with torch.inference_mode():
+    with torch.inference_mode():  # (an engine model ignores it)
         st.encode(list(texts), batch_size=batch_size, show_progress_bar=False,
                   convert_to_numpy=True)
     return time.perf_counter() - t

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from core.progress import Progress
-from core.text.encoder import base_model_dir, encode_items
+from core.text.encoder import encode_items
 from core.text.finetune import finetune
+from core.text.language import dataset_model
 from core.text.params import FinetuneParams
 from core.text.texts import item_texts
 from core.workspace import Workspace
@@ -46,7 +47,7 @@ def item_vectors(ws: Workspace, dataset: str | None = None, *, cut: str | None =
     name = ws.resolve(dataset)
     items = ws.items(name)
     texts = item_texts(items)
-    encoder: Path | None = base_model_dir(model)
+    encoder: Path | None = dataset_model(ws, name, model)
     if finetuned:
         result = finetune(ws, name, cut=cut, model=model, params=params, train_lines=train_lines,
                           train_tag=train_tag, texts=texts, retrain_damaged=False,
@@ -71,7 +72,7 @@ class LazyItemVectors:
     def __init__(self, ws: Workspace, dataset: str, texts: pd.Series, *,
                  model: str | os.PathLike | None = None) -> None:
         self.ws, self.dataset, self.texts = ws, dataset, texts
-        self.model = base_model_dir(model)  # checked now: a bad --model fails before the build
+        self.model = dataset_model(ws, dataset, model)  # a bad --model fails before the build
         self._rows: dict[int, np.ndarray] = {}
         self._lock = threading.Lock()
         self.encoded = 0  # items encoded (or read from the cache) on request so far

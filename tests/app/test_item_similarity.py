@@ -68,3 +68,30 @@ def test_item_similarity_page(shop_ws, monkeypatch):
     at.slider(key="sim_k").set_value(5).run()
     assert not at.exception, at.exception
     assert len(at.dataframe[-1].value) == 5
+
+
+def test_item_similarity_page_with_chinese_names(app_ws, tmp_path, monkeypatch):
+    """Issue 15: a Chinese catalog gets the multilingual model (said on the page), its adapter
+    trains from the button, and the neighbours show the Chinese names."""
+    from core.ingest.load import ingest
+    from tests.core.embedding_helpers import DISHES, write_dish_orders
+
+    monkeypatch.delenv("BUNDLELAB_MODEL", raising=False)
+    ingest(app_ws, write_dish_orders(tmp_path / "菜单.csv"), dataset="dishes")
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    assert not at.exception, at.exception
+    assert any("multilingual-e5-small" in c.value and "Chinese" in c.value for c in at.caption)
+    assert any("adapter" in c.value for c in at.caption)
+    names = set(at.dataframe[0].value["item_name"])
+    assert names <= set(DISHES.values()) and len(names) == 9  # the 9 others of 10 dishes
+
+    at.button(key="sim_train").click().run()
+    assert not at.exception, at.exception
+    assert any("Fine-tuned on" in s.value for s in at.success)
+    assert "multilingual + adapter" in at.selectbox(key="sim_model").options[0]
+    assert set(at.dataframe[-1].value["item_name"]) <= set(DISHES.values())
+
+    # the user's choice is kept for the dataset: the English model, said so
+    at.selectbox(key="sim_encoder_dishes").select("minilm").run()
+    assert not at.exception, at.exception
+    assert any("In use:" in c.value and "chosen" in c.value for c in at.caption)

@@ -42,6 +42,28 @@ def write_orders(path: Path, train=TRAIN_ORDERS, test=TEST_ORDERS) -> Path:
     return path
 
 
+# A small Chinese restaurant (issue 15): dishes bought together in January, tested in March.
+DISHES = {"d1": "宫保鸡丁", "d2": "白米饭", "d3": "麻婆豆腐", "d4": "凉拌黄瓜", "d5": "青岛啤酒",
+          "d6": "花生米", "d7": "酸梅汤", "d8": "红糖糍粑", "d9": "水煮鱼", "d10": "可乐"}
+DISH_TRAIN = ([["d1", "d2"]] * 4 + [["d3", "d2"]] * 3 + [["d5", "d6"]] * 4 + [["d9", "d4"]] * 3
+              + [["d8", "d7"]] * 3 + [["d10"]] * 2)
+DISH_TEST = [["d1", "d2"], ["d5", "d6"], ["d9", "d4", "d2"]]
+DISH_CUT = "2016-02-01"
+
+
+def write_dish_orders(path: Path) -> Path:
+    """The Chinese restaurant's order lines as a CSV (same columns as ``write_orders``)."""
+    rows = []
+    for n, (orders, month) in enumerate(((DISH_TRAIN, 1), (DISH_TEST, 3))):
+        for i, order in enumerate(orders):
+            for item in order:
+                rows.append({"order_id": f"{n}{i:03d}", "item_id": item, "item_name": DISHES[item],
+                             "quantity": 1, "unit_price": 12.0, "customer_id": f"c{i % 4}",
+                             "timestamp": f"2016-{month:02d}-{1 + i % 27:02d} 12:00:00"})
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
 def tiny_words() -> tuple[str, ...]:
     return tuple(n for n, _ in ITEMS.values()) + tuple(c for _, c in ITEMS.values())
 

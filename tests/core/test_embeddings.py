@@ -193,7 +193,8 @@ def test_embeddings_block_in_evaluate(shop, tiny):
     out = evaluate(shop, "shop", cut="2011-02-01", blocks=["embeddings"],
                    options={"embeddings": {"model": str(tiny), "params": params}})
     block = out["embeddings"]
-    assert set(block) == {"cooccurrence", "base", "finetuned", "n"}
+    assert set(block) == {"cooccurrence", "base", "finetuned", "n", "encoder"}
+    assert block["encoder"]["name"] == "given"  # the tiny model directory named in the options
     for method in ("cooccurrence", "base", "finetuned"):
         assert set(block[method]) == {"recall@10", "mrr", "cold_recall@10"}
         assert all(0.0 <= v <= 1.0 for v in block[method].values())
