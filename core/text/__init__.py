@@ -4,6 +4,7 @@ fine-tuned on the shop's co-purchases, and variant detection.
 Modules, each importing only those above it in this list:
 
 - ``runtime``: the torch device and CPU threads the models run on, measured fixed costs;
+- ``cjk``: Chinese text pieces (Han runs, brackets, shop codes, character bigrams; pure);
 - ``variants``: is an item the same product as another in another colour/size (pure);
 - ``texts``: the text of an item (name + category);
 - ``engine``: encoders that are not sentence-transformers models (the multilingual one);
