@@ -170,6 +170,13 @@ def report(results: dict) -> str:
              f"{m.get('load_end')} at the end.", ""]
     for block in [b for b in BLOCK_ORDER if b in results.get("blocks", BLOCK_ORDER)]:
         lines += block_table(block, results.get("datasets", [])) + [""]
+    encoders = [(ds["name"], r["result"]["embeddings"]["encoder"]) for ds in results.get(
+        "datasets", []) for r in ds.get("runs", [])[:1] if isinstance(
+        ((r.get("result") or {}).get("embeddings") or {}).get("encoder"), dict)]
+    if encoders:
+        lines += ["### Text model per dataset", ""]
+        lines += [f"- {name}: {enc.get('name')} ({enc.get('why')})" for name, enc in encoders]
+        lines += [""]
     lines += ["### Wall seconds per dataset", ""]
     for ds in results.get("datasets", []):
         runs = ", ".join(f"seed {r.get('seed')} {r.get('seconds', 0):.1f}"

@@ -110,6 +110,8 @@ with user_errors():
                 order = order if show_all else [c for c in BUNDLE_MAIN if c in table]
             st.dataframe(table, hide_index=True, column_order=order,
                          column_config=column_config(table.columns, FORMATS))
+            if block == "embeddings" and isinstance(last[block].get("encoder"), dict):
+                st.caption("Text model: " + md(last[block]["encoder"].get("why", "")))
             if block == "bundles" and "bundles" in table:
                 st.caption(bundle_counts(table, run_top))
                 if last[block].get("fitted_weights"):

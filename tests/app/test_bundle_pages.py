@@ -87,6 +87,7 @@ def test_evaluate_and_export_page(sample_ws, tiny_model):
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Download CSV", "Download XLSX", "Download JSON"]
     at.number_input(key="eval_top").set_value(10).run()
+    at.multiselect(key="eval_blocks").set_value(["bundles", "embeddings"]).run()
     at.button(key="eval_run").click().run()
     assert not at.exception, at.exception
     assert at.dataframe[0].value["method"].tolist() == ["rules", "similarity", "hybrid",
@@ -94,6 +95,9 @@ def test_evaluate_and_export_page(sample_ws, tiny_model):
     # the fitted weights are said in words under the table, not shown as a method row
     assert any(c.value.startswith("Hybrid weights: ") and "co-purchase rules only" in c.value
                for c in at.caption), [c.value for c in at.caption]
+    # which text model the embeddings block used, and why (issue 15)
+    assert any(c.value.startswith("Text model: ") for c in at.caption), \
+        [c.value for c in at.caption]
 
 
 def test_bundles_page_fits_weights_and_says_what_it_fitted(sample_ws):

@@ -33,6 +33,7 @@ def run(seed, hybrid_hit, neural_ndcg, chosen="neural"):
         "embeddings": {
             "cooccurrence": {"recall@10": 0.4, "mrr": 0.3, "cold_recall@10": None},
             "finetuned": {"recall@10": 0.5, "mrr": 0.35, "cold_recall@10": None},
+            "encoder": {"name": "multilingual", "why": "99% Chinese characters"},
             "n": {"queries": 1000, "cold_queries": 0}}}}
 
 
@@ -73,6 +74,9 @@ def test_report_tables():
     assert not any(line.startswith("| shop | n |") for line in lines)
     assert "  - shop counts: n.queries 1,000 ± 0, n.cold_queries 0 ± 0" in lines
     assert "| shop | finetuned | 0.5000 ± 0.0000 | 0.3500 ± 0.0000 | - |" in lines
+    # the text model chosen for the catalog: said once per dataset, not a method row
+    assert "- shop: multilingual (99% Chinese characters)" in lines
+    assert not any(line.startswith("| shop | encoder |") for line in lines)
     # failures: the reason in the table, pipes escaped; the other datasets still reported
     assert [line.startswith("| baskets | FAILED | seed 0, 1: no customer with a training order /")
             for line in lines if line.startswith("| baskets | FAILED")] == [True]  # one per reason
