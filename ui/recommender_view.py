@@ -16,6 +16,7 @@ METHOD_LABELS = {
     "gp_topfreq": "Customer's own favourites",
     "item_knn": "Bought with their items (item-KNN)",
     "ease": "Co-purchase model (EASE)",
+    "tifu_knn": "Their own repeat purchases + similar customers (TIFU-KNN)",
     "neural": "Neural model (repeat + explore)",
 }
 METRIC_LABELS = {"ndcg@10": "NDCG@10", "recall@10": "Recall@10", "hit@10": "Hit@10"}

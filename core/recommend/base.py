@@ -151,4 +151,6 @@ class Recommender:
 
 def _slice(batch: UserBatch, start: int, stop: int) -> UserBatch:
     a, b = batch.ptr[start], batch.ptr[stop]
-    return UserBatch(batch.orders[a:b], batch.ptr[start:stop + 1] - a, batch.order_time[a:b])
+    users = None if batch.users is None else batch.users[start:stop]
+    return UserBatch(batch.orders[a:b], batch.ptr[start:stop + 1] - a, batch.order_time[a:b],
+                     users)

@@ -122,11 +122,14 @@ class PurchaseHistory:
 @dataclass(frozen=True)
 class UserBatch:
     """The histories of the users being scored: ``orders`` (CSR bool, rows grouped by user, oldest
-    first), ``ptr`` (user b owns rows ``ptr[b]:ptr[b + 1]``) and ``order_time`` (days)."""
+    first), ``ptr`` (user b owns rows ``ptr[b]:ptr[b + 1]``), ``order_time`` (days) and ``users``
+    (each user's row in the history's customers when the batch holds known customers, e.g. so
+    a user-KNN model can leave the user out of their own neighbours; None for ad-hoc ones)."""
 
     orders: sp.csr_matrix
     ptr: np.ndarray
     order_time: np.ndarray
+    users: np.ndarray | None = None
 
     @classmethod
     def from_history(cls, h: PurchaseHistory, users: np.ndarray) -> "UserBatch":
@@ -134,7 +137,7 @@ class UserBatch:
         rows = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends)]) if len(users) \
             else np.zeros(0, dtype=np.int64)
         ptr = np.concatenate([[0], np.cumsum(ends - starts)]).astype(np.int64)
-        return cls(h.orders[rows], ptr, h.order_time[rows])
+        return cls(h.orders[rows], ptr, h.order_time[rows], np.asarray(users, dtype=np.int64))
 
     def __len__(self) -> int:
         return len(self.ptr) - 1

@@ -23,6 +23,7 @@ REGISTRY: dict[str, str] = {
     "gp_topfreq": "core.recommend.baselines:GPTopFreq",
     "item_knn": "core.recommend.baselines:ItemKNN",
     "ease": "core.recommend.baselines:EASE",
+    "tifu_knn": "core.recommend.tifu:TIFUKNN",
     "neural": "core.recommend.neural:NeuralRecommender",
 }
 METHODS: tuple[str, ...] = tuple(REGISTRY)   # the CLI's --method choices, the evaluation's rows

@@ -151,7 +151,7 @@ def test_the_neural_model_takes_part():
     assert set(val) == {"gp_topfreq", "neural"} and 0.0 <= val["neural"]["ndcg@10"] <= 1.0
     assert choice.method in ("gp_topfreq", "neural")
     assert choice.params == ({**TINY_NEURAL} if choice.method == "neural" else {})
-    assert CANDIDATES == ("popularity", "gp_topfreq", "item_knn", "ease", "neural")
+    assert CANDIDATES == ("popularity", "gp_topfreq", "item_knn", "ease", "tifu_knn", "neural")
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ def small_lines() -> pd.DataFrame:
 
 
 def test_baselines_fit_save_and_load_without_torch(tmp_path):
-    """Fitting, saving and loading a popularity or gp_topfreq model imports no torch (the
+    """Fitting, saving and loading a popularity, gp_topfreq or tifu_knn model imports no torch (the
     registry resolves ``neural`` only when it is asked for)."""
     script = textwrap.dedent(f"""
         import sys
@@ -45,7 +45,7 @@ def test_baselines_fit_save_and_load_without_torch(tmp_path):
         lines = pd.DataFrame({ROWS!r}, columns={COLUMNS!r})
         lines["timestamp"] = pd.to_datetime(lines["timestamp"])
         h = build_history(lines)
-        for name in ("popularity", "gp_topfreq"):
+        for name in ("popularity", "gp_topfreq", "tifu_knn"):
             model = make_recommender(name).fit(h)
             model.save(r"{tmp_path}" + "/" + name)
             loaded = load_recommender(r"{tmp_path}" + "/" + name)

@@ -89,7 +89,7 @@ def test_recommender_contract(name, fitted, history):
             own = GROUP_A if c % 2 == 0 else GROUP_B
             assert set(row) <= set(own), (name, c, row)
 
-    if name in ("gp_topfreq", "neural"):
+    if name in ("gp_topfreq", "tifu_knn", "neural"):
         top, _ = model.recommend(["R"], k=3)
         assert top[0][0] == "A7", f"{name} must rank the repeat buyer's staple first: {top}"
 

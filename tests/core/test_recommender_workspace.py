@@ -151,7 +151,7 @@ def test_evaluate_block_scores_every_method(shop_ws):
     chosen = block.pop("chosen")
     assert chosen["method"] == "neural" and chosen["rule"] == "fallback"
     assert chosen["validation"] == {} and chosen["cut"] < "2024-02-15"
-    assert set(block) == {"popularity", "gp_topfreq", "item_knn", "ease", "neural"}
+    assert set(block) == {"popularity", "gp_topfreq", "item_knn", "ease", "tifu_knn", "neural"}
     n = {m["customers"] for m in block.values()}
     assert len(n) == 1 and n.pop() > 0
     for m in block.values():
