@@ -7,6 +7,7 @@ import streamlit as st
 
 from core.text import default_params, item_texts
 from core.text.finetune import encoders, finetune, read_meta
+from core.text.encoder import model_key
 from core.text.engine import is_engine_dir
 from core.text.language import NAMES, dataset_choice, dataset_encoder, set_dataset_encoder
 from core.text.similarity import neighbour_table
@@ -109,7 +110,8 @@ with user_errors():
     # ------------------------------------------------------------------ explorer
     st.subheader("3. Neighbours before and after fine-tuning")
     trained = encoders(ws, name)
-    trained = trained[trained["data_version"] == version].reset_index(drop=True)
+    trained = trained[(trained["data_version"] == version)
+                      & (trained["base_key"] == model_key(in_use.path))].reset_index(drop=True)
     base = base_vectors(root, name, version, str(in_use.path))
     tuned = None
     if trained.empty:
@@ -141,7 +143,7 @@ with user_errors():
     # ------------------------------------------------------------------ map
     st.subheader("4. Map of the products")
     which = "fine-tuned" if tuned is not None else "base"
-    key = f"{which}:{row['path'] if tuned is not None else 'base'}"
+    key = f"{which}:{row['path'] if tuned is not None else in_use.path}"
     table, ratio = item_map(root, name, version, key, tuned if tuned is not None else base)
     has_category = "category" in items and items["category"].notna().any()
     legend = "Category" if has_category else "Product type (last word of the name)"

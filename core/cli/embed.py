@@ -18,8 +18,10 @@ def add_embed(sub: Any) -> None:
     p = sub.add_parser("embed", help="fine-tune the item text encoder on co-purchases and encode "
                        "every item (reuses a model trained with the same settings)")
     dataset_option(p)
-    p.add_argument("--model", metavar="PATH", help="local sentence-transformers directory to "
-                   "start from (default: $BUNDLELAB_MODEL or the bundled all-MiniLM-L6-v2)")
+    p.add_argument("--model", metavar="NAME|DIR", help="the text model to start from: minilm "
+                   "(English), multilingual, auto (by the script of the item names) or a local "
+                   "sentence-transformers directory (default: $BUNDLELAB_MODEL, else the "
+                   "dataset's setting, else auto)")
     p.add_argument("--epochs", type=int, metavar="N",
                    help=f"passes over the pairs (default {d.epochs})")
     p.add_argument("--max-pairs", type=int, metavar="N", help="most co-purchase pairs to train "

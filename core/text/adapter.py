@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.errors import BundleLabError
 from core.progress import Progress, report, sub_progress
 from core.text.engine import ADAPTER_FILE, ENGINE_FILE, apply_adapter, read_spec
 
@@ -133,10 +134,11 @@ class _Vectors:
 
 
 def finetune_adapter(ws, name: str, base: Path, target: Path, pairs: pd.DataFrame,
-                     n_orders: int, *, params, texts: pd.Series | None, version: int,
-                     cut_iso: str | None, progress: Progress | None = None):
+                     n_orders: int, *, params, catalog: pd.Series, texts: pd.Series | None,
+                     version: int, cut_iso: str | None, progress: Progress | None = None):
     """``core.text.finetune.finetune`` for an engine base: encode (through the base's vector
-    cache), train the adapter, save it atomically as an engine directory. Returns
+    cache), train the adapter, centre its output on the adapted ``catalog`` (every item's text),
+    save it atomically as an engine directory. Returns
     ``(plan, stats, meta, vectors)``: the vectors of ``texts`` when given (cached). Writes nothing
     before training has ended."""
     from core.errors import check_version
@@ -150,8 +152,14 @@ def finetune_adapter(ws, name: str, base: Path, target: Path, pairs: pd.DataFram
 
     plan = adapter_plan(len(pairs), params)
     report(progress, 0.05, f"fine-tuning plan: {plan.why}")
+    spec = read_spec(base)
+    if spec.get("adapter"):  # the vectors it reads are adapted already: the result would lie
+        raise BundleLabError(
+            f"{base} is a fine-tuned model already (an adapter on the multilingual model): "
+            "fine-tune from the base model instead (--model multilingual)")
+    catalog = catalog.astype(str).tolist()
     wanted = list(dict.fromkeys(pairs["anchor"].astype(str).tolist()
-                                + pairs["positive"].astype(str).tolist()
+                                + pairs["positive"].astype(str).tolist() + catalog
                                 + ([] if texts is None else texts.astype(str).tolist())))
     base_vecs, commit_base = encode_items_pending(ws, name, pd.Series(wanted), model=base,
                                                   progress=sub_progress(progress, 0.05, 0.7))
@@ -160,16 +168,20 @@ def finetune_adapter(ws, name: str, base: Path, target: Path, pairs: pd.DataFram
     weights, stats = train_adapter(
         np.stack([by_text[t] for t in pairs["anchor"].astype(str)]),
         np.stack([by_text[t] for t in pairs["positive"].astype(str)]),
-        pairs["anchor_id"].astype(str), pairs["positive_id"].astype(str),
+        # keys are texts: two items of one name have one vector, so neither is the other's
+        # negative (the sentence-transformers no-duplicates sampler works on texts too)
+        pairs["anchor"].astype(str), pairs["positive"].astype(str),
         batch_size=plan.batch_size, epochs=plan.epochs, seconds=params.seconds, seed=params.seed,
         progress=sub_progress(progress, 0.7, 0.95))
     adapter = {**weights, "mean": np.asarray(load_model(base).mean, dtype=np.float32)}
+    adapter["out_mean"] = apply_adapter(adapter, np.stack([by_text[t] for t in dict.fromkeys(
+        catalog)])).mean(axis=0).astype(np.float32)  # the shop's adapted items' centre
     vectors, commit_vectors = None, None
     with ws.atomic_dir(target) as tmp:
         from safetensors.numpy import save_file
 
         save_file(adapter, str(tmp / ADAPTER_FILE))
-        spec = {**read_spec(base), "adapter": ADAPTER_FILE, "reference": None}
+        spec = {**spec, "adapter": ADAPTER_FILE, "reference": None}
         (tmp / ENGINE_FILE).write_text(json.dumps(spec, indent=2), encoding="utf-8")
         meta = {"dataset": name, "data_version": version, "tag": target.name,
                 "model_id": uuid.uuid4().hex, "cut": cut_iso, "base": str(base),

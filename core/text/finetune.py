@@ -165,7 +165,8 @@ def finetune(ws: Workspace, dataset: str | None = None, *, cut: object = None,
             "lower min_cocount, or the base model")
     if is_engine_dir(base):  # an engine is not fine-tuned itself: an adapter on its vectors
         return _finetune_adapter(ws, name, base, target, pairs, n_orders, params=params,
-                                 texts=texts, version=version, cut=cut, t0=t0, progress=progress)
+                                 catalog=item_texts(items), texts=texts, version=version,
+                                 cut=cut, t0=t0, progress=progress)
     report(progress, 0.0, f"{len(pairs):,} pairs mined; measuring this machine's speed")
     speed, costs = measure_speed(item_texts(items), pairs, batch_size=params.batch_size,
                                  model=base)
@@ -223,14 +224,15 @@ def finetune(ws: Workspace, dataset: str | None = None, *, cut: object = None,
 
 
 def _finetune_adapter(ws: Workspace, name: str, base: Path, target: Path, pairs: pd.DataFrame,
-                      n_orders: int, *, params: FinetuneParams, texts: pd.Series | None,
-                      version: int, cut: object, t0: float,
+                      n_orders: int, *, params: FinetuneParams, catalog: pd.Series,
+                      texts: pd.Series | None, version: int, cut: object, t0: float,
                       progress: Progress | None) -> FinetuneResult:
     from core.text.adapter import finetune_adapter
 
     ts = parse_cut(cut)
     plan, stats, meta, vectors = finetune_adapter(
-        ws, name, base, target, pairs, n_orders, params=params, texts=texts, version=version,
+        ws, name, base, target, pairs, n_orders, params=params, catalog=catalog, texts=texts,
+        version=version,
         cut_iso=None if ts is None else ts.date().isoformat(), progress=progress)
     _remove_stale(target.parent, version)
     result = FinetuneResult(target, False, round(time.perf_counter() - t0, 2), len(pairs),
@@ -272,7 +274,8 @@ def _remove_stale(models_dir: Path, version: int) -> None:
 
 def encoders(ws: Workspace, dataset: str | None = None) -> pd.DataFrame:
     """Finished encoders of a dataset, newest first. Columns: path, tag, cut, pairs, steps, loss,
-    stopped_early, data_version, adapter (an adapter on the multilingual engine), trained_at."""
+    stopped_early, data_version, adapter (an adapter on the multilingual engine), base_key (the
+    ``model_key`` of the model it started from), trained_at."""
     name = ws.resolve(dataset)
     rows = []
     for d in ws.models_dir.joinpath(name).glob("encoder-*"):
@@ -283,9 +286,9 @@ def encoders(ws: Workspace, dataset: str | None = None) -> pd.DataFrame:
                      "pairs": meta.get("pairs"), "steps": meta.get("steps"),
                      "loss": meta.get("loss"), "stopped_early": meta.get("stopped_early"),
                      "data_version": meta.get("data_version"),
-                     "adapter": bool(meta.get("adapter")),
+                     "adapter": bool(meta.get("adapter")), "base_key": meta.get("base_key"),
                      "trained_at": pd.Timestamp((d / META_FILE).stat().st_mtime, unit="s")})
     cols = ["path", "tag", "cut", "pairs", "steps", "loss", "stopped_early", "data_version",
-            "adapter", "trained_at"]
+            "adapter", "base_key", "trained_at"]
     return pd.DataFrame(rows, columns=cols).sort_values("trained_at", ascending=False,
                                                         ignore_index=True)

@@ -170,3 +170,20 @@ def test_fine_tuned_chinese_vectors_feed_the_evaluation(chinese_shop, monkeypatc
     assert out["encoder"]["name"] == "multilingual" and "Chinese" in out["encoder"]["why"]
     assert out["finetuned"]["recall@10"] is not None
     assert Path(dataset_choice(chinese_shop, "dishes").path) == MULTILINGUAL_DIR
+
+
+def test_adapted_vectors_are_centred_again_and_adapters_do_not_stack(chinese_shop, monkeypatch):
+    """Review of issue 15: training packed the adapted vectors into a narrow cone (every new
+    dish 'matched' every bundle at the 0.5 threshold); they are centred again on the shop's
+    adapted items. A fine-tuned adapter cannot be the start of another one."""
+    from core.text.engine import apply_adapter, load_adapter
+
+    monkeypatch.delenv("BUNDLELAB_MODEL", raising=False)
+    result = finetune(chinese_shop, "dishes", cut="2016-02-01", params=SMALL)
+    adapter = load_adapter(result.path / ADAPTER_FILE)
+    ids, base = vec.item_vectors(chinese_shop, "dishes", finetuned=False)
+    packed = apply_adapter({k: v for k, v in adapter.items() if k != "out_mean"}, base)
+    centred = apply_adapter(adapter, base)
+    assert np.linalg.norm(packed.mean(axis=0)) > 2 * np.linalg.norm(centred.mean(axis=0))
+    with pytest.raises(BundleLabError, match="fine-tuned model already"):
+        finetune(chinese_shop, "dishes", model=str(result.path), params=SMALL, force=True)
