@@ -6,9 +6,10 @@ from core.errors import BundleLabError
 from core.export import table_bytes
 from core.rules.itemsets import DEFAULT_MAX_ITEMSETS, min_count_for
 from core.rules.association import SORT_METRICS, RuleParams, association_rules, explain_no_rules
+from core.rules.levels import item_groups
 from ui.common import data_version, md, require_dataset, user_errors, workspace
 from ui.glossary import glossary_expander
-from ui.rules_view import (MEASURES, display_table, item_table, match_items, mined_itemsets,
+from ui.rules_view import (MEASURES, category_drivers_section, display_table, item_table, match_items, mined_itemsets,
                            rule_graph, scatter, table_columns, table_config)
 
 st.set_page_config(page_title="Rules · BundleLab", page_icon="🧺", layout="wide")
@@ -24,23 +25,32 @@ name = require_dataset(ws)
 with user_errors():
     version = data_version(ws, name)
     n_orders = int(ws.info(name)["orders"])
-    items = item_table(str(ws.root), name, version)
 
     st.subheader("What to mine")
+    level = st.radio("Mine on", ["item", "category"], horizontal=True, key="rules_level",
+                     format_func={"item": "Products", "category": "Categories"}.get,
+                     help="Categories: rules between the products' categories, for shops whose "
+                     "single products are too sparse. Without a category column, rough product "
+                     "types are taken from the names.")
+    items = item_table(str(ws.root), name, version, level)
+    if level == "category":
+        st.caption(md(item_groups(ws.items(name), name).note) + ".")
     c1, c2, c3 = st.columns(3)
     unit = c1.radio("Support given as", ["orders", "share of orders"], horizontal=True,
                     key="rules_support_unit",
                     help="Support = how many orders hold all products of a rule.")
-    default_count = max(5, round(0.01 * n_orders))
+    # categories sit in many more orders than single products: a higher default support
+    default_count = max(5, round((0.05 if level == "category" else 0.01) * n_orders))
     if unit == "orders":
         count = c2.number_input("At least N orders together", min_value=1, value=default_count,
-                                step=1, key="rules_min_orders")
+                                step=1, key=f"rules_min_orders{'_category' * (level == 'category')}")
         min_support = float(count)
         c2.caption(f"= {count / n_orders:.2%} of {n_orders:,} orders")
     else:
         min_support = c2.number_input("At least this share of orders", min_value=0.0001,
                                       max_value=0.9999, value=round(default_count / n_orders, 4),
-                                      step=0.001, format="%.4f", key="rules_min_share")
+                                      step=0.001, format="%.4f",
+                                      key=f"rules_min_share{'_category' * (level == 'category')}")
         c2.caption(f"= at least {min_count_for(min_support, n_orders):,} of {n_orders:,} orders")
     length = c3.selectbox("Longest itemset (products per rule)", ["2", "3", "4", "5", "6", "no cap"],
                           index=2, key="rules_max_len",
@@ -54,7 +64,8 @@ with user_errors():
                               "the 'then' products.")
     min_lift = f2.slider("Minimum lift (times more often than chance)", 0.0, 20.0, 1.0, 0.1,
                          key="rules_min_lift")
-    query = f3.text_input("Product (id or part of the name)", key="rules_item_query")
+    query = f3.text_input("Category (part of its name)" if level == "category"
+                          else "Product (id or part of the name)", key="rules_item_query")
     side = f3.radio("where", ["anywhere", "in 'if'", "in 'then'"], horizontal=True,
                     key="rules_item_side")
     sort_by = f4.selectbox("Sort by", SORT_METRICS, key="rules_sort")
@@ -66,7 +77,7 @@ with user_errors():
                                   "Holm-corrected, 5% level)", key="rules_significant")
 
     itemsets = mined_itemsets(str(ws.root), name, version, float(min_support), max_len,
-                              DEFAULT_MAX_ITEMSETS)
+                              DEFAULT_MAX_ITEMSETS, level)
 
     matched = match_items(items, query)
     if query.strip() and not matched:
@@ -87,6 +98,8 @@ with user_errors():
     m[2].metric("Support threshold", f"{itemsets.min_count:,} orders")
     m[3].metric("Mining time", f"{itemsets.seconds:.2f} s")
 
+    if level == "category":
+        category_drivers_section(ws, name)
     if rules.empty:
         st.info("No rules with these settings. " + md(explain_no_rules(itemsets, params)))
         st.stop()
@@ -105,6 +118,7 @@ with user_errors():
     fmt = d1.selectbox("File format", ["csv", "xlsx", "json"], key="rules_export_fmt")
     d2.download_button(f"Download {len(rules):,} rules", key="rules_download",
                        data=lambda: table_bytes(rules, fmt, sheet_name="rules"),
-                       file_name=f"rules_{name}.{fmt}", on_click="ignore")
+                       file_name=f"rules_{name}{'_categories' * (level == 'category')}.{fmt}",
+                       on_click="ignore")
     st.plotly_chart(scatter(rules), key="rules_scatter")
     st.plotly_chart(rule_graph(rules, top=25), key="rules_graph")

@@ -16,7 +16,7 @@ SCATTER_POINTS = 5_000
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def mined_itemsets(root: str, dataset: str, version: int, min_support: float, max_len: int,
-                   max_itemsets: int) -> Itemsets:
+                   max_itemsets: int, level: str = "item") -> Itemsets:
     """Frequent itemsets of one dataset version and setting (the only heavy step: sliders for
     confidence, lift, items and sorting re-filter this without mining again). Shows its own
     progress bar while mining (created here, so that Streamlit can replay it on a cache hit)."""
@@ -28,18 +28,24 @@ def mined_itemsets(root: str, dataset: str, version: int, min_support: float, ma
     progress, bar = make_progress("Mining frequent itemsets")
     try:
         itemsets, _ = mine_dataset_itemsets(Workspace(root), dataset, mining=mining,
-                                             progress=progress, record=True)
+                                             progress=progress, record=True, level=level)
     finally:
         bar.empty()
     return itemsets
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def item_table(root: str, dataset: str, version: int) -> pd.DataFrame:
-    """item_id, item_name, n_orders of the dataset (for names and the item search)."""
+def item_table(root: str, dataset: str, version: int, level: str = "item") -> pd.DataFrame:
+    """item_id, item_name, n_orders of the dataset (for names and the item search); at the
+    category level one row per category (its name is its id)."""
     from core.workspace import Workspace
 
     items = Workspace(root).items(dataset)[["item_id", "item_name", "n_orders"]]
+    if level == "category":
+        from core.rules.levels import item_groups
+
+        groups = sorted(set(item_groups(Workspace(root).items(dataset)).of.values()))
+        return pd.DataFrame({"item_id": groups, "item_name": groups, "n_orders": None})
     items["item_name"] = items["item_name"].where(items["item_name"].notna(), items["item_id"])
     return items
 
@@ -198,3 +204,27 @@ def rule_graph(rules: pd.DataFrame, top: int = 25) -> go.Figure:
                       xaxis=dict(visible=False), yaxis=dict(visible=False),
                       margin=dict(l=10, r=10, t=50, b=10))
     return fig
+
+
+def category_drivers_section(ws, dataset: str) -> None:
+    """Which category combinations drive the latest saved bundle list (``core.bundles.drivers``)."""
+    from core.bundles.drivers import category_drivers, driver_summary
+    from core.bundles.lists import bundle_lists, load_list
+
+    st.subheader("Category combinations behind your bundles")
+    saved = bundle_lists(ws, dataset)
+    if saved.empty:
+        st.info("Save a bundle list on the Bundles page to see which category combinations "
+                "drive its bundles.")
+        return
+    bundles, _ = load_list(ws, saved["list_id"].iloc[0])
+    table, _ = category_drivers(ws, dataset, bundles)
+    summary = driver_summary(table)
+    single = int(table["categories"].isna().sum())
+    st.caption(f"The latest saved list: {len(bundles):,} bundles; {single:,} of them keep to "
+               "one category. Lift: how much more often the categories are bought together "
+               "than chance, over all orders.")
+    st.dataframe(summary, hide_index=True, width="stretch", column_config={
+        "categories": "Categories", "bundles": "Bundles", "examples": "Example bundles",
+        "category_orders": st.column_config.NumberColumn("Orders with all", format="%d"),
+        "category_lift": st.column_config.NumberColumn("Lift", format="%.2f")})

@@ -1,6 +1,6 @@
 """CLI command ``mine`` (docs/ARCHITECTURE.md §7): frequent itemsets and association rules with
 mlxtend's metrics, optionally written to ``--out``. JSON: ``itemsets`` (count per length),
-``rules``, ``seconds`` (+ ``out``)."""
+``rules``, ``seconds`` (+ ``out``; + ``level``, ``note`` with ``--level category``)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from core.workspace import Workspace
 def add_mine(sub: Any) -> None:
     from core.rules.itemsets import MiningParams
     from core.rules.association import CORRECTIONS, ITEM_SIDES, SORT_METRICS, RuleParams
+    from core.rules.levels import LEVELS
 
     m, r = MiningParams(), RuleParams()
     p = sub.add_parser("mine", help="frequent itemsets and association rules (mlxtend's metrics)")
@@ -43,6 +44,9 @@ def add_mine(sub: Any) -> None:
     p.add_argument("--sort", choices=SORT_METRICS, default="lift", help="sort metric")
     p.add_argument("--max-itemsets", type=int, default=m.max_itemsets, metavar="N",
                    help=f"stop when a setting would give more itemsets (default {m.max_itemsets:,})")
+    p.add_argument("--level", choices=LEVELS, default="item",
+                   help="mine on items (default) or on their categories (a catalog without "
+                   "categories: product types from the names)")
     p.add_argument("--out", metavar="FILE", help="write the rules to .csv, .xlsx or .json")
     common_options(p)
 
@@ -65,12 +69,15 @@ def run_mine(args: argparse.Namespace, ws: Workspace, progress: Callable) -> dic
         from core.rules.mining import mine_auto
 
         result, choice, _ = mine_auto(ws, args.dataset, max_len=args.max_len, rules=rules,
-                                      progress=progress)
+                                      progress=progress, level=args.level)
     else:
         mining = MiningParams(min_support=args.min_support, max_len=args.max_len,
                               max_itemsets=args.max_itemsets)
-        result = mine(ws, args.dataset, mining=mining, rules=rules, progress=progress)
+        result = mine(ws, args.dataset, mining=mining, rules=rules, progress=progress,
+                      level=args.level)
     summary = {k: result.summary()[k] for k in ("itemsets", "rules", "seconds")}
+    if args.level != "item":  # the item level's JSON stays as scripts know it
+        summary.update(level=args.level, note=result.note)
     if choice is not None:
         summary["support"] = choice.as_dict()
     if args.out:
@@ -96,6 +103,8 @@ def _print_rules(result: Any, out: str | None) -> None:
     print(f"dataset {s['dataset']}: {s['orders']:,} orders, support >= {s['min_count']:,} "
           f"orders; itemsets: {lengths or 'none'}")
     print(f"{s['rules']:,} rules in {s['seconds']:.2f}s")
+    if result.note:
+        print(f"note: {result.note}")
     for row in result.rules.head(10).itertuples(index=False):
         print(f"  {' + '.join(row.antecedents_names)} -> {' + '.join(row.consequents_names)}"
               f"  (orders {row.orders_together:,}, confidence {row.confidence:.2f}, "

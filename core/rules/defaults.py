@@ -88,3 +88,23 @@ def raised(choice: SupportChoice, counts: np.ndarray, itemsets_limit: int) -> Su
     return SupportChoice(count, n, frequent, f"{count:,} orders ({count / n:.3%} of {n:,}): "
                          f"{choice.min_count:,} orders gave more than {itemsets_limit:,} "
                          f"itemsets (dense baskets); {frequent:,} frequent items")
+
+
+CATEGORY_MAX_SHARE = 0.5  # categories: raise the support up to half the orders
+
+
+def raised_category(choice: SupportChoice, counts: np.ndarray,
+                    itemsets_limit: int) -> SupportChoice | None:
+    """``raised`` for category-level mining (``core.rules.levels``): a few hundred categories
+    sit in most orders, so the support may rise past the items' 1% cap, up to
+    ``CATEGORY_MAX_SHARE`` of the orders; None beyond."""
+    n = choice.n_orders
+    cap = min_count_for(CATEGORY_MAX_SHARE, n)
+    if choice.min_count >= cap:
+        return None
+    count = min(cap, max(choice.min_count + 1, math.ceil(choice.min_count * RAISE_FACTOR)))
+    frequent = int((np.asarray(counts) >= count).sum())
+    return SupportChoice(count, n, frequent, f"{count:,} orders ({count / n:.3%} of {n:,}): "
+                         f"{choice.min_count:,} orders gave more than {itemsets_limit:,} "
+                         f"itemsets (categories are in many orders); {frequent:,} frequent "
+                         "categories")

@@ -22,6 +22,7 @@ from core.errors import BundleLabError, TooManyItemsets
 from core.progress import Progress, report, sub_progress
 from core.rules.itemsets import Itemsets, MiningParams, frequent_itemsets
 from core.rules.association import RuleParams, association_rules
+from core.rules.levels import check_level, group_lines, item_groups
 from core.workspace import Workspace
 
 _CACHE: OrderedDict = OrderedDict()
@@ -29,9 +30,12 @@ _CACHE_SIZE = 3
 _CACHE_LOCK = threading.Lock()
 
 
-def load_baskets(ws: Workspace, dataset: str | None = None) -> Baskets:
-    """The dataset's baskets (all cleaned order lines)."""
+def load_baskets(ws: Workspace, dataset: str | None = None, level: str = "item") -> Baskets:
+    """The dataset's baskets (all cleaned order lines); ``level="category"``: baskets of the
+    items' categories (``core.rules.levels``)."""
     lines = ws.lines(dataset, columns=["order_id", "item_id"])
+    if check_level(level) == "category":
+        lines = group_lines(lines, item_groups(ws.items(dataset), ws.resolve(dataset)))
     return build_baskets(lines)
 
 
@@ -54,9 +58,12 @@ def check_minable(baskets: Baskets, dataset: str) -> None:
                              "load order lines that list every item of an order")
 
 
-def item_names(ws: Workspace, dataset: str | None = None) -> dict[str, str]:
-    """item id -> item name (the id where the name is missing)."""
+def item_names(ws: Workspace, dataset: str | None = None, level: str = "item") -> dict[str, str]:
+    """item id -> item name (the id where the name is missing); at ``level="category"`` each
+    category is its own name."""
     items = ws.items(dataset)
+    if level == "category":
+        return {g: g for g in item_groups(items).of.values()}
     names = items["item_name"].where(items["item_name"].notna(), items["item_id"])
     return dict(zip(items["item_id"].astype(str), names.astype(str)))
 
@@ -80,13 +87,16 @@ class RulesResult:
     cached: bool = False
     run_id: str | None = None
     mining_seconds: float = field(default=0.0)
+    level: str = "item"
+    note: str | None = None  # at the category level: where the categories came from
 
     def summary(self) -> dict:
         """docs/ARCHITECTURE.md §7 JSON: itemsets {length: count}, rules, seconds (+ dataset,
         min_count, orders)."""
         return {"dataset": self.dataset, "itemsets": self.itemsets.lengths(),
                 "rules": int(len(self.rules)), "seconds": round(self.seconds, 3),
-                "min_count": self.itemsets.min_count, "orders": self.itemsets.n_orders}
+                "min_count": self.itemsets.min_count, "orders": self.itemsets.n_orders,
+                "level": self.level}
 
     def refilter(self, rule_params: RuleParams) -> pd.DataFrame:
         """Rules of the same itemsets under other thresholds/filters (no mining)."""
@@ -96,19 +106,20 @@ class RulesResult:
 def mine_dataset_itemsets(ws: Workspace, dataset: str | None = None, *,
                           mining: MiningParams = MiningParams(),
                           progress: Progress | None = None,
-                          record: bool = False) -> tuple[Itemsets, bool]:
-    """Frequent itemsets of the dataset's current version, from the in-process cache when the
-    same dataset version and setting was mined before. Returns (itemsets, cached). With
-    ``record`` a fresh mining is recorded as a ``rules`` run (itemset counts as metrics)."""
+                          record: bool = False, level: str = "item") -> tuple[Itemsets, bool]:
+    """Frequent itemsets of the dataset's current version (of its items, or of their categories
+    with ``level="category"``), from the in-process cache when the same dataset version and
+    setting was mined before. Returns (itemsets, cached). With ``record`` a fresh mining is
+    recorded as a ``rules`` run (itemset counts as metrics)."""
     name = ws.resolve(dataset)
     version = int(ws.info(name)["version"])
-    key = (str(ws.root), name, version, mining)
+    key = (str(ws.root), name, version, mining, check_level(level))
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key], True
     report(progress, 0.0, "loading order lines")
-    baskets = load_baskets(ws, name)
+    baskets = load_baskets(ws, name, level)
     check_minable(baskets, name)
     report(progress, 0.1, f"{baskets.n_orders:,} orders, {baskets.n_items:,} items")
     itemsets = frequent_itemsets(baskets, min_support=mining.min_support, max_len=mining.max_len,
@@ -119,7 +130,8 @@ def mine_dataset_itemsets(ws: Workspace, dataset: str | None = None, *,
         while len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
     if record:
-        ws.record_run(name, "rules", params=asdict(mining), seconds=itemsets.seconds,
+        ws.record_run(name, "rules", params={**asdict(mining), "level": level},
+                      seconds=itemsets.seconds,
                       metrics={"itemsets": itemsets.lengths(), "min_count": itemsets.min_count})
     return itemsets, False
 
@@ -132,24 +144,29 @@ def clear_cache() -> None:
 
 def mine(ws: Workspace, dataset: str | None = None, *, mining: MiningParams = MiningParams(),
          rules: RuleParams = RuleParams(), progress: Progress | None = None,
-         record: bool = True) -> RulesResult:
-    """Frequent itemsets and rules of a workspace dataset. Records a ``rules`` run (parameters,
-    data version, seconds, itemset counts, rule count) when it mined, unless ``record`` is
-    False. Raises ``TooManyItemsets`` for a setting that would explode (nothing is recorded)."""
+         record: bool = True, level: str = "item") -> RulesResult:
+    """Frequent itemsets and rules of a workspace dataset (its items, or with
+    ``level="category"`` their categories: ``core.rules.levels``). Records a ``rules`` run
+    (parameters, data version, seconds, itemset counts, rule count) when it mined, unless
+    ``record`` is False. Raises ``TooManyItemsets`` for a setting that would explode (nothing is
+    recorded)."""
     t0 = time.perf_counter()
     rules.check()
     name = ws.resolve(dataset)
-    itemsets, cached = mine_dataset_itemsets(ws, name, mining=mining, progress=progress)
+    itemsets, cached = mine_dataset_itemsets(ws, name, mining=mining, progress=progress,
+                                             level=level)
     report(progress, 0.9, "building rules")
-    names = item_names(ws, name)
+    names = item_names(ws, name, level)
     table = association_rules(itemsets, rules, names=names)
     seconds = time.perf_counter() - t0
     result = RulesResult(dataset=name, version=int(ws.info(name)["version"]), mining=mining,
                          rule_params=rules, itemsets=itemsets, names=names, rules=table,
-                         seconds=seconds, cached=cached, mining_seconds=itemsets.seconds)
+                         seconds=seconds, cached=cached, mining_seconds=itemsets.seconds,
+                         level=level, note=item_groups(ws.items(name), name).note
+                         if level == "category" else None)
     if record and not cached:
-        params = {**asdict(mining), **{k: list(v) if isinstance(v, tuple) else v
-                                       for k, v in asdict(rules).items()}}
+        params = {**asdict(mining), "level": level,
+                  **{k: list(v) if isinstance(v, tuple) else v for k, v in asdict(rules).items()}}
         result.run_id = ws.record_run(name, "rules", params=params, seconds=seconds,
                                       metrics={"itemsets": itemsets.lengths(), "rules": len(table),
                                                "min_count": itemsets.min_count})
@@ -159,15 +176,16 @@ def mine(ws: Workspace, dataset: str | None = None, *, mining: MiningParams = Mi
 
 def mine_auto(ws: Workspace, dataset: str | None = None, *, max_len: int = 3,
               rules: RuleParams | None = None, progress: Progress | None = None,
-              record: bool = True):
+              record: bool = True, level: str = "item"):
     """Rules at the size-aware support (``core.rules.defaults.rules_support``): the count chosen
     from the dataset's orders and item counts, raised by half while the mining would give more
     than ``RULES_MAX_ITEMSETS`` itemsets. Returns (``RulesResult``, the ``SupportChoice`` used,
     the choices tried before it)."""
-    from core.rules.defaults import RULES_MAX_ITEMSETS, raised, rules_support
+    from core.rules.defaults import RULES_MAX_ITEMSETS, raised, raised_category, rules_support
 
     name = ws.resolve(dataset)
-    counts = ws.items(name)["n_orders"].to_numpy()
+    counts = ws.items(name)["n_orders"].to_numpy() if check_level(level) == "item" else \
+        load_baskets(ws, name, level).item_counts()  # orders per category
     choice = rules_support(counts, int(ws.info(name)["orders"]))
     tried = []
     while True:
@@ -175,9 +193,11 @@ def mine_auto(ws: Workspace, dataset: str | None = None, *, max_len: int = 3,
                               max_itemsets=RULES_MAX_ITEMSETS)
         try:
             return mine(ws, name, mining=mining, rules=rules or RuleParams(), progress=progress,
-                        record=record), choice, tried
+                        record=record, level=level), choice, tried
         except TooManyItemsets:
             nxt = raised(choice, counts, RULES_MAX_ITEMSETS)
+            if nxt is None and level == "category":  # few, dense groups: past the items' 1% cap
+                nxt = raised_category(choice, counts, RULES_MAX_ITEMSETS)
             if nxt is None:
                 raise
             tried.append(choice)

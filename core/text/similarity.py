@@ -4,7 +4,6 @@ similarity page renders them), except ``copurchase_counts``, which reads the dat
 
 from __future__ import annotations
 
-import re
 from typing import Iterable
 
 import numpy as np
@@ -12,12 +11,11 @@ import pandas as pd
 import scipy.sparse as sp
 
 from core.baskets import build_baskets, lines_before
+from core.rules.levels import product_types
 from core.text.pairs import cooccurrence
 from core.topk import top_k
 from core.workspace import Workspace
 
-# The last word of at least 3 letters of a name: its rough product type ("BAG", "MUG")
-_WORD = re.compile(r"[A-Za-z]{3,}")
 MAX_GROUPS = 12  # colours a scatter plot can still tell apart
 
 
@@ -58,14 +56,13 @@ def neighbour_table(items: pd.DataFrame, vectors: np.ndarray, index: int, *, k: 
 
 
 def product_group(items: pd.DataFrame, *, max_groups: int = MAX_GROUPS) -> pd.Series:
-    """A colour group per item: its category, or (data without categories) the last word of its
-    name, a rough product type (BAG, MUG, CANDLE ...). The ``max_groups`` most common groups are
+    """A colour group per item: its category, or (data without categories) a rough product type
+    from its name (``core.rules.levels.product_types``: BAG, MUG, CANDLE ...). The ``max_groups`` most common groups are
     kept, the rest become "other"."""
     if "category" in items and items["category"].notna().any():
         group = items["category"].fillna("(none)").astype(str)
     else:
-        names = items["item_name"].fillna("").astype(str)
-        group = names.map(lambda n: (_WORD.findall(n) or ["(no name)"])[-1].upper())
+        group = product_types(items["item_name"]).fillna("(no type)")
     top = group.value_counts().index[:max_groups]
     return group.where(group.isin(top), "other").rename("group")
 

@@ -44,27 +44,10 @@ from functools import lru_cache
 
 import numpy as np
 
+from core.words import COLOUR_WORDS, FILLER_WORDS, SIZE_WORDS, VARIANT_WORDS  # noqa: F401
 from core.text.cjk import PIECE, bracketed_parts, has_han, is_han, outside_brackets
 
-# One word list. It is the union of the two lists that used to disagree (the fine-tuning pairs
-# had plain colours, sizes and pack words; the bundles also had patterns such as "retrospot" and
-# "polkadot" and units such as "cm"): a word that makes a variant of one product in either place
-# makes one in both.
-COLOUR_WORDS = frozenset("""
-red pink blue green white black ivory cream yellow orange purple gold silver grey gray brown
-natural turquoise lilac teal mint beige navy aqua lavender rose copper clear multicolour
-multicolor multi colour colours assorted pastel dark light bright
-antique vintage polkadot retrospot spotty spot striped stripe floral gingham paisley
-scandinavian apple cherry strawberry
-""".split())  # colours, then patterns and designs (one product is sold in several)
-SIZE_WORDS = frozenset("""
-small large medium mini jumbo big giant tiny tall short xl xxl xs s m l x
-set sets pack packs piece pieces pc pcs cm mm ml g kg
-oz lb lbs fl ct gal qt pt pk ltr litre liter
-""".split())  # sizes, pack counts ("set/6", "s/4" -> set, s) and units ("60x40cm" -> x, cm;
-# "12 OZ", "2 LB", "64 FL OZ", "12 CT": a grocery catalog's package sizes)
-FILLER_WORDS = frozenset("the a and with in of".split())
-VARIANT_WORDS = COLOUR_WORDS | SIZE_WORDS | FILLER_WORDS
+# The English word lists live in ``core.words`` (the rules' product types read them too).
 
 # Chinese variant words, cut out of Han runs wherever they stand (longest first), except the
 # units, which are cut only right after a number. Colours: the -色 forms and other colour names

@@ -91,3 +91,28 @@ def test_explosive_setting_is_an_error_with_advice(sample_ws):
     assert not at.exception, at.exception
     msg = at.error[0].value
     assert "millions" in msg and "Raise min_support" in msg and "max_len" in msg
+
+
+def test_rules_between_categories_and_what_they_drive(sample_ws):
+    """Issue 16, item 3: the sample has no categories, so rough product types stand in (said on
+    the page); once a bundle list is saved, the category combinations behind it are shown."""
+    from core.bundles.lists import save_list
+    from core.bundles.params import BundleParams
+    from core.bundles.service import build_for_dataset
+
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    at.radio(key="rules_level").set_value("category").run()
+    assert not at.exception, at.exception
+    assert any("rough product types" in c.value for c in at.caption)
+    assert int(_metrics(at)["Rules"].replace(",", "")) > 0
+    assert any("Save a bundle list" in i.value for i in at.info)
+
+    name = "sample_online_retail"
+    save_list(sample_ws, name, build_for_dataset(sample_ws, name, BundleParams(top=10,
+                                                                               text=False)))
+    at.run()
+    assert not at.exception, at.exception
+    drivers = at.dataframe[0].value
+    assert list(drivers.columns) == ["categories", "bundles", "examples", "category_orders",
+                                     "category_lift"]
+    assert len(drivers) >= 1 and drivers["bundles"].sum() <= 10
