@@ -174,3 +174,21 @@ def table_bytes(df: pd.DataFrame, fmt: str, *, sheet_name: str = "table") -> byt
     with tempfile.TemporaryDirectory(prefix="bundlelab-export-") as tmp:
         path = write_table(df, Path(tmp) / f"table{suffix}", sheet_name=sheet_name)
         return path.read_bytes()
+
+
+def write_bytes(data: bytes, path: str | os.PathLike) -> Path:
+    """Write ``data`` (a file built elsewhere, e.g. ``core.bundles.platform``'s Shopify JSON) to
+    ``path`` the way ``write_table`` writes: under a temporary name, renamed at the end."""
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        raise BundleLabError(f"cannot write {path}: the folder {path.parent} does not exist")
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise BundleLabError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path

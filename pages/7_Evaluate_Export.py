@@ -10,6 +10,8 @@ import streamlit as st
 from core.baskets import default_cut
 from core.bundles.fit import FittedWeights, describe
 from core.bundles.lists import bundle_lists, load_list
+from core.bundles.platform import platform_bytes
+from core.errors import BundleLabError
 from core.evaluate.run import BLOCKS, evaluate
 from core.export import table_bytes
 from ui.bundles_view import KEY_RESULT
@@ -22,7 +24,8 @@ st.write("Would these bundles have worked? Everything is trained on orders befor
          "scored on the orders after it, against simpler methods. Each method fills a list of up "
          "to N bundles and stops early when it runs out of evidence (it never pads the list with "
          "bundles nobody bought), so the lists can differ in length: the table shows how many "
-         "each method found. Then download the list as CSV, Excel or JSON.")
+         "each method found. Then download the list as CSV, Excel or JSON, or in the "
+         "formats shop platforms import.")
 
 ws = workspace()
 name = require_dataset(ws)
@@ -155,6 +158,20 @@ with user_errors():
                            (c3, "json", "application/json")):
         col.download_button(f"Download {fmt.upper()}", table_bytes(bundles, fmt, sheet_name="bundles"),
                             file_name=f"{name}-bundles.{fmt}", mime=mime, key=f"export_{fmt}")
+    st.caption("For the shop platform: a parent/child CSV (one row per bundle component, bundle "
+               "SKUs like BUNDLE-B001, for bundle apps and ERPs) and Shopify productBundleCreate "
+               "inputs (productId holds the shop's item id: map it to the Shopify product id).")
+    c4, c5 = st.columns(2)
+    for col, fmt, title, file, mime in (
+            (c4, "parent-child", "parent/child CSV", "parent-child.csv", "text/csv"),
+            (c5, "shopify", "Shopify JSON", "shopify.json", "application/json")):
+        try:
+            data = platform_bytes(bundles, fmt)
+        except BundleLabError as exc:  # e.g. over Shopify's 30 components: say why, keep the rest
+            col.warning(md(exc))
+            continue
+        col.download_button(f"Download {title}", data, file_name=f"{name}-bundles-{file}",
+                            mime=mime, key=f"export_{fmt}")
     if not saved.empty:
         st.markdown("**Saved lists**")
         st.dataframe(saved, hide_index=True)

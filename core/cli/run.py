@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, Callable
 
-from core.cli.bundles import _bundle_args, _params, _print_bundles
+from core.cli.bundles import _bundle_args, _check_export, _export, _params, _print_bundles
 from core.cli.common import common_options, map_option, parse_maps
 from core.workspace import Workspace
 
@@ -27,9 +27,12 @@ def add_run(sub: Any) -> None:
 def run_run(args: argparse.Namespace, ws: Workspace, progress: Callable) -> dict:
     from core.pipeline import run_pipeline
 
+    product_ids = _check_export(args)  # a bad --out/--format fails before any work
     run = run_pipeline(ws, args.data, catalog=args.catalog, dataset=args.dataset,
-                       mapping=parse_maps(args.map), params=_params(args), out=args.out,
-                       progress=progress)
+                       mapping=parse_maps(args.map), params=_params(args),
+                       out=None if args.format else args.out, progress=progress)
+    if args.format and args.out:  # parent-child, shopify (and an explicit table format)
+        run.summary["out"] = _export(run.bundles, args.out, args.format, product_ids)
     if not args.json:
         s, info = run.summary, run.ingest
         print(f"dataset {s['dataset']}: {info['orders']:,} orders, {info['items']:,} items; "
