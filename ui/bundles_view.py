@@ -69,12 +69,12 @@ def list_changes(before: pd.DataFrame, after: pd.DataFrame) -> str | None:
 
 # the columns shown first; the technical ones stay in the table behind a toggle
 MAIN_COLUMNS = ["bundle_id", "name", "items", "orders_together", "confidence", "lift",
-                "list_price", "bundle_price", "explanation", "customers"]
+                "list_price", "bundle_price", "expected_value", "explanation", "customers"]
 TECH_COLUMNS = ["item ids", "similarity", "provenance", "score"]
-MEASURES = ["orders_together", "confidence", "lift", "list_price", "bundle_price", "similarity",
-            "provenance", "score"]
+MEASURES = ["orders_together", "confidence", "lift", "list_price", "bundle_price",
+            "expected_value", "similarity", "provenance", "score"]
 FORMATS = {"confidence": "%.2f", "lift": "%.1f", "similarity": "%.2f", "score": "%.2f",
-           "list_price": "%.2f", "bundle_price": "%.2f"}
+           "list_price": "%.2f", "bundle_price": "%.2f", "expected_value": "%.2f"}
 RECOMMENDER_NOTE = "no recommender trained"
 NO_CUSTOMERS = ("This dataset has no customer column: target customers (and the recommender) "
                 "need one. Map a customer column on the Upload page to get them.")
@@ -90,7 +90,7 @@ def display_table(bundles: pd.DataFrame, *, customers: bool = True) -> pd.DataFr
     t["item ids"] = bundles["items"].map(lambda ids: " | ".join(map(str, ids)))
     t["customers"] = t["target_customers"].map(lambda c: ", ".join(map(str, c)))
     cols = [c for c in MAIN_COLUMNS if customers or c != "customers"] + TECH_COLUMNS
-    return t[cols]
+    return t[[c for c in cols if c in t]]  # a list built before expected values has none
 
 
 def table_view(table: pd.DataFrame, *, show_all: bool, priced: bool) -> tuple[list[str], dict]:
@@ -98,7 +98,8 @@ def table_view(table: pd.DataFrame, *, show_all: bool, priced: bool) -> tuple[li
     empty price columns) or all of them, each header with its one-line explanation."""
     from ui.glossary import column_config
 
-    main = [c for c in MAIN_COLUMNS if c in table and (priced or "price" not in c)]
+    main = [c for c in MAIN_COLUMNS if c in table and (priced or ("price" not in c and
+                                                                   c != "expected_value"))]
     order = main + [c for c in table.columns if c not in main] if show_all else main
     cfg = column_config(table.columns, FORMATS)
     cfg["item ids"] = st.column_config.TextColumn("Item ids")

@@ -41,6 +41,11 @@ GLOSSARY: dict[str, tuple[str, str]] = {
     "list_price": ("List price", "Sum of the items' prices."),
     "bundle_price": ("Bundle price", "List price less the bundle discount (never below cost "
                      "plus the minimum margin when costs are known)."),
+    "expected_value": ("Expected value", "Per week (per 1,000 orders without dates), on recent "
+                       "orders: the margin (revenue where costs are unknown) of the extra "
+                       "bundles sold if showing the bundle to the anchor item's buyers raised its "
+                       "take rate by 20%, less the discount given to the orders that bought the "
+                       "whole bundle anyway. Negative: the discount costs more than it brings."),
     "coverage_gain": ("Coverage gain", "Share of orders this bundle newly covers (2+ of its "
                       "items) beyond the bundles above it."),
     "cumulative_coverage": ("Cumulative coverage", "Share of orders covered by this bundle and "

@@ -20,6 +20,7 @@ from core.bundles.describe import describe_bundles, flagged_variants
 from core.bundles.params import BundleParams, BundleResult
 from core.bundles.select import (attach_cold, excess_share, greedy_select, hybrid_weights,
                                  strategy_scores)
+from core.bundles.value import bundle_value
 from core.errors import BundleLabError, DatasetChanged
 from core.progress import Progress, report, sub_progress
 
@@ -117,6 +118,7 @@ def _build_at(inp: BundleInputs, p: BundleParams, min_orders: int, weights: dict
     report(progress, 0.9, "pricing and naming")
     table = describe_bundles(inp, c, picks, gains, score, p,
                              b.n_orders if weight is None else weight.sum(), cold_joins)
+    table = bundle_value(b, inp.items, table, order_time=inp.order_time)  # expected value
     coverage = pd.DataFrame({"bundles": np.arange(1, len(table) + 1),
                              "covered": table["cumulative_coverage"].to_numpy()})
     flagged = flagged_variants(inp, c_all, flagged_idx)

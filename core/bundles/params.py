@@ -127,7 +127,9 @@ class BundleResult:
     """``bundles`` (the table, one row per bundle: bundle_id, name, items, item_names, size,
     orders_together, confidence, lift, similarity, affinity, score, provenance, explanation,
     list_price, bundle_price, price_note, margin, target_customers, cold_start, variant,
-    coverage_gain, cumulative_coverage), ``coverage`` (bundles, covered orders share),
+    coverage_gain, cumulative_coverage, and the expected value (``core.bundles.value``:
+    expected_value, ev_anchor_orders, ev_take_rate, ev_extra_bundles, ev_discount_cost, ev_extra,
+    ev_basis, ev_per), ``coverage`` (bundles, covered orders share),
     ``flagged`` (variant candidates left out), ``candidates`` (how many), ``notes``, ``params``
     (the settings, ``min_orders_used`` and ``weights_used``), ``seconds``, and ``list_id`` when
     the list was saved in the workspace."""

@@ -18,6 +18,7 @@ from core.cli.common import execute, user_error
 from core.cli.embed import add_embed, run_embed
 from core.cli.evaluate import add_evaluate, run_evaluate
 from core.cli.ingest import add_ingest, run_ingest
+from core.cli.plan import add_plan, run_plan
 from core.cli.recommend import add_recommend, run_recommend
 from core.cli.rules import add_mine, run_mine
 from core.cli.run import add_run, run_run
@@ -29,6 +30,7 @@ COMMANDS: dict[str, tuple[Callable, Callable]] = {
     "mine": (add_mine, run_mine),
     "embed": (add_embed, run_embed),
     "bundles": (add_bundles, run_bundles),
+    "plan": (add_plan, run_plan),
     "run": (add_run, run_run),
     "recommend": (add_recommend, run_recommend),
 }
