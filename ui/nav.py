@@ -14,6 +14,7 @@ PAGES = [
     ("pages/5_Bundles.py", "Bundles"),
     ("pages/6_Coverage.py", "Coverage"),
     ("pages/7_Evaluate_Export.py", "Evaluate & Export"),
+    ("pages/8_Over_time.py", "Over time"),
 ]
 TITLES = dict(PAGES)
 HOME_TITLE = "Home"

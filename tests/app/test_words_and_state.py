@@ -27,10 +27,10 @@ def test_sidebar_titles(app_ws):
     at = _home()
     titles = [p["page_name"] for p in at._registered_pages.values()]
     assert titles == ["Home", "Upload", "Rules", "Item similarity", "Recommender", "Bundles",
-                      "Coverage", "Evaluate & Export"]
+                      "Coverage", "Evaluate & Export", "Over time"]
     urls = [p["url_pathname"] for p in at._registered_pages.values()]
     assert urls[1:] == ["Upload", "Rules", "Item_similarity", "Recommender", "Bundles",
-                        "Coverage", "Evaluate_Export"]  # the e2e test's links
+                        "Coverage", "Evaluate_Export", "Over_time"]  # the e2e test's links
 
 
 def test_home_says_it_is_the_sample_and_shows_cleaning_plainly(app_ws):
