@@ -17,6 +17,9 @@ from ui.common import data_version, md, require_dataset, user_errors, workspace
 from ui.jobs_view import first_list_shown, models_panel
 from ui.glossary import glossary_expander
 from ui.nav import page_link
+from ui.segments_view import segments_section
+from ui.testplan_view import test_plan_section
+from ui.stability_view import stability_option
 from ui.weights_view import weights_panel
 
 st.set_page_config(page_title="Bundles · BundleLab", page_icon="🧺", layout="wide")
@@ -135,10 +138,18 @@ with user_errors():
     if used and why and why != "set":  # the size-aware automatic threshold, said in words
         st.caption(md(f"Bought together in at least {int(used):,} orders, chosen for this "
                       f"shop's size: {why}. Set your own above."))
-    table = display_table(t, customers=has_customers)
+    sort = st.selectbox("Sort by", ["coverage", "expected value"], key="bundles_sort",
+                        help="Coverage: the order the list was chosen in. Expected value: per "
+                        "week, what the bundle adds at a +20% take rate, less its discount to "
+                        "orders that bought it whole anyway (see the glossary below).")
+    table = display_table(t if sort == "coverage" else t.sort_values(
+        "expected_value", ascending=False, na_position="last", kind="stable"),
+        customers=has_customers)
     show_all = st.toggle("Show technical columns (item ids, text similarity, where each bundle "
                          "was found, score)", key="bundles_all_columns")
     order, config = table_view(table, show_all=show_all, priced=priced)
+    table, order = stability_option(ws, name, version, t, table, order, config,
+                                    result.params)
     st.dataframe(table, hide_index=True, width="stretch", column_order=order,
                  column_config=config)
     if not priced:
@@ -165,6 +176,7 @@ with user_errors():
     who = (f"show it to: {md(targets)}" if targets else "no customer is likely to take it yet") \
         if has_customers else "target customers need a customer column"
     st.caption(f"Evidence: {md(row['provenance'])} · price: {md(row['price_note'])} · {who}")
+    test_plan_section(ws, name, version, row)
     if not result.flagged.empty:
         with st.expander(f"{len(result.flagged)} variant pairs left out (same product, other "
                          "colour or size)"):
@@ -180,3 +192,5 @@ with user_errors():
         list_id = save_list(ws, name, result, label=f"{len(t)} bundles, min orders "
                             f"{result.params['min_orders_used']}")
         st.success(f"Saved as list {md(list_id)} (see Evaluate & Export).")
+
+    segments_section(ws, name, version, params, text=text and ready)

@@ -43,6 +43,13 @@ def _bundle_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-text", action="store_true",
                    help="skip the text model (rules and recommender only; faster)")
     p.add_argument("--out", metavar="FILE", help="write the bundles to .csv, .xlsx or .json")
+    p.add_argument("--format", choices=["csv", "xlsx", "json", "parent-child", "shopify"],
+                   help="the --out file's format (default: by its suffix): parent-child = one "
+                   "row per bundle component (.csv, for bundle apps and ERPs), shopify = "
+                   "productBundleCreate inputs (.json)")
+    p.add_argument("--shopify-ids", metavar="FILE", help="with --format shopify: a CSV of "
+                   "item_id,product_id mapping the shop's item ids to Shopify product ids "
+                   "(default: the item ids are written as productId, for you to map)")
 
 
 def _params(args: argparse.Namespace):
@@ -62,6 +69,15 @@ def add_bundles(sub: Any) -> None:
     p.add_argument("--dataset", metavar="NAME", help="dataset (default: the only or the last one)")
     p.add_argument("--cut", metavar="DATE", help="use orders before this day only")
     _bundle_args(p)
+    p.add_argument("--stability", choices=["month", "quarter"],
+                   help="re-count each bundle per calendar month or quarter and add the "
+                   "columns stability (steady, seasonal, rising, fading, new; none: too rare per "
+                   "window to tell), windows_held "
+                   "and windows (needs order dates)")
+    p.add_argument("--segment", metavar="COLUMN",
+                   help="one list per value of this column of the uploaded file (store, region, "
+                   "country, segment ...: any column, mapped or not), in one export with a "
+                   "segment column; prints which bundles several segments share")
     p.add_argument("--fit-weights", action="store_true",
                    help="fit the rule strength, text and recommender weights and how new or "
                    "rarely sold items join bundles on the last ~20%% of the orders used (those "
@@ -71,19 +87,45 @@ def add_bundles(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
 
 
-def _export(result, out: str | None) -> str | None:
+def _check_export(args: argparse.Namespace) -> dict[str, str] | None:
+    """Check ``--out`` / ``--format`` / ``--shopify-ids`` before any work; the Shopify product
+    ids read from ``--shopify-ids`` (None without)."""
+    from core.bundles.platform import export_format, read_product_ids
+    from core.errors import BundleLabError
+
+    fmt, ids = getattr(args, "format", None), getattr(args, "shopify_ids", None)
+    if not args.out:
+        if fmt or ids:
+            raise BundleLabError("--format and --shopify-ids need --out FILE "
+                                 "(e.g. --format shopify --out bundles.json)")
+        return None
+    from pathlib import Path
+
+    folder = Path(args.out).expanduser().parent
+    if not folder.is_dir():  # said before the list is built, not after
+        raise BundleLabError(f"the folder of --out {args.out} does not exist: create {folder} "
+                             "or write somewhere else")
+    if export_format(args.out, fmt) != "shopify" and ids:
+        raise BundleLabError("--shopify-ids only applies to --format shopify")
+    return read_product_ids(ids) if ids else None
+
+
+def _export(result, out: str | None, fmt: str | None = None,
+            product_ids: dict[str, str] | None = None) -> str | None:
     if not out:
         return None
-    from core.export import write_table
+    from core.bundles.platform import write_bundles
 
-    return str(write_table(result.bundles, out, sheet_name="bundles"))
+    return str(write_bundles(result.bundles, out, fmt, product_ids=product_ids))
 
 
 def _print_bundles(result) -> None:
     for row in result.bundles.head(20).itertuples():
         price = f"{row.bundle_price:.2f}" if row.bundle_price is not None else "-"
+        held = f"  {row.stability} {row.windows_held}/{row.windows}" \
+            if "stability" in result.bundles else ""
         print(f"{row.bundle_id}  {row.name[:50]:<50} {row.orders_together:>6} orders  "
-              f"price {price:>8}  [{row.provenance}]")
+              f"price {price:>8}  [{row.provenance}]{held}")
     if len(result.bundles) > 20:
         print(f"... {len(result.bundles) - 20} more")
     for note in result.notes:
@@ -96,6 +138,11 @@ def run_bundles(args: argparse.Namespace, ws: Workspace, progress: Callable) -> 
     from core.bundles.service import build_for_dataset
     from core.progress import sub_progress
 
+    product_ids = _check_export(args)  # a bad --out/--format fails before any work
+    if getattr(args, "stability", None):  # undated orders fail before the list is built
+        from core.bundles.stability import check_dated
+
+        check_dated(ws, args.dataset)
     params, fitted = _params(args), None
     if args.fit_weights:
         from core.bundles.fit import describe, fit_for_dataset
@@ -106,12 +153,68 @@ def run_bundles(args: argparse.Namespace, ws: Workspace, progress: Callable) -> 
         if not args.json:
             print(describe(fit))
         progress = sub_progress(progress, 0.6, 1.0)
+    if getattr(args, "segment", None):
+        return _run_segments(ws, args, params, product_ids, fitted, progress)
     result = build_for_dataset(ws, args.dataset, params, cut=args.cut, progress=progress)
-    out = _export(result, args.out)
+    stability = _add_stability(ws, args, result) if getattr(args, "stability", None) else None
+    out = _export(result, args.out, args.format, product_ids)
     if not args.json:
         _print_bundles(result)
         if out:
             print(f"written to {out}")
-    return {"bundles": len(result.bundles), "seconds": result.seconds, "out": out,
-            "list_id": result.list_id, "candidates": result.candidates, "notes": result.notes,
+    summary = {"bundles": len(result.bundles), "seconds": result.seconds, "out": out,
+               "list_id": result.list_id, "candidates": result.candidates,
+               "notes": result.notes, "fitted_weights": fitted}
+    if stability is not None:  # the JSON without --stability stays as scripts know it
+        summary["stability"] = stability
+    return summary
+
+
+def _add_stability(ws: Workspace, args: argparse.Namespace, result) -> dict[str, int]:
+    """Add stability, windows_held and windows to ``result.bundles`` (counted on the orders the
+    list was built on); the label counts."""
+    from core.bundles.stability import stability_for_dataset
+
+    stab = stability_for_dataset(ws, args.dataset, result.bundles, args.stability,
+                                 min_orders=result.params.get("min_orders_used"), cut=args.cut)
+    for col in ("stability", "windows_held", "windows"):  # one row per bundle, in list order
+        result.bundles[col] = stab.table[col].to_numpy()
+    return {k: int(v) for k, v in stab.table["stability"].value_counts().items()}
+
+
+def _run_segments(ws: Workspace, args: argparse.Namespace, params, product_ids, fitted,
+                  progress: Callable) -> dict:
+    """``bundles --segment COLUMN``: one list per segment value (``core.bundles.segments``)."""
+    from types import SimpleNamespace
+
+    from core.bundles.platform import export_format
+    from core.bundles.segments import build_segment_lists
+    from core.errors import BundleLabError
+
+    if getattr(args, "stability", None):
+        raise BundleLabError("--stability and --segment cannot be combined yet: run them one at "
+                             "a time")
+    if args.out and export_format(args.out, args.format) in ("parent-child", "shopify"):
+        raise BundleLabError("--segment writes one list per segment with a segment column: "
+                             "write it as .csv, .xlsx or .json; for the shop platform export "
+                             "one segment's list at a time (without --segment)")
+    seg = build_segment_lists(ws, args.dataset, args.segment, params, cut=args.cut,
+                              progress=progress)
+    out = _export(SimpleNamespace(bundles=seg.bundles), args.out, args.format, product_ids)
+    if not args.json:
+        for value, group in seg.bundles.groupby("segment", sort=False):
+            print(f"== {args.segment} = {value}: {int(group['segment_orders'].iloc[0]):,} orders, "
+                  f"{len(group)} bundles")
+            for row in group.head(5).itertuples():
+                print(f"  {row.bundle_id}  {row.name[:50]:<50} {row.orders_together:>6} orders")
+        shared = seg.comparison[seg.comparison["shared"]]
+        print(f"{len(shared)} bundle(s) in more than one segment's list, "
+              f"{len(seg.comparison) - len(shared)} in one only")
+        for row in shared.head(10).itertuples():
+            print(f"  {row.name[:50]:<50} {row.segments}")
+        for note in seg.notes:
+            print(f"note: {note}")
+        if out:
+            print(f"written to {out}")
+    return {**seg.summary(), "seconds": seg.seconds, "out": out, "notes": seg.notes,
             "fitted_weights": fitted}

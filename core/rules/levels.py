@@ -5,7 +5,7 @@ and which category pairs drive the item bundles.
 - ``LEVELS``: ``item`` (the default) and ``category``.
 - ``item_groups(items)``: each item's category; a catalog without categories gets a rough
   product type from its name instead (``product_types``: its most common word that names no
-  colour, pattern or size, "LUNCH BAG RED RETROSPOT" -> BAG), and says so. Names without such a word (Chinese
+  colour, pattern, size, material or theme, "LUNCH BAG RED RETROSPOT" -> BAG), and says so. Names without such a word (Chinese
   names, codes) have no type: mining on categories then needs a category column.
 - ``group_lines(lines, items)``: the order lines with each item replaced by its group; an order
   holding two items of one group counts the group once (baskets are sets).
@@ -27,13 +27,31 @@ _TYPE_WORD = re.compile(r"[A-Za-z]{3,}")
 MIN_TYPED_SHARE = 0.5  # product types stand for categories when at least this share of items has one
 
 
+# Words that describe a product rather than name it: materials, themes, make ("... METAL SIGN",
+# "PAPER CHAIN KIT VINTAGE CHRISTMAS", "WHITE HANGING HEART T-LIGHT HOLDER").
+DESCRIBING_WORDS = frozenset("""
+wooden wood metal glass ceramic paper enamel zinc tin plastic fabric felt cotton wicker
+christmas xmas easter birthday party wedding heart hearts love design hanging decorative
+retro regency edwardian french english
+""".split())
+
+
+def _singular(word: str, vocab: set[str]) -> str:
+    return word[:-1] if word.endswith("s") and word[:-1] in vocab else word
+
+
 def product_types(names: pd.Series) -> pd.Series:
-    """A rough product type per name: of its words of 3+ Latin letters that are no colour,
-    pattern, size or filler word (``core.words``), the one found in most names of the catalog
-    (ties: the later word, nearer the noun). "JUMBO BAG RED RETROSPOT" -> BAG, "LUNCH BOX
-    SPACEBOY" -> BOX. None for a name without such a word (Chinese names, codes)."""
-    words = names.map(lambda n: [w for w in (_TYPE_WORD.findall(n.lower()) if isinstance(
-        n, str) else []) if w not in VARIANT_WORDS])
+    """A rough product type per name: of its words of 3+ Latin letters that name no colour,
+    pattern, size (``core.words``), material or theme (``DESCRIBING_WORDS``), plurals folded
+    into the singular where the catalog has it, the one found in most names of the catalog
+    (ties: the later word, nearer the head noun). "JUMBO BAG RED RETROSPOT" -> BAG, "LUNCH BOX
+    SPACEBOY" -> BOX, "WHITE HANGING HEART T-LIGHT HOLDER" -> HOLDER. Rough: a catalog that
+    names designs more often than products ("HAND WARMER UNION JACK") gets design words. None
+    for a name without such a word (Chinese names, codes)."""
+    raw = names.map(lambda n: [w for w in (_TYPE_WORD.findall(n.lower()) if isinstance(
+        n, str) else []) if w not in VARIANT_WORDS and w not in DESCRIBING_WORDS])
+    vocab = {w for ws in raw for w in ws}
+    words = raw.map(lambda ws: [_singular(w, vocab) for w in ws])
     freq = Counter(w for ws in words for w in set(ws))
 
     def one(ws: list[str]) -> str | None:

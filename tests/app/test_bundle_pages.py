@@ -85,7 +85,8 @@ def test_evaluate_and_export_page(sample_ws, tiny_model):
     assert not at.exception, at.exception
     assert any("No evaluation yet" in i.value for i in at.info)
     labels = [b.label for b in at.get("download_button")]
-    assert labels == ["Download CSV", "Download XLSX", "Download JSON"]
+    assert labels == ["Download CSV", "Download XLSX", "Download JSON",
+                      "Download parent/child CSV", "Download Shopify JSON"]
     at.number_input(key="eval_top").set_value(10).run()
     at.multiselect(key="eval_blocks").set_value(["bundles", "embeddings"]).run()
     at.button(key="eval_run").click().run()
@@ -129,3 +130,51 @@ def test_bundles_page_fits_weights_and_says_what_it_fitted(sample_ws):
                for c in at.caption)
     at.toggle(key="bundles_use_fitted").set_value(False).run()
     assert at.session_state["bundle_result"].params["recency_days"] == 0.0
+
+
+def test_bundles_page_sorts_by_expected_value(sample_ws):
+    """Issue 16: the list can be sorted by expected value (default: coverage, the pick order)."""
+    at = page("5_Bundles.py").run()
+    at.toggle(key="bundles_text").set_value(False).run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="bundles_sort").value == "coverage"
+    first = at.dataframe[0].value
+    assert first["bundle_id"].tolist() == sorted(first["bundle_id"])
+    at.selectbox(key="bundles_sort").set_value("expected value").run()
+    assert not at.exception, at.exception
+    by_value = at.dataframe[0].value
+    assert by_value["expected_value"].dropna().is_monotonic_decreasing
+    assert sorted(by_value["bundle_id"]) == sorted(first["bundle_id"])
+
+
+def test_bundles_page_lists_per_segment(sample_ws):
+    """Issue 16, item 2: the sample's Country column (not mapped at ingest) gives one list per
+    country with enough orders, and the page says which bundles the countries share."""
+    at = page("5_Bundles.py").run()
+    at.toggle(key="bundles_text").set_value(False).run()
+    assert not at.exception, at.exception
+    assert "Country" in at.selectbox(key="bundles_segment_col").options
+    at.selectbox(key="bundles_segment_col").select("Country").run()
+    at.button(key="bundles_segment_build").click().run()
+    assert not at.exception, at.exception
+    said = [m.value for m in at.markdown if "segment lists of Country" in m.value]
+    assert len(said) == 1, [m.value for m in at.markdown]
+    seg = at.session_state["bundles_segments"][3]
+    assert "United Kingdom" in set(seg.bundles["segment"])
+    assert list(at.dataframe[-1].value.columns[:2]) == ["segment", "segment_orders"]
+
+
+def test_bundles_page_test_plan_of_the_bundle_in_detail(sample_ws):
+    """Issue 16, item 5: the bundle in detail has an A/B test plan (take rate on the held-out
+    orders, orders per arm, the formula); the uplift slider changes the orders needed."""
+    at = page("5_Bundles.py").run()
+    at.toggle(key="bundles_text").set_value(False).run()
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert "Anchor orders per arm" in metrics, metrics
+    per_arm = int(metrics["Anchor orders per arm"].replace(",", ""))
+    assert any("n per arm =" in c.value for c in at.code)
+    at.slider(key="bundles_plan_uplift").set_value(0.5).run()
+    assert not at.exception, at.exception
+    fewer = int({m.label: m.value for m in at.metric}["Anchor orders per arm"].replace(",", ""))
+    assert 0 < fewer < per_arm
