@@ -19,8 +19,9 @@ import json
 import math
 import os
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -138,15 +139,29 @@ def flat_table(df: pd.DataFrame, *, empty_inf: bool = False) -> pd.DataFrame:
     return out
 
 
+@contextmanager
+def _replacing(path: Path) -> Iterator[Path]:
+    """A temporary path next to ``path``, renamed onto it when the block ends without error and
+    removed otherwise; a missing folder or an ``OSError`` is a ``BundleLabError``."""
+    if path.parent and not path.parent.exists():
+        raise BundleLabError(f"cannot write {path}: the folder {path.parent} does not exist")
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise BundleLabError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
 def write_table(df: pd.DataFrame, path: str | os.PathLike, *, sheet_name: str = "table") -> Path:
     """Write ``df`` to ``path`` as CSV, XLSX or JSON (records) by its suffix; returns the path."""
     path = Path(path)
     fmt = table_format(path)
-    if path.parent and not path.parent.exists():
-        raise BundleLabError(f"cannot write {path}: the folder {path.parent} does not exist")
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    df = rounded(df)
-    try:
+    with _replacing(path) as tmp:
+        df = rounded(df)
         if fmt == ".csv":
             flat_table(df).to_csv(tmp, index=False)
         elif fmt == ".xlsx":
@@ -155,12 +170,6 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike, *, sheet_name: str = 
         else:
             with open(tmp, "w", encoding="utf-8") as fh:
                 json.dump(to_records(df), fh, ensure_ascii=False, allow_nan=False)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise BundleLabError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path
 
 
@@ -180,15 +189,6 @@ def write_bytes(data: bytes, path: str | os.PathLike) -> Path:
     """Write ``data`` (a file built elsewhere, e.g. ``core.bundles.platform``'s Shopify JSON) to
     ``path`` the way ``write_table`` writes: under a temporary name, renamed at the end."""
     path = Path(path)
-    if path.parent and not path.parent.exists():
-        raise BundleLabError(f"cannot write {path}: the folder {path.parent} does not exist")
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
+    with _replacing(path) as tmp:
         tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise BundleLabError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path

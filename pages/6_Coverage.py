@@ -4,9 +4,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from core.bundles.lists import bundle_lists, load_list
 from core.bundles.coverage import coverage_report, network_layout
-from ui.bundles_view import KEY_RESULT, coverage_curve_chart, network_chart
+from ui.bundles_view import coverage_curve_chart, current_or_saved_list, network_chart
 from ui.common import chart_text, data_version, md, require_dataset, user_errors, workspace
 from ui.glossary import glossary_expander
 
@@ -37,16 +36,7 @@ def report(root: str, dataset: str, version: int, bundles: pd.DataFrame) -> dict
 
 with user_errors():
     version = data_version(ws, name)
-    result = st.session_state.get(KEY_RESULT)
-    if result is not None and st.session_state.get("bundle_result_dataset") == name:
-        bundles, source = result.bundles, "the list on the Bundles page"
-    else:
-        saved = bundle_lists(ws, name)
-        if saved.empty:
-            st.info("No bundle list yet: build one on the Bundles page.")
-            st.stop()
-        bundles, _ = load_list(ws, saved["list_id"].iloc[0])
-        source = f"saved list {saved['list_id'].iloc[0]} ({saved['label'].iloc[0]})"
+    bundles, _, source = current_or_saved_list(ws, name)
     plural = "" if len(bundles) == 1 else "s"
     st.caption(f"Showing {md(source)}: {len(bundles)} bundle{plural}, measured on all orders of "
                f"{md(name)}.")

@@ -3,10 +3,9 @@ fading or new, from the bundle re-counted per calendar month or quarter."""
 
 import streamlit as st
 
-from core.bundles.lists import bundle_lists, load_list
 from core.bundles.stability import LABELS
 from core.errors import BundleLabError
-from ui.bundles_view import KEY_RESULT
+from ui.bundles_view import current_or_saved_list
 from ui.common import data_version, md, require_dataset, user_errors, workspace
 from ui.stability_view import (RULES, bundle_key, label_metrics, stability, trend_grid)
 
@@ -24,21 +23,8 @@ name = require_dataset(ws)
 
 with user_errors():
     version = data_version(ws, name)
-    result = st.session_state.get(KEY_RESULT)
-    if result is not None and st.session_state.get("bundle_result_dataset") == name:
-        bundles, min_orders = result.bundles, result.params.get("min_orders_used")
-        source = "the list on the Bundles page"
-    else:
-        saved = bundle_lists(ws, name)
-        if saved.empty:
-            st.info("No bundle list yet: build one on the Bundles page.")
-            st.stop()
-        bundles, params = load_list(ws, saved["list_id"].iloc[0])
-        min_orders = params.get("min_orders_used")
-        source = f"saved list {saved['list_id'].iloc[0]} ({saved['label'].iloc[0]})"
-    if bundles.empty:
-        st.info("The bundle list is empty: build one on the Bundles page.")
-        st.stop()
+    bundles, params, source = current_or_saved_list(ws, name)
+    min_orders = params.get("min_orders_used")
     window = st.radio("Window", ["month", "quarter"], horizontal=True, key="overtime_window")
     plural = "" if len(bundles) == 1 else "s"
     st.caption(f"Showing {md(source)}: {len(bundles)} bundle{plural}, counted per calendar "

@@ -164,3 +164,25 @@ def network_chart(nodes: pd.DataFrame, edges: pd.DataFrame) -> go.Figure:
                       xaxis_title="", yaxis_title="", showlegend=False,
                       xaxis=dict(showticklabels=False), yaxis=dict(showticklabels=False))
     return fig
+
+
+def current_or_saved_list(ws, name: str):
+    """The list on the Bundles page (this session, this dataset), else the latest saved one:
+    ``(bundles, params, source in words)``; stops the page with a hint when there is none or it
+    is empty (the Coverage and Over time pages)."""
+    from core.bundles.lists import bundle_lists, load_list
+
+    result = st.session_state.get(KEY_RESULT)
+    if result is not None and st.session_state.get("bundle_result_dataset") == name:
+        bundles, params, source = result.bundles, result.params, "the list on the Bundles page"
+    else:
+        saved = bundle_lists(ws, name)
+        if saved.empty:
+            st.info("No bundle list yet: build one on the Bundles page.")
+            st.stop()
+        bundles, params = load_list(ws, saved["list_id"].iloc[0])
+        source = f"saved list {saved['list_id'].iloc[0]} ({saved['label'].iloc[0]})"
+    if bundles.empty:
+        st.info("The bundle list is empty: build one on the Bundles page.")
+        st.stop()
+    return bundles, params, source
