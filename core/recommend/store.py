@@ -1,9 +1,8 @@
 """The recommender in a workspace: train (or reuse) and save a model per dataset and cut, recommend
 for a customer, complete a basket, each recommended item with a short reason.
 
-Models live in ``models/<dataset>/recommender/<cut or "all">/`` (written atomically); a model is
-reused when its parameters, the dataset's data version and the cut are the same. Without a cut the
-model learns from all orders (production use); with one, from orders before it only.
+Models live in ``models/<dataset>/recommender/<cut or "all">/`` (written atomically), reused for
+the same parameters, data version and cut. No cut: all orders; a cut: orders before it only.
 """
 
 from __future__ import annotations
@@ -36,9 +35,8 @@ class RecommenderParams:
     validation window inside the training period, refitted on all of it; issue 14) or one of
     ``core.recommend.registry.METHODS`` (that method, no choice: ``neural`` was the default
     before, the best in the held-out comparison on UCI Online Retail, bench/recommender.py);
-    ``text``: item text vectors for the neural model: ``finetuned`` (the encoder fine-tuned on
-    the same orders), ``base`` (the bundled sentence-transformer) or ``none``; the rest are the
-    neural model's settings."""
+    ``text``: the neural model's item text vectors, ``finetuned`` (on the same orders), ``base``
+    or ``none``; the rest are the neural model's settings."""
 
     method: str = "auto"
     text: str = "finetuned"
@@ -48,9 +46,12 @@ class RecommenderParams:
     seed: int = 0
 
     def model_kwargs(self, method: str | None = None) -> dict:
-        """Hyperparameters of ``method`` (default: ``self.method``)."""
-        if (method or self.method) != "neural":
-            return {}
+        """Hyperparameters of ``method`` (default: ``self.method``): the neural settings, else
+        those the choice fits it with (``choose.CHOICE_PARAMS``: EASE on <= 5,000 items)."""
+        method = method or self.method
+        if method != "neural":
+            from core.recommend.choose import CHOICE_PARAMS
+            return dict(CHOICE_PARAMS.get(method, {}))
         return {"dim": self.dim, "epochs": self.epochs, "max_seconds": self.max_seconds,
                 "seed": self.seed}
 

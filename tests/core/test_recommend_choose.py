@@ -210,3 +210,14 @@ def test_the_time_estimate_counts_the_choice(repeat_ws, monkeypatch):
     assert "methods compared" in auto.why
     # the background job's step is the automatic one
     assert estimate.job_params(False).method == "auto"
+
+
+def test_a_method_named_by_hand_gets_the_choice_settings():
+    """EASE named by hand (or by the weights' fit, which trains the shop's method again) inverts
+    at most 5,000 items, as in the choice, not the registry's 20,000 (3.2 GB per copy)."""
+    from core.recommend.choose import CHOICE_PARAMS
+    from core.recommend.store import RecommenderParams
+
+    assert RecommenderParams(method="ease").model_kwargs() == CHOICE_PARAMS["ease"]
+    assert RecommenderParams(method="gp_topfreq").model_kwargs() == {}
+    assert RecommenderParams(method="neural").model_kwargs()["dim"] == 32
