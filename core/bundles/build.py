@@ -20,6 +20,7 @@ from core.bundles.describe import describe_bundles, flagged_variants
 from core.bundles.params import BundleParams, BundleResult
 from core.bundles.select import (attach_cold, excess_share, greedy_select, hybrid_weights,
                                  strategy_scores)
+from core.bundles.learned import LEARNED_NOTES, learned_score
 from core.bundles.value import bundle_value
 from core.errors import BundleLabError, DatasetChanged
 from core.progress import Progress, report, sub_progress
@@ -101,6 +102,20 @@ def _build_at(inp: BundleInputs, p: BundleParams, min_orders: int, weights: dict
     score, eligible = strategy_scores(c, p.strategy, strength=p.strength,
                                       w_rules=weights["rules"], w_text=weights["text"],
                                       w_rec=weights["recommender"])
+    if p.learned and p.strategy != "similarity":  # issue 14: a score learned per shop
+        def pool(sub: BundleInputs) -> Candidates:
+            cs = build_candidates(sub, min_orders=min_orders, max_size=p.max_size,
+                                  text_neighbours=p.text_neighbours,
+                                  cold_max_orders=p.cold_max_orders, pool_size=p.pool_size,
+                                  variant_similarity=p.variant_similarity, use_text=use_text,
+                                  use_rules=use_rules, use_rec=p.strategy == "hybrid"
+                                  and weights["recommender"] > 0)
+            return cs.subset(filter_candidates(cs, sub, p, min_orders))
+
+        learned, note = learned_score(inp, c, pool)
+        inp.notes[:] = [n for n in inp.notes if not n.startswith(LEARNED_NOTES)] + [note]
+        if learned is not None:
+            score = learned
     report(progress, 0.75, "choosing bundles for coverage")
     weight = None
     if p.objective == "revenue" and inp.order_revenue is not None:

@@ -7,9 +7,10 @@ those orders only), each setting picks its list by the same greedy coverage sele
 build, and the list is scored on the later training orders (``validation``: the hit rate, the
 share of orders with >= 2 items that hold >= 2 items of a bundle). The test period is never read.
 
-Search: coordinate ascent from the defaults over ``GRID`` (rule strength, text weight, recommender
-weight; recency is left out, see ``GRID``), two passes; a setting replaces the
-current one only when it hits more validation orders. The best setting is kept only when it beats
+Search: coordinate ascent from the defaults over ``GRID`` (rule strength, text and recommender
+weights, new-item joins, the learned score of ``core.bundles.learned``; recency is left out, see
+``GRID``), two passes; a setting replaces the current one only when it hits more validation
+orders. The best setting is kept only when it beats
 the defaults clearly: a paired sign test over the validation orders (orders it hits that the
 defaults miss, ``b``, against the reverse, ``c``) must give ``b - c >= Z * sqrt(b + c)``. Otherwise,
 or with fewer than ``MIN_VALIDATION_ORDERS`` validation orders, the defaults stay (``fitted``
@@ -26,7 +27,8 @@ from typing import Any, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from core.bundles.candidates import BundleInputs, build_candidates, coverage_matrix
+from core.bundles.candidates import BundleInputs, Candidates, build_candidates, coverage_matrix
+from core.bundles.learned import learned_score
 from core.bundles.params import BundleParams
 from core.progress import Progress, report, sub_progress
 
@@ -41,7 +43,8 @@ from core.progress import Progress, report, sub_progress
 # most so many training orders count as such): the long tail is where text can help rules.
 GRID: dict[str, tuple] = {"strength": ("lift", "confidence", "orders"),
                           "w_text": (0.0, 0.5, 1.0, 2.0), "w_rec": (0.0, 0.5, 1.0, 2.0),
-                          "cold_share": (0.0, 0.1, 0.2, 0.3), "cold_max_orders": (0, 2, 4)}
+                          "cold_share": (0.0, 0.1, 0.2, 0.3), "cold_max_orders": (0, 2, 4),
+                          "learned": (False, True)}  # core.bundles.learned (dated orders)
 TEXT_DIMS = ("w_text", "cold_share", "cold_max_orders")
 PASSES = 2
 # fewer validation orders with >= 2 items than this: too few to tell settings apart
@@ -53,10 +56,9 @@ Z = 2.0
 
 @dataclass
 class FittedWeights:
-    """The chosen setting (``params``: strength, w_text, w_rec), whether it was
-    fitted or is the default, the reason in words, validation hit rates
-    (``validation_hit_rate``: fitted,
-    default, rules only), the validation orders, the settings tried and the seconds."""
+    """The chosen setting (``params``), whether it was fitted or is the default, the reason in
+    words, validation hit rates (fitted, default, rules only), the validation orders, the
+    settings tried and the seconds."""
 
     params: dict[str, Any]
     fitted: bool
@@ -69,8 +71,8 @@ class FittedWeights:
     def as_dict(self) -> dict[str, Any]:
         return {"params": self.params, "fitted": self.fitted, "reason": self.reason,
                 "validation_hit_rate": self.validation_hit_rate,
-                "validation_orders": self.validation_orders,
-                "tried": self.tried, "seconds": self.seconds}
+                "validation_orders": self.validation_orders, "tried": self.tried,
+                "seconds": self.seconds}
 
 
 def validation_matrix(orders: Sequence[set], item_ids: Sequence[str]) -> sp.csr_matrix:
@@ -119,12 +121,12 @@ def fit_weights(inp: BundleInputs, validation: Sequence[set], base: BundleParams
     base = replace(base or BundleParams(), strategy="hybrid")
     defaults = {"strength": base.strength, "w_text": base.w_text, "w_rec": base.w_rec,
                 "recency": 0.0, "cold_share": base.cold_share,
-                "cold_max_orders": base.cold_max_orders}
+                "cold_max_orders": base.cold_max_orders, "learned": base.learned}
     val = validation_matrix(validation, inp.baskets.item_ids)
     n_val = val.shape[0]
     span = _span_days(inp.order_time)
     has = {**{d: inp.vectors is not None for d in TEXT_DIMS}, "w_rec": inp.affinity is not None,
-           "recency": span > 0 and "recency" in GRID}
+           "recency": span > 0 and "recency" in GRID, "learned": span > 0}
 
     def as_params(s: dict) -> dict[str, Any]:
         out = {"strength": s["strength"], "w_text": float(s["w_text"]) if has["w_text"] else 0.0,
@@ -133,6 +135,8 @@ def fit_weights(inp: BundleInputs, validation: Sequence[set], base: BundleParams
             out.update(cold_share=float(s["cold_share"]), cold_max_orders=int(s["cold_max_orders"]))
         if "recency" in GRID:  # else the user's own setting stays
             out["recency_days"] = round(s["recency"] * span, 1)
+        if has["learned"]:
+            out["learned"] = bool(s["learned"])
         return out
 
     if n_val < MIN_VALIDATION_ORDERS:
@@ -144,13 +148,17 @@ def fit_weights(inp: BundleInputs, validation: Sequence[set], base: BundleParams
     b = inp.baskets
     min_orders = base.resolved_min_orders(b.n_orders, b.item_counts())
     report(progress, 0.0, "building candidates on the earlier training orders")
-    c = build_candidates(inp, min_orders=min_orders, max_size=base.max_size,
-                         text_neighbours=base.text_neighbours,
-                         cold_max_orders=base.cold_max_orders, pool_size=base.pool_size,
-                         variant_similarity=base.variant_similarity,
-                         use_text=has["w_text"], use_rules=True, use_rec=has["w_rec"])
-    c = c.subset(filter_candidates(c, inp, base, min_orders))
+
+    def pool(sub: BundleInputs) -> Candidates:  # (also the learned score's earlier orders)
+        cs = build_candidates(sub, min_orders=min_orders, max_size=base.max_size,
+                              text_neighbours=base.text_neighbours,
+                              cold_max_orders=base.cold_max_orders, pool_size=base.pool_size,
+                              variant_similarity=base.variant_similarity,
+                              use_text=has["w_text"], use_rules=True, use_rec=has["w_rec"])
+        return cs.subset(filter_candidates(cs, sub, base, min_orders))
+    c = pool(inp)
     cover = coverage_matrix(b.matrix.tocsc(), c.sets)
+    learned: dict[str, np.ndarray | None] = {}
     weight = np.asarray(inp.order_revenue, dtype=float) \
         if base.objective == "revenue" and inp.order_revenue is not None else None
     seen: dict[tuple, np.ndarray] = {}
@@ -165,6 +173,10 @@ def fit_weights(inp: BundleInputs, validation: Sequence[set], base: BundleParams
             score, eligible = strategy_scores(c, strategy, strength=p.strength,
                                               w_rules=base.w_rules,
                                               w_text=ps["w_text"], w_rec=ps["w_rec"])
+            if strategy == "hybrid" and ps.get("learned"):
+                if "score" not in learned:  # one model per fit: it reads c's own features
+                    learned["score"] = learned_score(inp, c, pool)[0]
+                score = score if learned["score"] is None else learned["score"]
             picks, _ = select(c, score, eligible, p, cover, weight, b.item_counts(),
                               b.n_orders, inp.order_time)
             sets = [c.sets[i] for i in picks]
@@ -220,6 +232,8 @@ def describe(f: FittedWeights) -> str:
              f"recommender weight {p['w_rec']:g}"]
     if p.get("recency_days"):
         parts.append(f"recent orders count more (weight halves every {p['recency_days']:g} days)")
+    if p.get("learned"):
+        parts.append("bundles scored by a model of this shop's later orders")
     if p.get("cold_share"):
         sold = (f"new items and items sold in at most {p['cold_max_orders']} orders"
                 if p.get("cold_max_orders") else "new items (no sales yet)")

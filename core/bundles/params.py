@@ -61,6 +61,7 @@ class BundleParams:
     objective: str = "orders"
     recency_days: float = 0.0
     incremental: bool = False
+    learned: bool = False  # score by a model of the shop's later orders (core.bundles.learned)
     max_per_item: int = 2
     cold_share: float = 0.1
     cold_min_similarity: float = 0.5

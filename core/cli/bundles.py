@@ -31,6 +31,10 @@ def _bundle_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--recency-days", type=float, default=d.recency_days, metavar="DAYS",
                    help="an order's weight in the coverage halves every DAYS days before the "
                    "last order (0 = every order counts the same)")
+    p.add_argument("--learned", action="store_true",
+                   help="score the candidates by a model of this shop's later orders (learned "
+                   "on the last ~20%% of the orders used; --fit-weights chooses it when it "
+                   "clearly helps)")
     p.add_argument("--incremental", action="store_true",
                    help="prefer bundles bought together more often than their items' "
                    "popularity explains (coverage above chance)")
@@ -61,7 +65,7 @@ def _params(args: argparse.Namespace):
                         discount=args.discount, objective=args.objective,
                         include=tuple(args.include), exclude=tuple(args.exclude),
                         allow_variants=args.allow_variants, recency_days=args.recency_days,
-                        incremental=args.incremental)
+                        incremental=args.incremental, learned=args.learned)
 
 
 def add_bundles(sub: Any) -> None:
