@@ -90,12 +90,17 @@ def _build_at(inp: BundleInputs, p: BundleParams, min_orders: int, weights: dict
               use_text: bool, use_rules: bool, progress: Progress | None):
     """Candidates, scores, greedy selection and the table at one minimum order count."""
     b = inp.baskets
-    c = build_candidates(inp, min_orders=min_orders, max_size=p.max_size,
-                         text_neighbours=p.text_neighbours, cold_max_orders=p.cold_max_orders,
-                         pool_size=p.pool_size, variant_similarity=p.variant_similarity,
-                         use_text=use_text, use_rules=use_rules,
-                         use_rec=p.strategy == "hybrid" and weights["recommender"] > 0,
-                         progress=sub_progress(progress, 0.0, 0.7))
+
+    def candidates(sub: BundleInputs, part: Progress | None = None) -> Candidates:
+        return build_candidates(sub, min_orders=min_orders, max_size=p.max_size,
+                                text_neighbours=p.text_neighbours,
+                                cold_max_orders=p.cold_max_orders, pool_size=p.pool_size,
+                                variant_similarity=p.variant_similarity, use_text=use_text,
+                                use_rules=use_rules,
+                                use_rec=p.strategy == "hybrid" and weights["recommender"] > 0,
+                                progress=part)
+
+    c = candidates(inp, sub_progress(progress, 0.0, 0.7))
     keep = filter_candidates(c, inp, p, min_orders)
     flagged_idx = np.flatnonzero(c.variant & (c.orders >= min_orders))
     c_all, c = c, c.subset(keep)
@@ -103,13 +108,8 @@ def _build_at(inp: BundleInputs, p: BundleParams, min_orders: int, weights: dict
                                       w_rules=weights["rules"], w_text=weights["text"],
                                       w_rec=weights["recommender"])
     if p.learned and p.strategy != "similarity":  # issue 14: a score learned per shop
-        def pool(sub: BundleInputs) -> Candidates:
-            cs = build_candidates(sub, min_orders=min_orders, max_size=p.max_size,
-                                  text_neighbours=p.text_neighbours,
-                                  cold_max_orders=p.cold_max_orders, pool_size=p.pool_size,
-                                  variant_similarity=p.variant_similarity, use_text=use_text,
-                                  use_rules=use_rules, use_rec=p.strategy == "hybrid"
-                                  and weights["recommender"] > 0)
+        def pool(sub: BundleInputs) -> Candidates:  # the same candidates, of earlier orders
+            cs = candidates(sub)
             return cs.subset(filter_candidates(cs, sub, p, min_orders))
 
         learned, note = learned_score(inp, c, pool)
