@@ -330,8 +330,6 @@ def stability_for_dataset(ws, dataset: str, bundles: pd.DataFrame, window: str =
 def check_dated(ws, dataset: str | None) -> None:
     """Raise ``BundleLabError`` (``NEEDS_DATES``) when the dataset's orders have no dates: the
     CLI checks it before building a list."""
-    from core.errors import BundleLabError
-
     name = ws.resolve(dataset)
     if not ws.info(name).get("date_min"):
         raise BundleLabError(NEEDS_DATES)

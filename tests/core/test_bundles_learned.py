@@ -68,7 +68,7 @@ def test_learned_score_picks_what_the_later_orders_buy(shop):
     assert rates[True] > rates[False] + 0.02, rates
 
 
-def test_learned_score_falls_back_without_dates_or_evidence(shop):
+def test_learned_score_falls_back_without_dates_or_evidence(shop, monkeypatch):
     outer = temporal_split(shop.lines("shop"))
     inp, _ = dataset_inputs(shop, "shop", text=False, holdout=outer, recommender=False)
     from core.bundles.build import filter_candidates
@@ -89,15 +89,10 @@ def test_learned_score_falls_back_without_dates_or_evidence(shop):
 
     undated, why = learned_score(replace(inp, order_time=None), c, pool)
     assert undated is None and "dates" in why
-    few = replace(inp, baskets=inp.baskets)  # only a few later orders: the last 2% are 'later'
     import core.bundles.learned as learned_mod
 
-    old = learned_mod.MIN_VALIDATION_ORDERS
-    learned_mod.MIN_VALIDATION_ORDERS = 10 ** 6
-    try:
-        none, why = learned_score(few, c, pool)
-    finally:
-        learned_mod.MIN_VALIDATION_ORDERS = old
+    monkeypatch.setattr(learned_mod, "MIN_VALIDATION_ORDERS", 10 ** 6)  # too few later orders
+    none, why = learned_score(inp, c, pool)
     assert none is None and "validation orders" in why
 
 
