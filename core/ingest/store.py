@@ -126,12 +126,15 @@ def clean_and_store(con: duckdb.DuckDBPyConnection, name: str, sn: Sniffed,
                     cat_sn: Sniffed | None, lines_map: dict[str, list[str]],
                     cat_map: dict[str, list[str]], options, rows_read: int, sources: list[str],
                     progress: Progress | None, *,
-                    mapping_notes: list[str] | None = None) -> dict[str, Any]:
+                    mapping_notes: list[str] | None = None, cleaned: bool = False,
+                    ts_fmt: str | None = None) -> dict[str, Any]:
     """Clean the ``raw`` (and ``cat_raw``) temp tables into dataset ``name`` and return its
     summary. ``options`` is an ``IngestOptions``; ``sources`` the stored upload paths (order
     lines, then the catalog), relative to the workspace; ``mapping_notes`` the detection's
-    notes (``mapping.Detection.notes``), kept in the summary."""
-    ts_fmt = run_cleaning(con, sn, lines_map, options)
+    notes (``mapping.Detection.notes``), kept in the summary. ``cleaned``: temp table ``clean``
+    was already built (the Spark engine) with timestamp format ``ts_fmt``."""
+    if not cleaned:
+        ts_fmt = run_cleaning(con, sn, lines_map, options)
     report(progress, 0.3, "counting what was dropped")
     dropped = dropped_counts(con)
     if sum(dropped.values()) >= rows_read:  # nothing kept: refuse before anything is written

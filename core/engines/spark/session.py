@@ -1,0 +1,90 @@
+"""One Spark session per process, created on first use (``spark_session``).
+
+Settings that make Spark agree with the DuckDB engine and behave on a laptop:
+
+- ``spark.sql.session.timeZone=UTC`` and ``spark.sql.timestampType=TIMESTAMP_NTZ``: timestamps
+  are wall-clock times without a zone, as DuckDB's ``TIMESTAMP``; Parquet written by Spark then
+  reads back in DuckDB as ``TIMESTAMP``, unshifted;
+- ``spark.sql.ansi.enabled=false``: a value that does not parse is NULL (and gets a named drop
+  reason), never a failed job;
+- no web UI, few shuffle partitions on ``local[...]`` masters, quiet logs.
+
+``BUNDLELAB_SPARK_MASTER`` (default ``local[*]``) is the master when none is given; on a cluster,
+``spark-submit`` sets it and a session that already exists is reused as it is.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from typing import Any
+
+from core.errors import BundleLabError
+
+ENV_MASTER = "BUNDLELAB_SPARK_MASTER"
+DEFAULT_MASTER = "local[*]"
+_LOCK = threading.Lock()
+_SESSION: Any = None
+
+
+def spark_available() -> str | None:
+    """None when pyspark and a Java runtime are present, else why not (in words)."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return "pyspark is not installed (pip install pyspark==4.3.0)"
+    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+        return ("no Java runtime was found (Spark needs Java 17 or later: install "
+                "openjdk-17-jre-headless, or set JAVA_HOME)")
+    return None
+
+
+def default_master() -> str:
+    return os.environ.get(ENV_MASTER, "").strip() or DEFAULT_MASTER
+
+
+def spark_session(master: str | None = None) -> Any:
+    """The process's Spark session, started on first use with ``master`` (default
+    ``$BUNDLELAB_SPARK_MASTER`` or ``local[*]``). Raises ``BundleLabError`` when pyspark or Java
+    is missing."""
+    global _SESSION
+    missing = spark_available()
+    if missing:
+        raise BundleLabError(f"the Spark engine cannot start: {missing}. Use --engine duckdb "
+                             "(the default) meanwhile.")
+    with _LOCK:
+        if _SESSION is not None and _SESSION.sparkContext._jsc is not None:
+            return _SESSION
+        from pyspark.sql import SparkSession
+
+        master = master or default_master()
+        builder = (SparkSession.builder.appName("bundlelab")
+                   .config("spark.sql.session.timeZone", "UTC")
+                   .config("spark.sql.timestampType", "TIMESTAMP_NTZ")
+                   .config("spark.sql.ansi.enabled", "false")
+                   .config("spark.ui.enabled", "false")
+                   .config("spark.ui.showConsoleProgress", "false"))
+        if master.startswith("local"):
+            builder = (builder.master(master)
+                       .config("spark.sql.shuffle.partitions", "8")
+                       .config("spark.driver.memory", os.environ.get(
+                           "BUNDLELAB_SPARK_DRIVER_MEMORY", "4g")))
+        elif not SparkSession.getActiveSession():
+            builder = builder.master(master)
+        try:
+            _SESSION = builder.getOrCreate()
+        except Exception as exc:  # the JVM did not start: say why, in one line
+            raise BundleLabError(f"the Spark engine could not start ({master}): "
+                                 f"{str(exc).splitlines()[0][:300]}") from None
+        _SESSION.sparkContext.setLogLevel("ERROR")
+        return _SESSION
+
+
+def stop_session() -> None:
+    """Stop the process's Spark session (tests, the end of a CLI command)."""
+    global _SESSION
+    with _LOCK:
+        if _SESSION is not None:
+            _SESSION.stop()
+        _SESSION = None
