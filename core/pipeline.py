@@ -17,7 +17,8 @@ from core.bundles.params import BundleParams, BundleResult
 from core.bundles.service import build_for_dataset
 from core.errors import BundleLabError, ModelNotTrained
 from core.export import table_format, write_table
-from core.ingest.load import IngestOptions, ingest
+from core.engines import engine_ingest
+from core.ingest.load import IngestOptions
 from core.job_steps import isolate_steps, run_step
 from core.progress import Progress, report, sub_progress
 from core.workspace import Workspace
@@ -42,22 +43,24 @@ class PipelineResult:
 def run_pipeline(ws: Workspace, data: str | Path, *, catalog: str | Path | None = None,
                  dataset: str | None = None, mapping: dict[str, str] | None = None,
                  params: BundleParams | None = None, out: str | Path | None = None,
-                 progress: Progress | None = None) -> PipelineResult:
+                 progress: Progress | None = None, engine: str = "duckdb") -> PipelineResult:
     """Ingest ``data`` (with ``catalog`` and the column ``mapping``) as ``dataset``, mine rules,
     train (or reuse) the recommender and the text model, choose bundles with ``params`` (the
     bundle service, ``core.bundles.service``) and write them to ``out`` (.csv, .xlsx or .json)
-    when given. ``params.text=False`` skips the text model in every step."""
+    when given. ``params.text=False`` skips the text model in every step. ``engine="spark"``:
+    ingest and the frequent itemsets run on Spark (``core.engines``); the rest reads the same
+    workspace tables and gives the same list."""
     t0 = time.perf_counter()
     if out:
         table_format(out)  # a bad suffix fails before any work
     params = params or BundleParams()
     notes: list[str] = []
-    summary = ingest(ws, data, catalog=catalog, dataset=dataset,
-                     options=IngestOptions(mapping=dict(mapping or {})),
-                     progress=sub_progress(progress, 0.0, 0.1))
+    summary = engine_ingest(engine, ws, data, catalog=catalog, dataset=dataset,
+                            options=IngestOptions(mapping=dict(mapping or {})),
+                            progress=sub_progress(progress, 0.0, 0.1))
     name = summary["dataset"]
     report(progress, 0.1, "mining rules")
-    rules = mine_step(ws, name)
+    rules = mine_step(ws, name, engine=engine)
     if rules.get("note"):
         notes.append(f"rules: {rules['note']}")
     isolated = isolate_steps(ws, name)
@@ -89,7 +92,7 @@ def run_pipeline(ws: Workspace, data: str | Path, *, catalog: str | Path | None 
         ingest=summary, bundles=result, notes=notes)
 
 
-def mine_step(ws: Workspace, name: str) -> dict:
+def mine_step(ws: Workspace, name: str, engine: str = "duckdb") -> dict:
     """Rules at the size-aware support (``core.rules.mining.mine_auto``): ``{"rules": n,
     "support": what was chosen and why}`` (+ ``"note"`` when the count had to be raised for
     dense baskets), or ``{"rules": 0, "note": why}`` when the data gives none (too little data,
@@ -97,7 +100,7 @@ def mine_step(ws: Workspace, name: str) -> dict:
     from core.rules.mining import mine_auto
 
     try:
-        res, choice, tried = mine_auto(ws, name, max_len=RULES_MAX_LEN)
+        res, choice, tried = mine_auto(ws, name, max_len=RULES_MAX_LEN, engine=engine)
     except BundleLabError as exc:
         return {"rules": 0, "note": str(exc)}
     out = {"rules": int(len(res.rules)), "support": choice.as_dict()}

@@ -73,6 +73,15 @@ def common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
 
 
+def engine_options(p: argparse.ArgumentParser) -> None:
+    """``--engine duckdb|spark`` and ``--spark-master URL`` (docs/SPARK.md)."""
+    p.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb",
+                   help="where the data steps run: duckdb (default, this machine) or spark "
+                        "(Apache Spark; needs Java and pyspark)")
+    p.add_argument("--spark-master", metavar="URL", help="Spark master with --engine spark "
+                   "(default: $BUNDLELAB_SPARK_MASTER or local[*]; under spark-submit, its own)")
+
+
 def dataset_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", metavar="NAME", help="dataset (default: the only or the last one)")
 

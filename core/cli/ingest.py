@@ -7,7 +7,8 @@ from __future__ import annotations
 import argparse
 from typing import Any, Callable
 
-from core.cli.common import common_options, dataset_option, map_option, parse_maps
+from core.cli.common import (common_options, dataset_option, engine_options, map_option,
+                             parse_maps)
 from core.workspace import Workspace
 
 
@@ -25,17 +26,20 @@ def add_ingest(sub: Any) -> None:
                    help="keep rows whose item is a placeholder (NONE, N/A, -, ?, null)")
     p.add_argument("--layout", choices=["auto", "lines", "baskets"], default="auto",
                    help="order lines with a header, or one basket per line (default: detect)")
+    engine_options(p)
     common_options(p)
 
 
 def run_ingest(args: argparse.Namespace, ws: Workspace, progress: Callable) -> dict:
-    from core.ingest.load import IngestOptions, ingest
+    from core.engines import engine_ingest, start_engine
+    from core.ingest.load import IngestOptions
 
     opts = IngestOptions(mapping=parse_maps(args.map), bad_dates=args.bad_dates,
                          drop_duplicates=not args.keep_duplicates,
                          drop_placeholders=not args.keep_placeholders, layout=args.layout)
-    summary = ingest(ws, args.data, catalog=args.catalog, dataset=args.dataset, options=opts,
-                     progress=progress)
+    engine = start_engine(args.engine, args.spark_master)
+    summary = engine_ingest(engine, ws, args.data, catalog=args.catalog, dataset=args.dataset,
+                            options=opts, progress=progress)
     if not args.json:
         print(f"dataset {summary['dataset']}: {summary['rows_kept']:,} of {summary['rows_read']:,} "
               f"rows kept, {summary['orders']:,} orders, {summary['items']:,} items, "

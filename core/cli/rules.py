@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, Callable
 
-from core.cli.common import common_options, dataset_option
+from core.cli.common import engine_options, common_options, dataset_option
 from core.workspace import Workspace
 
 
@@ -48,6 +48,7 @@ def add_mine(sub: Any) -> None:
                    help="mine on items (default) or on their categories (a catalog without "
                    "categories: product types from the names)")
     p.add_argument("--out", metavar="FILE", help="write the rules to .csv, .xlsx or .json")
+    engine_options(p)
     common_options(p)
 
 
@@ -57,8 +58,11 @@ def run_mine(args: argparse.Namespace, ws: Workspace, progress: Callable) -> dic
     from core.rules.mining import mine
     from core.rules.association import RuleParams
 
+    from core.engines import start_engine
+
     if args.out:
         table_format(args.out)  # a bad suffix fails before mining
+    engine = start_engine(args.engine, args.spark_master)
     rules = RuleParams(min_confidence=args.min_confidence, min_lift=args.min_lift,
                        items=tuple(args.item), item_side=args.item_side,
                        max_consequent_len=args.max_consequent_len, prune_redundant=args.prune,
@@ -69,12 +73,12 @@ def run_mine(args: argparse.Namespace, ws: Workspace, progress: Callable) -> dic
         from core.rules.mining import mine_auto
 
         result, choice, _ = mine_auto(ws, args.dataset, max_len=args.max_len, rules=rules,
-                                      progress=progress, level=args.level)
+                                      progress=progress, level=args.level, engine=engine)
     else:
         mining = MiningParams(min_support=args.min_support, max_len=args.max_len,
                               max_itemsets=args.max_itemsets)
         result = mine(ws, args.dataset, mining=mining, rules=rules, progress=progress,
-                      level=args.level)
+                      level=args.level, engine=engine)
     summary = {k: result.summary()[k] for k in ("itemsets", "rules", "seconds")}
     if args.level != "item":  # the item level's JSON stays as scripts know it
         summary.update(level=args.level, note=result.note)

@@ -9,7 +9,7 @@ import argparse
 from typing import Any, Callable
 
 from core.cli.bundles import _bundle_args, _check_export, _export, _params, _print_bundles
-from core.cli.common import common_options, map_option, parse_maps
+from core.cli.common import common_options, engine_options, map_option, parse_maps
 from core.workspace import Workspace
 
 
@@ -21,16 +21,20 @@ def add_run(sub: Any) -> None:
     p.add_argument("--dataset", metavar="NAME", help="dataset name (default: the file's stem)")
     map_option(p, help="map a field to a column (or several joined with +)")
     _bundle_args(p)
+    engine_options(p)
     common_options(p)
 
 
 def run_run(args: argparse.Namespace, ws: Workspace, progress: Callable) -> dict:
+    from core.engines import start_engine
     from core.pipeline import run_pipeline
 
     product_ids = _check_export(args)  # a bad --out/--format fails before any work
+    engine = start_engine(args.engine, args.spark_master)
     run = run_pipeline(ws, args.data, catalog=args.catalog, dataset=args.dataset,
                        mapping=parse_maps(args.map), params=_params(args),
-                       out=None if args.format else args.out, progress=progress)
+                       out=None if args.format else args.out, progress=progress,
+                       engine=engine)
     if args.format and args.out:  # parent-child, shopify (and an explicit table format)
         run.summary["out"] = _export(run.bundles, args.out, args.format, product_ids)
     if not args.json:

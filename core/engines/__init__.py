@@ -21,3 +21,26 @@ def check_engine(name: str | None) -> str:
         raise BundleLabError(f"unknown engine {name!r}: choose duckdb (the default, on this "
                              "machine) or spark (Apache Spark, --spark-master)")
     return name
+
+
+def start_engine(name: str | None, master: str | None = None) -> str:
+    """Check ``name`` and, for Spark, start the process's session on ``master`` now (so a
+    missing Java or a wrong master is said before any work). Returns the engine's name."""
+    name = check_engine(name)
+    if name == "spark":
+        from core.engines.spark.session import spark_session
+
+        spark_session(master)
+    return name
+
+
+def engine_ingest(engine: str | None, ws, path, **kwargs):
+    """``core.ingest.load.ingest`` (duckdb) or ``core.engines.spark.ingest.spark_ingest``
+    (spark), with the same keywords and the same summary."""
+    if check_engine(engine) == "spark":
+        from core.engines.spark.ingest import spark_ingest
+
+        return spark_ingest(ws, path, **kwargs)
+    from core.ingest.load import ingest
+
+    return ingest(ws, path, **kwargs)

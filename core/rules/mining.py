@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 import pandas as pd
 
 from core.baskets import Baskets, build_baskets
+from core.engines import check_engine
 from core.errors import BundleLabError, TooManyItemsets
 from core.progress import Progress, report, sub_progress
 from core.rules.itemsets import Itemsets, MiningParams, frequent_itemsets
@@ -42,7 +43,15 @@ def load_baskets(ws: Workspace, dataset: str | None = None, level: str = "item")
 def check_minable(baskets: Baskets, dataset: str) -> None:
     """Raise ``BundleLabError`` when the baskets cannot give a single rule: no orders, one order
     (every rule would have confidence 1 and lift 1), or no order with two different items."""
-    n = baskets.n_orders
+    check_minable_counts(baskets.n_orders, baskets.n_items,
+                         int(baskets.sizes().max()) if baskets.n_orders else 0,
+                         str(baskets.item_ids[0]) if baskets.n_items else "", dataset)
+
+
+def check_minable_counts(n: int, n_items: int, max_size: int, first_item: str,
+                         dataset: str) -> None:
+    """``check_minable`` on counts: orders, distinct items, the most distinct items in one
+    order, and an item id to name when there is only one (what the Spark engine computes)."""
     if n == 0:
         raise BundleLabError(f"dataset {dataset} has no order lines: there is nothing to mine. "
                              "Load the orders again (ingest)")
@@ -50,9 +59,9 @@ def check_minable(baskets: Baskets, dataset: str) -> None:
         raise BundleLabError(f"mining rules needs at least 2 orders; dataset {dataset} has 1 "
                              "order (one order alone gives every rule confidence 1 and lift 1): "
                              "load more order history")
-    if baskets.n_items < 2 or int((baskets.sizes() >= 2).sum()) == 0:
-        what = (f"only one distinct item ({baskets.item_ids[0]})" if baskets.n_items < 2 else
-                f"{n:,} orders of one item each ({baskets.n_items:,} distinct items)")
+    if n_items < 2 or max_size < 2:
+        what = (f"only one distinct item ({first_item})" if n_items < 2 else
+                f"{n:,} orders of one item each ({n_items:,} distinct items)")
         raise BundleLabError(f"mining rules needs orders holding at least 2 different items; "
                              f"dataset {dataset} has {what}, so no items are bought together: "
                              "load order lines that list every item of an order")
@@ -106,25 +115,32 @@ class RulesResult:
 def mine_dataset_itemsets(ws: Workspace, dataset: str | None = None, *,
                           mining: MiningParams = MiningParams(),
                           progress: Progress | None = None,
-                          record: bool = False, level: str = "item") -> tuple[Itemsets, bool]:
+                          record: bool = False, level: str = "item",
+                          engine: str = "duckdb") -> tuple[Itemsets, bool]:
     """Frequent itemsets of the dataset's current version (of its items, or of their categories
     with ``level="category"``), from the in-process cache when the same dataset version and
     setting was mined before. Returns (itemsets, cached). With ``record`` a fresh mining is
-    recorded as a ``rules`` run (itemset counts as metrics)."""
+    recorded as a ``rules`` run (itemset counts as metrics). ``engine="spark"``: the itemsets
+    of items are mined on Spark (``core.engines.spark.mining``; the same itemsets and counts);
+    categories, few by nature, are always mined here."""
     name = ws.resolve(dataset)
     version = int(ws.info(name)["version"])
-    key = (str(ws.root), name, version, mining, check_level(level))
+    engine = check_engine(engine) if check_level(level) == "item" else "duckdb"
+    key = (str(ws.root), name, version, mining, check_level(level), engine)
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key], True
-    report(progress, 0.0, "loading order lines")
-    baskets = load_baskets(ws, name, level)
-    check_minable(baskets, name)
-    report(progress, 0.1, f"{baskets.n_orders:,} orders, {baskets.n_items:,} items")
-    itemsets = frequent_itemsets(baskets, min_support=mining.min_support, max_len=mining.max_len,
-                                 max_itemsets=mining.max_itemsets,
-                                 progress=sub_progress(progress, 0.1, 0.9))
+    if engine == "spark":
+        itemsets = _spark_itemsets(ws, name, mining, progress)
+    else:
+        report(progress, 0.0, "loading order lines")
+        baskets = load_baskets(ws, name, level)
+        check_minable(baskets, name)
+        report(progress, 0.1, f"{baskets.n_orders:,} orders, {baskets.n_items:,} items")
+        itemsets = frequent_itemsets(baskets, min_support=mining.min_support,
+                                     max_len=mining.max_len, max_itemsets=mining.max_itemsets,
+                                     progress=sub_progress(progress, 0.1, 0.9))
     with _CACHE_LOCK:
         _CACHE[key] = itemsets
         while len(_CACHE) > _CACHE_SIZE:
@@ -136,6 +152,19 @@ def mine_dataset_itemsets(ws: Workspace, dataset: str | None = None, *,
     return itemsets, False
 
 
+def _spark_itemsets(ws: Workspace, name: str, mining: MiningParams,
+                    progress: Progress | None) -> Itemsets:
+    """The itemsets mined on Spark, after the same "can rules come out at all" check as here
+    (``check_minable_counts`` on the counts Spark finds)."""
+    from core.engines.spark.mining import kept_lines, spark_itemsets
+    from core.engines.spark.session import spark_session
+
+    report(progress, 0.0, "mining on Spark")
+    spark = spark_session()
+    return spark_itemsets(spark, kept_lines(spark, ws, name), mining=mining,
+                          check=lambda *counts: check_minable_counts(*counts, name))
+
+
 def clear_cache() -> None:
     """Forget every cached itemsets object (tests, memory)."""
     with _CACHE_LOCK:
@@ -144,7 +173,7 @@ def clear_cache() -> None:
 
 def mine(ws: Workspace, dataset: str | None = None, *, mining: MiningParams = MiningParams(),
          rules: RuleParams = RuleParams(), progress: Progress | None = None,
-         record: bool = True, level: str = "item") -> RulesResult:
+         record: bool = True, level: str = "item", engine: str = "duckdb") -> RulesResult:
     """Frequent itemsets and rules of a workspace dataset (its items, or with
     ``level="category"`` their categories: ``core.rules.levels``). Records a ``rules`` run
     (parameters, data version, seconds, itemset counts, rule count) when it mined, unless
@@ -154,7 +183,7 @@ def mine(ws: Workspace, dataset: str | None = None, *, mining: MiningParams = Mi
     rules.check()
     name = ws.resolve(dataset)
     itemsets, cached = mine_dataset_itemsets(ws, name, mining=mining, progress=progress,
-                                             level=level)
+                                             level=level, engine=engine)
     report(progress, 0.9, "building rules")
     names = item_names(ws, name, level)
     table = association_rules(itemsets, rules, names=names)
@@ -176,7 +205,7 @@ def mine(ws: Workspace, dataset: str | None = None, *, mining: MiningParams = Mi
 
 def mine_auto(ws: Workspace, dataset: str | None = None, *, max_len: int = 3,
               rules: RuleParams | None = None, progress: Progress | None = None,
-              record: bool = True, level: str = "item"):
+              record: bool = True, level: str = "item", engine: str = "duckdb"):
     """Rules at the size-aware support (``core.rules.defaults.rules_support``): the count chosen
     from the dataset's orders and item counts, raised by half while the mining would give more
     than ``RULES_MAX_ITEMSETS`` itemsets. Returns (``RulesResult``, the ``SupportChoice`` used,
@@ -193,7 +222,7 @@ def mine_auto(ws: Workspace, dataset: str | None = None, *, max_len: int = 3,
                               max_itemsets=RULES_MAX_ITEMSETS)
         try:
             return mine(ws, name, mining=mining, rules=rules or RuleParams(), progress=progress,
-                        record=record, level=level), choice, tried
+                        record=record, level=level, engine=engine), choice, tried
         except TooManyItemsets:
             nxt = raised(choice, counts, RULES_MAX_ITEMSETS)
             if nxt is None and level == "category":  # few, dense groups: past the items' 1% cap

@@ -3,13 +3,13 @@
 - ``lines_path``: the dataset's cleaned lines as Parquet for Spark: the ``lake/`` folder the
   Spark ingest wrote, or a copy the driver's DuckDB writes there once (a dataset loaded with the
   default engine).
-- ``spark_itemsets``: ``pyspark.ml.fpm.FPGrowth`` (parallel FP-growth) over the baskets (one
+- ``spark_itemsets``: with a length cap, exact level-wise counting (``core.engines.spark.levels``);
+  without one, ``pyspark.ml.fpm.FPGrowth`` (parallel FP-growth) over the baskets (one
   distinct item set per order; FPGrowth refuses repeated items), its frequent itemsets turned
   into ``core.rules.itemsets.Itemsets``, so that the rules and every mlxtend metric come from
   the counts by the same code (``core.rules.association``) and in the same order as the DuckDB
-  engine. FPGrowth has no length cap: itemsets longer than ``max_len`` are dropped after
-  mining, and the itemset limit (``max_itemsets``) is checked on the counts per length with the
-  DuckDB engine's message.
+  engine. The itemset limit (``max_itemsets``) is checked with the DuckDB engine's guard and
+  message (before a level is counted where it can be estimated; FPGrowth's output only after).
 - ``spark_pair_counts``: orders holding each pair of items (the co-purchase counts that bundle
   candidates and fine-tuning pairs start from), counted by a self-join on the executors.
 """
@@ -17,11 +17,12 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
+from core.engines.spark.levels import level_itemsets
 from core.errors import BundleLabError
 from core.rules.guard import Guard
 from core.rules.itemsets import Itemsets, MiningParams, check_max_len, min_count_for
@@ -58,24 +59,29 @@ def kept_lines(spark: Any, ws: Workspace, name: str) -> Any:
 
 
 def spark_itemsets(spark: Any, lines: Any, *, mining: MiningParams = MiningParams(),
-                   partitions: int | None = None) -> Itemsets:
+                   partitions: int | None = None,
+                   check: Callable[[int, int, int, str], None] | None = None) -> Itemsets:
     """``core.rules.itemsets.frequent_itemsets`` on Spark over ``lines`` (order_id, item_id):
-    the same itemsets and counts. Raises ``TooManyItemsets`` past ``mining.max_itemsets``."""
+    the same itemsets and counts. Raises ``TooManyItemsets`` past ``mining.max_itemsets``.
+    ``check(orders, items, most items in one order, an item id)`` runs before the mining
+    (``core.rules.mining.check_minable_counts``)."""
     import time
 
-    from pyspark.ml.fpm import FPGrowth
     from pyspark.sql import functions as f
 
     t0 = time.perf_counter()
     max_len = check_max_len(mining.max_len)
     baskets = lines.groupBy("order_id").agg(f.collect_set("item_id").alias("items")).cache()
     try:
-        n = baskets.count()
+        row = baskets.agg(f.count(f.lit(1)), f.max(f.size("items"))).collect()[0]
+        n, max_size = int(row[0]), int(row[1] or 0)
+        counts = (baskets.select(f.explode("items").alias("item_id")).groupBy("item_id")
+                  .count().toPandas())
+        if check is not None:
+            check(n, len(counts), max_size, str(counts["item_id"].min()) if len(counts) else "")
         if n == 0:
             raise BundleLabError("there are no order lines to mine")
         min_count = min_count_for(mining.min_support, n)
-        counts = (baskets.select(f.explode("items").alias("item_id")).groupBy("item_id")
-                  .count().toPandas())
         item_ids = np.asarray(sorted(counts["item_id"].astype(str)), dtype=object)
         counts1 = pd.Series(counts["count"].to_numpy(), index=counts["item_id"].astype(str)) \
             .reindex(item_ids).to_numpy(np.int64)
@@ -86,26 +92,40 @@ def spark_itemsets(spark: Any, lines: Any, *, mining: MiningParams = MiningParam
         guard = Guard(mining.max_itemsets, float(mining.min_support), min_count, n, max_len)
         guard.done[1] = len(columns)
         guard.check_count(1, 0)
-        if len(columns) >= 2 and max_len != 1:
-            fp = FPGrowth(itemsCol="items", minSupport=(min_count - 0.5) / n,
-                          minConfidence=1.0, numPartitions=partitions)
-            found = fp.fit(baskets).freqItemsets.where(f.size("items") >= 2)
-            if max_len:
-                found = found.where(f.size("items") <= max_len)
-            found = found.cache()
-            try:
-                per_len = dict(found.groupBy(f.size("items").alias("k")).count().collect())
-                for k in sorted(per_len):  # the DuckDB engine's limit and message
-                    guard.check_count(k, int(per_len[k]))
-                    guard.done[k] = int(per_len[k])
-                rows = found.select("items", "freq").toPandas()
-            finally:
-                found.unpersist()
-            _add_sets(rows, item_ids, columns, sets, cnts)
+        if len(columns) >= 2 and max_len == 0:  # no cap: FPGrowth
+            _fpgrowth(baskets, n, min_count, item_ids, columns, guard, sets, cnts, partitions)
+        elif len(columns) >= 2 and max_len > 1:  # a cap: level by level (FPGrowth has none)
+            ranks = spark.createDataFrame(
+                [(str(item_ids[c]), int(r)) for r, c in enumerate(columns)], "item_id string, r int")
+            ranked = (baskets.select("order_id", f.explode("items").alias("item_id"))
+                      .join(f.broadcast(ranks), "item_id").select("order_id", "r"))
+            level_itemsets(spark, ranked, min_count=min_count, max_len=max_len, guard=guard,
+                           sets=sets, cnts=cnts)
     finally:
         baskets.unpersist()
     return Itemsets(item_ids=item_ids, n_orders=int(n), min_count=min_count, max_len=max_len,
                     columns=columns, sets=sets, counts=cnts, seconds=time.perf_counter() - t0)
+
+
+def _fpgrowth(baskets: Any, n: int, min_count: int, item_ids: np.ndarray, columns: np.ndarray,
+              guard: Guard, sets: dict, cnts: dict, partitions: int | None) -> None:
+    """Every frequent itemset (no length cap) with ``pyspark.ml.fpm.FPGrowth``."""
+    from pyspark.ml.fpm import FPGrowth
+    from pyspark.sql import functions as f
+
+    fp = FPGrowth(itemsCol="items", minSupport=(min_count - 0.5) / n, minConfidence=1.0)
+    if partitions:
+        fp.setNumPartitions(int(partitions))
+    found = fp.fit(baskets).freqItemsets.where(f.size("items") >= 2).cache()
+    try:
+        per_len = dict(found.groupBy(f.size("items").alias("k")).count().collect())
+        for k in sorted(per_len):  # the DuckDB engine's limit and message
+            guard.check_count(k, int(per_len[k]))
+            guard.done[k] = int(per_len[k])
+        rows = found.select("items", "freq").toPandas()
+    finally:
+        found.unpersist()
+    _add_sets(rows, item_ids, columns, sets, cnts)
 
 
 def _add_sets(rows: pd.DataFrame, item_ids: np.ndarray, columns: np.ndarray,
