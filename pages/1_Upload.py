@@ -12,22 +12,23 @@ from ui.jobs_view import start_after_load
 from ui.data_check import column_roles, data_check, run_check
 from ui.upload import cleaning_report, discard_upload, finish_upload, mapping_editor, save_upload
 
+UPLOAD_TYPES = ["csv", "tsv", "txt", "gz", "xlsx", "xlsm", "parquet", "pq"]
 KEY_LOADED = "upload_loaded"  # the summary of the load just done, shown once after the rerun
 
 st.set_page_config(page_title="Upload · BundleLab", page_icon="🧺", layout="wide")
 st.title("Upload order lines")
-st.write("Bring the order export from your shop, ERP or POS (CSV, TSV, semicolon CSV, gzip or "
-         "Excel; UTF-8, GBK or Latin-1). Check which column is which, load it, and see what was "
-         "cleaned away and why. A product catalog adds names and categories, and lets new "
-         "products without sales be bundled by their text.")
+st.write("Bring the order export from your shop, ERP or POS (CSV, TSV, semicolon CSV, gzip, "
+         "Excel or Parquet; UTF-8, GBK or Latin-1). Check which column is which, load it, and "
+         "see what was cleaned away and why. A product catalog adds names and categories, and "
+         "lets new products without sales be bundled by their text.")
 
 ws = workspace()
 dataset_picker(ws)
 
 data = st.file_uploader("Order lines (one row per item in an order, or one basket per line)",
-                        type=["csv", "tsv", "txt", "gz", "xlsx", "xlsm"], key="upload_lines")
+                        type=UPLOAD_TYPES, key="upload_lines")
 catalog = st.file_uploader("Product catalog (optional: item id + name, category, price, cost)",
-                           type=["csv", "tsv", "txt", "gz", "xlsx", "xlsm"], key="upload_catalog")
+                           type=UPLOAD_TYPES, key="upload_catalog")
 
 if data is None:
     discard_upload(ws, "lines")

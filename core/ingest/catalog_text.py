@@ -24,9 +24,12 @@ from __future__ import annotations
 import csv
 import re
 import statistics
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from core.errors import InputError
+from core.ingest import parquet
 from core.ingest.mapping import Detection, norm
 from core.ingest.streams import GZIP_ERRORS, LineTooLong, bounded_lines, open_text
 
@@ -61,8 +64,13 @@ _DATE = re.compile(r"^[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}([ T].*)?$")
 
 
 def sample(path: Path, delimiter: str, limit: int = SAMPLE_ROWS) -> list[list[str]]:
-    """The first ``limit`` data rows of a sniffed (UTF-8) catalog; fewer when the file ends or
-    cannot be parsed further (reading it later reports that)."""
+    """The first ``limit`` data rows of a sniffed (UTF-8) catalog, or of a Parquet one; fewer
+    when the file ends or cannot be parsed further (reading it later reports that)."""
+    if parquet.is_parquet(path):
+        try:
+            return parquet.head_rows(Path(path), Path(tempfile.gettempdir()), limit)
+        except InputError:
+            return []
     rows: list[list[str]] = []
     try:
         with open_text(path, "utf-8") as text:

@@ -61,7 +61,7 @@ class IngestOptions:
 def default_name(path: str | Path) -> str:
     """The file's stem without compression/format suffixes, made a valid dataset name."""
     name = Path(path).name
-    for suffix in (".gz", ".csv", ".tsv", ".txt", ".xlsx", ".xlsm"):
+    for suffix in (".gz", ".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".parquet", ".pq"):
         if name.lower().endswith(suffix):
             name = name[: -len(suffix)]
     name = re.sub(r"[^A-Za-z0-9_.\- ]+", "_", name).strip(" ._-") or "dataset"
@@ -76,7 +76,10 @@ def _stage_uploads(ws: Workspace, paths: list[Path]) -> Path | None:
     staging = ws.uploads_dir / owned_name(".staging-")
     staging.mkdir(parents=True, exist_ok=True)
     for i, p in enumerate(paths):
-        shutil.copyfile(p, staging / _stored_name(p, i))
+        if p.is_dir():  # a folder of Parquet part files
+            shutil.copytree(p, staging / _stored_name(p, i))
+        else:
+            shutil.copyfile(p, staging / _stored_name(p, i))
     return staging
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from core.ingest import mapping as mp
+from core.ingest import parquet
 from core.ingest.catalog_text import add_item_names, sample
-from core.ingest.sniff import sniff
+from core.ingest.sniff import Sniffed, sniff
 
 
 def preview(path: str | Path, tmp_dir: Path, *, catalog: str | Path | None = None,
@@ -23,24 +24,7 @@ def preview(path: str | Path, tmp_dir: Path, *, catalog: str | Path | None = Non
     sn = sniff(path, tmp_dir, layout=layout)
     try:
         mp.check_header(sn.header, Path(path).name)
-        with open(sn.path, "rb") as fh:
-            head = fh.read(256 * 1024)
-        if head[:2] == b"\x1f\x8b":
-            import gzip
-
-            with gzip.open(sn.path, "rb") as gz:
-                head = gz.read(256 * 1024)
-        text = head.decode("utf-8-sig", errors="replace")
-        reader = csv.reader(io.StringIO(text), delimiter=sn.delimiter)
-        rows_shown = []
-        try:
-            next(reader, None)
-            for row in reader:
-                rows_shown.append(dict(zip(sn.header, row)))
-                if len(rows_shown) >= rows:
-                    break
-        except csv.Error:  # a field longer than Python's csv limit: show the rows before it
-            pass
+        rows_shown = [dict(zip(sn.header, row)) for row in _first_rows(sn, tmp_dir, rows)]
         # the same detection as ingest (header synonyms, then the rules, then item names from
         # the catalog's columns), without overrides
         csn = sniff(catalog, tmp_dir, layout="lines", has_mapping=True) \
@@ -62,3 +46,28 @@ def preview(path: str | Path, tmp_dir: Path, *, catalog: str | Path | None = Non
     finally:
         if sn.temp:
             sn.path.unlink(missing_ok=True)
+
+
+def _first_rows(sn: Sniffed, tmp_dir: Path, limit: int) -> list[list[str]]:
+    """The first ``limit`` data rows of the sniffed file, as text."""
+    if sn.kind == "parquet":
+        return parquet.head_rows(sn.path, tmp_dir, limit)
+    with open(sn.path, "rb") as fh:
+        head = fh.read(256 * 1024)
+    if head[:2] == b"\x1f\x8b":
+        import gzip
+
+        with gzip.open(sn.path, "rb") as gz:
+            head = gz.read(256 * 1024)
+    text = head.decode("utf-8-sig", errors="replace")
+    reader = csv.reader(io.StringIO(text), delimiter=sn.delimiter)
+    found: list[list[str]] = []
+    try:
+        next(reader, None)
+        for row in reader:
+            found.append(row)
+            if len(found) >= limit:
+                break
+    except csv.Error:  # a field longer than Python's csv limit: show the rows before it
+        pass
+    return found

@@ -14,11 +14,7 @@ import csv
 import dataclasses
 import gzip
 import hashlib
-import os
-import shutil
-import tempfile
 import zlib
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -26,9 +22,10 @@ import duckdb
 
 from core.device import cpu_threads
 from core.errors import InputError
+from core.ingest import parquet
 from core.ingest.sniff import Sniffed
 from core.ingest.streams import (GZIP_ERRORS, MAX_LINE_CHARS, LineTooLong, bounded_lines,
-                                 gzip_damaged, is_gzip, open_text, temp_csv)
+                                 gzip_damaged, is_gzip, literal_path, open_text, temp_csv)
 from core.sql import plain_ident
 
 # DuckDB's default memory limit is 80% of the machine's memory. Ingest runs next to the app
@@ -45,7 +42,6 @@ _READ_CSV = ("SELECT row_number() OVER () AS line_no, * FROM read_csv(?, delim :
              "header := false, skip := 1, columns := ?, quote := '\"', escape := '\"', "
              "null_padding := true, auto_detect := false, encoding := 'utf-8', "
              "compression := ?, parallel := ?, strict_mode := ?)")
-_GLOB_CHARS = frozenset("*?[]{}")
 
 
 def configure(con: duckdb.DuckDBPyConnection) -> None:
@@ -56,31 +52,6 @@ def configure(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET memory_limit = ?", [MEMORY_LIMIT])
     con.execute("SET threads = ?", [min(cpu_threads(), MAX_THREADS)])
     con.execute("SET preserve_insertion_order = true")
-
-
-@contextmanager
-def _literal_path(path: Path, tmp_dir: Path) -> Iterator[Path]:
-    """``path``, or a hard link (else a copy) to it under a plain name when the path holds a
-    character DuckDB's ``read_csv`` would take for a glob pattern (``x*.csv`` must read exactly
-    that one file). The link is removed afterwards."""
-    if not _GLOB_CHARS.intersection(path.resolve().as_posix()):
-        yield path
-        return
-    folder = next((d for d in (tmp_dir, Path(tempfile.gettempdir()))
-                   if not _GLOB_CHARS.intersection(d.resolve().as_posix())), None)
-    if folder is None:
-        raise InputError(f"{path.name}: the workspace path and the temp folder both contain one "
-                         f"of {''.join(sorted(_GLOB_CHARS))}; use a workspace folder without them.",
-                         file=str(path))
-    link = temp_csv(folder)
-    try:
-        try:
-            os.link(path, link)
-        except OSError:
-            shutil.copyfile(path, link)
-        yield link
-    finally:
-        link.unlink(missing_ok=True)
 
 
 def _create_raw(con: duckdb.DuckDBPyConnection, table: str, params: list) -> None:
@@ -106,9 +77,13 @@ def read_raw(con: duckdb.DuckDBPyConnection, sn: Sniffed, table: str, tmp_dir: P
     and every option are bound parameters: no file name ever becomes SQL text; compression comes
     from the file's first bytes, not its name."""
     table = plain_ident(table)
+    if sn.kind == "parquet":
+        parquet.load(con, table, sn.path, tmp_dir, sn.original.name)
+        count_sql = f"SELECT count(*) FROM {table}"
+        return con.execute(count_sql).fetchone()[0]
     cols = {f"c{i}": "VARCHAR" for i in range(len(sn.header))}
     try:
-        with _literal_path(sn.path, tmp_dir) as src:
+        with literal_path(sn.path, tmp_dir) as src:
             compression = "gzip" if is_gzip(src) else "none"
             _create_raw(con, table, [src.as_posix(), sn.delimiter, cols, compression])
     except duckdb.Error as exc:
@@ -133,15 +108,27 @@ def read_raw(con: duckdb.DuckDBPyConnection, sn: Sniffed, table: str, tmp_dir: P
 
 # DuckDB's CSV reader keeps buffers per column: 10,000 columns ran out of ``MEMORY_LIMIT`` on 30
 # rows. Files wider than this are first cut down to the mapped columns (plus a key of the whole
-# row, so exact duplicates are still found).
+# row, so exact duplicates are still found). Parquet is read by column and is no memory problem
+# to read, but the cleaning compares whole rows (duplicates): it is cut down the same way.
 WIDE_COLUMNS = 512
 ROW_KEY = "__bundlelab_row_key"
 
 
 def narrow(sn: Sniffed, used: list[str], tmp_dir: Path) -> Sniffed:
     """A copy of the sniffed (UTF-8) file holding only the columns in ``used`` and a digest of
-    each whole row; streamed row by row."""
+    each whole row; streamed row by row (Parquet: a temp Parquet file of those columns as text,
+    written batch by batch)."""
     keep = sorted({sn.header.index(c) for c in used if c in sn.header})
+    notes = sn.notes + [f"{len(sn.header):,} columns: only the {len(keep)} mapped ones were kept"]
+    if sn.kind == "parquet":
+        con = duckdb.connect()
+        try:
+            configure(con)
+            out = parquet.narrow(con, sn.path, keep, tmp_dir, sn.original.name)
+        finally:
+            con.close()
+        return dataclasses.replace(sn, path=out, header=[sn.header[i] for i in keep] + [ROW_KEY],
+                                   temp=True, notes=notes)
     out = temp_csv(tmp_dir)
     limit = csv.field_size_limit()
     csv.field_size_limit(2**31 - 1)
@@ -163,7 +150,6 @@ def narrow(sn: Sniffed, used: list[str], tmp_dir: Path) -> Sniffed:
                          file=str(sn.original), columns=sn.header[:20]) from None
     finally:
         csv.field_size_limit(limit)
-    notes = sn.notes + [f"{len(sn.header):,} columns: only the {len(keep)} mapped ones were kept"]
     return dataclasses.replace(sn, path=out, delimiter=",", header=[sn.header[i] for i in keep]
                                + [ROW_KEY], temp=True, notes=notes)
 

@@ -7,7 +7,9 @@
 - XLSX: streamed to CSV;
 - one basket per line (no header): rewritten as long ``order_id,item_id`` lines;
 - an Excel ``sep=;`` first line: used as the delimiter, and the file rewritten without it, so
-  ``path`` always has the header as its first line.
+  ``path`` always has the header as its first line;
+- Parquet (first bytes ``PAR1``), or a folder of Parquet part files: read by DuckDB as it is
+  (``core.ingest.parquet``), ``path`` the file or folder and ``header`` its column names.
 Compression comes from the first bytes, never the name (``Sniffed.compression``); DuckDB's
 ``compression='auto'`` goes by the name, so ingest passes it explicitly.
 
@@ -31,6 +33,7 @@ from core.errors import InputError, MappingError
 from core.ingest.content import (UTF16_BOMS, UTF32_BOMS, check_text, detect_encoding,
                                  looks_ebcdic, refuse, reject_binary)
 from core.ingest.convert import baskets_to_long, transcode, xlsx_to_csv
+from core.ingest import parquet
 from core.ingest.mapping import match_columns
 from core.ingest.streams import MAX_LINE_CHARS, delimiter_name, is_gzip, read_head
 
@@ -45,13 +48,13 @@ _SEP_HINT = re.compile(r'"?sep=(\\t|.)"?[,;|\t ]*', re.IGNORECASE)  # Excel's hi
 @dataclass
 class Sniffed:
     """What a file is and how to read it. ``path`` is a UTF-8 CSV (maybe gzip) with ``header``
-    as its first line; ``temp`` says whether ``path`` is a temporary file to delete.
+    as its first line (kind ``parquet``: the Parquet file or folder of part files); ``temp`` says whether ``path`` is a temporary file to delete.
     ``compression`` is that of ``path`` (``gzip`` or ``none``) from its first bytes, whatever
     its name says: pass it to DuckDB's ``read_csv``, whose ``'auto'`` goes by the name."""
 
     original: Path
     path: Path
-    kind: str  # "csv", "xlsx", "baskets"
+    kind: str  # "csv", "xlsx", "baskets", "parquet"
     encoding: str
     delimiter: str
     header: list[str]
@@ -146,11 +149,15 @@ def sniff(path: str | os.PathLike, tmp_dir: Path, *, layout: str = "auto",
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file. Check the path.", file=str(path))
-    if path.is_dir():
-        raise InputError(f"{path} is a folder, not a file.", file=str(path))
+    if path.is_dir() or parquet.has_magic(path):  # a folder: Parquet part files, or an error
+        return _sniff_parquet(path, tmp_dir)
     if path.stat().st_size == 0:
         raise InputError(f"{path.name} is empty (0 bytes). Export the orders again; the file "
                          "should have a header line and one line per order line.", file=str(path))
+    if parquet.named_parquet(path):
+        raise InputError(f"{path.name} is named like a Parquet file but does not start with "
+                         "Parquet's 'PAR1' marker: it is damaged or not Parquet. Export or copy "
+                         "it again; if it is a CSV, rename it to .csv.", file=str(path))
     head = read_head(path, SAMPLE_BYTES + 1)
     size = SAMPLE_BYTES
     if len(head) > size and not re.search(rb"[\r\n]", head):
@@ -242,3 +249,16 @@ def sniff(path: str | os.PathLike, tmp_dir: Path, *, layout: str = "auto",
     out = transcode(path, encoding, tmp_dir, progress, skip_first_line=skip,
                     repair=full_scan and encoding in ("utf-8", "utf-8-sig"))
     return Sniffed(path, out, "csv", encoding, delimiter, first, temp=True, notes=notes)
+
+
+def _sniff_parquet(path: Path, tmp_dir: Path) -> Sniffed:
+    """A Parquet file or a folder of part files: its column names, read from the footers."""
+    notes = []
+    if path.is_dir():
+        parts = parquet.sources(path)  # InputError for a folder without part files
+        notes.append(f"Parquet folder: {len(parts)} part file{'s' if len(parts) > 1 else ''}")
+    header = parquet.header(path, tmp_dir)
+    if not header:
+        raise InputError(f"{path.name}: the Parquet data has no columns. Export the orders "
+                         "again.", file=str(path))
+    return Sniffed(path, path, "parquet", "utf-8", ",", header, notes=notes)

@@ -10,6 +10,9 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
+import os
+import shutil
+import tempfile
 import zlib
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +23,7 @@ from core.files import owned_name
 
 CHUNK = 1024 * 1024
 MAX_LINE_CHARS = 2_000_000  # DuckDB's default max_line_size; longer lines are refused
+GLOB_CHARS = frozenset("*?[]{}")  # DuckDB's readers take a path holding one for a pattern
 
 # gzip.BadGzipFile (bad CRC, bad header) is an OSError; a truncated stream is an EOFError;
 # corrupt deflate data is a zlib.error. None of them comes from writing the output.
@@ -107,3 +111,28 @@ def temp_output(path: Path, tmp_dir: Path) -> Iterator[Path]:
     except BaseException:
         out.unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def literal_path(path: Path, tmp_dir: Path, suffix: str = ".csv") -> Iterator[Path]:
+    """``path``, or a hard link (else a copy) to it under a plain name ending in ``suffix`` when
+    the path holds a character DuckDB's readers (``read_csv``, ``read_parquet``) would take for a
+    glob pattern (``x*.csv`` must read exactly that one file). The link is removed afterwards."""
+    if not GLOB_CHARS.intersection(path.resolve().as_posix()):
+        yield path
+        return
+    folder = next((d for d in (tmp_dir, Path(tempfile.gettempdir()))
+                   if not GLOB_CHARS.intersection(d.resolve().as_posix())), None)
+    if folder is None:
+        raise InputError(f"{path.name}: the workspace path and the temp folder both contain one "
+                         f"of {''.join(sorted(GLOB_CHARS))}; use a workspace folder without them.",
+                         file=str(path))
+    link = temp_csv(folder, suffix)
+    try:
+        try:
+            os.link(path, link)
+        except OSError:
+            shutil.copyfile(path, link)
+        yield link
+    finally:
+        link.unlink(missing_ok=True)
