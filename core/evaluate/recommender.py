@@ -15,8 +15,9 @@ with the best method on the test period.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
+from core.errors import BundleLabError
 from core.progress import Progress, sub_progress
 from core.recommend.history import build_history
 from core.recommend.protocol import K, evaluate_recommenders, first_test_orders, score_ranking
@@ -25,9 +26,14 @@ __all__ = ["K", "evaluate_recommenders", "first_test_orders", "recommender_block
            "score_ranking"]
 
 
-def recommender_block(ctx, progress: Progress | None = None) -> dict[str, dict[str, Any]]:
-    """Evaluation block "recommender": every method of ``core.recommend.registry.METHODS`` trained on the
-    split's training orders, scored on each known customer's first test order.
+def recommender_block(ctx, progress: Progress | None = None, *,
+                      extra_methods: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+    """Evaluation block "recommender": every method of ``core.recommend.registry.DEFAULT_METHODS``
+    trained on the split's training orders, scored on each known customer's first test order,
+    plus the optional methods asked for (``registry.OPTIONAL``, e.g. ``als``, which needs Spark):
+    ``extra_methods=("als",)``, or ``ctx.options["recommender"]["extra_methods"]`` (the path of
+    ``core.evaluate.run.evaluate(options=...)``); a method without the software it needs stops
+    the block with a ``BundleLabError`` that says what is missing.
 
     The neural model reads the fine-tuned text vectors trained on the same training orders (from
     the embeddings block through ``ctx.shared["item_vectors"]`` when it ran first, else trained or
@@ -42,11 +48,21 @@ def recommender_block(ctx, progress: Progress | None = None) -> dict[str, dict[s
     window's orders), to set next to the best method on the test period."""
     from core.recommend.choose import choose_recommender
     from core.recommend.history import item_index_for
-    from core.recommend.registry import METHODS, make_recommender
+    from core.recommend.registry import (DEFAULT_METHODS, METHODS, check_available,
+                                         make_recommender)
     from core.recommend.store import align_vectors, choice_vectors, text_vectors_for
 
     options = dict(ctx.options.get("recommender") or {})
     source = options.pop("text", "finetuned")
+    extra = options.pop("extra_methods", ()) if extra_methods is None else extra_methods
+    extra = [extra] if isinstance(extra, str) else list(extra or ())
+    unknown = [m for m in extra if m not in METHODS]
+    if unknown:
+        raise BundleLabError(f"unknown recommender(s) {', '.join(map(repr, unknown))} in "
+                             f"extra_methods; choose among {', '.join(METHODS)}")
+    methods = list(dict.fromkeys([*DEFAULT_METHODS, *extra]))
+    for name in extra:   # before the other methods train, not after
+        check_available(name)
     items = item_index_for(ctx.split.train, ctx.items)
     history = build_history(ctx.split.train, item_ids=items)
     shared = ctx.shared.get("item_vectors") or {}
@@ -57,7 +73,7 @@ def recommender_block(ctx, progress: Progress | None = None) -> dict[str, dict[s
         vectors, used = text_vectors_for(ctx.ws, ctx.dataset, history.item_ids, source=source,
                                          progress=sub_progress(progress, 0.0, 0.3),
                                          **ctx.training_set())
-    models = {name: make_recommender(name, **options.get(name, {})) for name in METHODS}
+    models = {name: make_recommender(name, **options.get(name, {})) for name in methods}
     result = evaluate_recommenders(history, ctx.split.test, models, item_text_vectors=vectors,
                                    progress=sub_progress(progress, 0.3, 0.7))
     result["neural"]["text"] = used

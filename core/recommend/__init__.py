@@ -1,7 +1,8 @@
 """Next-basket recommenders: what each customer is likely to buy next, and add-ons for a basket.
 
 - ``registry``: the methods by name (``popularity``, ``gp_topfreq``, ``item_knn``, ``ease`` in
-  ``baselines``, ``tifu_knn`` in ``tifu``, ``neural`` in ``neural`` + ``net``),
+  ``baselines``, ``tifu_knn`` in ``tifu``, ``neural`` in ``neural`` + ``net``; ``als`` in ``als``,
+  optional: Apache Spark),
   ``make_recommender``, ``load_recommender``;
 - ``base``: the estimator contract every method follows; ``history``: purchase histories;
 - ``store``: a model in a workspace (train or reuse, load, the bundles stage's affinity);

@@ -9,10 +9,11 @@ How:
 - split: ``core.baskets.temporal_split`` of the training lines: the fit part = the orders before
   the day that leaves the last ~20% of them (by timestamp; the last 20% in file order when the
   lines have no timestamps), the validation part = the rest;
-- each candidate (``CANDIDATES``: popularity, gp_topfreq, item_knn, ease, tifu_knn, neural) is
-  fitted on the fit part, over the same item index as the final model, and scored with the
-  evaluation's own protocol (``core.recommend.protocol.evaluate_recommenders``: each fit-part
-  customer's first validation order, NDCG@10 and recall@10);
+- each candidate (``CANDIDATES``: popularity, gp_topfreq, item_knn, ease, tifu_knn, neural; the
+  optional ``als``, which needs Spark, only when passed in ``candidates``) is fitted on the fit
+  part, over the same item index as the final model, and scored with the evaluation's protocol
+  (``core.recommend.protocol.evaluate_recommenders``: each fit-part customer's first validation
+  order, NDCG@10 and recall@10);
 - rule: the cheapest candidate (``COST``) whose NDCG@10 is within one standard error of the
   best's (the standard error of the paired per-customer difference), i.e. ties and differences
   within noise go to the simpler method (the "one-standard-error rule", Hastie, Tibshirani &
@@ -58,8 +59,10 @@ MIN_CUSTOMERS = 30
 # ~0.3 s, item_knn ~1 s, EASE ~3 s (3,600 items; cubic in items), neural ~60 s; tifu_knn fits
 # in ~0.01 s but pays at scoring (a cosine search over every customer): fit + scoring all 4,334
 # customers 1.2 s, against 0.2 s for gp_topfreq and 0.6-0.75 s for item_knn (measured together).
+# als (optional, never a default candidate: it needs Spark): a Spark start (~4 s) and ~3-8 s of
+# fit on the sample data (sample_data/, 1,500 customers, 2 cores).
 COST = {"popularity": 1.0, "gp_topfreq": 1.0, "item_knn": 3.0, "tifu_knn": 4.0, "ease": 10.0,
-        "neural": 200.0}
+        "als": 40.0, "neural": 200.0}
 # Settings of the candidates where they differ from the registry's defaults (the caller's
 # ``params`` override them; the chosen method is refitted with the same): EASE inverts a dense
 # items x items matrix, 20,000 items by default: ~3.2 GB per copy and minutes on 2 cores (a

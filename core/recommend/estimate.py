@@ -112,7 +112,13 @@ def plan_recommender(ws: Workspace, dataset: str | None = None, *,
     if method == "auto":  # the choice's fits first (core.recommend.choose), then the refit
         parts["choice"], method, note = _choice_seconds(train, items, params, timing)
     del train
-    if method != "neural":  # counting models: about as long as reading (an assumption)
+    if method == "als":  # a Spark start and iterations in it (core.recommend.als)
+        from core.recommend.als import expected_seconds
+
+        parts.update(fit=expected_seconds(history), save=SAVE_SECONDS)
+        sizes = {"customers": history.n_customers, "items": history.n_items}
+        why = f"als: matrix factorisation on Spark over {history.n_orders:,} orders"
+    elif method != "neural":  # counting models: about as long as reading (an assumption)
         parts.update(fit=parts["read"], save=SAVE_SECONDS)
         sizes = {"customers": history.n_customers, "items": history.n_items}
         why = f"{method}: counts over {history.n_orders:,} orders"

@@ -5,6 +5,12 @@ module is imported only when that method is made or loaded, so a popularity mode
 torch (only ``neural`` does). Every class follows the estimator contract of
 ``core.recommend.base.Recommender``, and its ``name`` is its key here (the name saved models and
 evaluations carry).
+
+``OPTIONAL`` methods need more than this package (``als``: pyspark, a Java runtime and a Spark
+start of ~4-8 s): they are in ``METHODS`` (``recommend --method als`` trains one, and a saved one
+loads without Spark) but not in ``DEFAULT_METHODS``, the evaluation's rows unless more are asked
+for (``core.evaluate.recommender``: ``extra_methods``), nor among the automatic choice's
+candidates (``core.recommend.choose.CANDIDATES``).
 """
 
 from __future__ import annotations
@@ -25,8 +31,12 @@ REGISTRY: dict[str, str] = {
     "ease": "core.recommend.baselines:EASE",
     "tifu_knn": "core.recommend.tifu:TIFUKNN",
     "neural": "core.recommend.neural:NeuralRecommender",
+    "als": "core.recommend.als:ALSRecommender",
 }
-METHODS: tuple[str, ...] = tuple(REGISTRY)   # the CLI's --method choices, the evaluation's rows
+METHODS: tuple[str, ...] = tuple(REGISTRY)   # the CLI's --method choices, every method by name
+OPTIONAL: tuple[str, ...] = ("als",)         # run only when asked for (see the docstring)
+# the evaluation's rows by default (optional methods only when asked for)
+DEFAULT_METHODS: tuple[str, ...] = tuple(m for m in METHODS if m not in OPTIONAL)
 
 
 def recommender_class(name: str) -> type[Recommender]:
@@ -36,6 +46,16 @@ def recommender_class(name: str) -> type[Recommender]:
         raise BundleLabError(f"unknown recommender {name!r}; choose one of {', '.join(METHODS)}")
     module, _, cls = target.partition(":")
     return getattr(importlib.import_module(module), cls)
+
+
+def check_available(name: str) -> None:
+    """Raise ``BundleLabError`` when method ``name`` cannot be trained here (an optional method
+    whose software is missing: ``als`` without pyspark or Java), saying what is missing; before
+    a long run, so it stops at once rather than after the other methods."""
+    cls = recommender_class(name)
+    problem = cls.unavailable() if hasattr(cls, "unavailable") else None
+    if problem:
+        raise BundleLabError(problem)
 
 
 def make_recommender(name: str, **params: Any) -> Recommender:

@@ -53,9 +53,9 @@ def test_recommender_page(shop_ws, monkeypatch):
     at.button(key="rec_eval").click().run()
     assert not at.exception, at.exception
     table = at.dataframe[0].value
-    from core.recommend.registry import METHODS
+    from core.recommend.registry import DEFAULT_METHODS
 
-    assert len(table) == len(METHODS) == 6 and {"NDCG@10", "Recall@10", "Hit@10", "Explore hits"} <= set(table.columns)
+    assert len(table) == len(DEFAULT_METHODS) == 6 and {"NDCG@10", "Recall@10", "Hit@10", "Explore hits"} <= set(table.columns)
     spec = at.get("plotly_chart")[0].proto.spec
     assert "Next-order prediction by method" in spec and "Score (higher is better)" in spec
 

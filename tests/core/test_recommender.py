@@ -14,7 +14,8 @@ import pytest
 
 from core.errors import BundleLabError, ModelNotTrained
 from core.evaluate.recommender import first_test_orders, score_ranking
-from core.recommend import METHODS, build_history, load_recommender, make_recommender
+from core.recommend import build_history, load_recommender, make_recommender
+from core.recommend.registry import DEFAULT_METHODS as METHODS  # als: tests/core/test_als.py
 
 TINY_NEURAL = {"dim": 8, "epochs": 8, "patience": 3, "batch_size": 16, "max_seconds": 20.0,
                "seed": 0}
