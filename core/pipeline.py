@@ -17,7 +17,7 @@ from core.bundles.params import BundleParams, BundleResult
 from core.bundles.service import build_for_dataset
 from core.errors import BundleLabError, ModelNotTrained
 from core.export import table_format, write_table
-from core.engines import engine_ingest
+from core.ingest.engines import engine_ingest
 from core.ingest.load import IngestOptions
 from core.job_steps import isolate_steps, run_step
 from core.progress import Progress, report, sub_progress

@@ -248,7 +248,8 @@ class Workspace:
         return out
 
     def delete(self, name: str) -> None:
-        """Remove a dataset with its lines, items, report, runs, uploads and models."""
+        """Remove a dataset with its lines, items, report, runs, uploads, models and the Spark
+        engine's Parquet copy (``lake/``)."""
         name = self.resolve(name)
         with self.connect() as con:
             con.begin()
@@ -258,7 +259,7 @@ class Workspace:
                 delete_sql = f"DELETE FROM {ident(table)} WHERE dataset = ?"
                 con.execute(delete_sql, [name])
             con.commit()
-        for d in (self.uploads_dir / name, self.models_dir / name):
+        for d in (self.uploads_dir / name, self.models_dir / name, self.root / "lake" / name):
             shutil.rmtree(d, ignore_errors=True)
 
     @staticmethod

@@ -31,7 +31,8 @@ def add_ingest(sub: Any) -> None:
 
 
 def run_ingest(args: argparse.Namespace, ws: Workspace, progress: Callable) -> dict:
-    from core.engines import engine_ingest, start_engine
+    from core.engines import start_engine
+    from core.ingest.engines import engine_ingest
     from core.ingest.load import IngestOptions
 
     opts = IngestOptions(mapping=parse_maps(args.map), bad_dates=args.bad_dates,

@@ -33,14 +33,3 @@ def start_engine(name: str | None, master: str | None = None) -> str:
         spark_session(master)
     return name
 
-
-def engine_ingest(engine: str | None, ws, path, **kwargs):
-    """``core.ingest.load.ingest`` (duckdb) or ``core.engines.spark.ingest.spark_ingest``
-    (spark), with the same keywords and the same summary."""
-    if check_engine(engine) == "spark":
-        from core.engines.spark.ingest import spark_ingest
-
-        return spark_ingest(ws, path, **kwargs)
-    from core.ingest.load import ingest
-
-    return ingest(ws, path, **kwargs)

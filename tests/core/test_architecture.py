@@ -26,7 +26,11 @@ STAGES = ["shared", "ingest", "rules", "text", "recommend", "bundles", "evaluate
           "cli"]
 # core/<sub>/... belongs to stage <sub>; top-level modules are shared unless named here
 TOP_LEVEL_STAGE = {"core.pipeline": "pipeline", "core.jobs": "pipeline", "core.job_steps": "pipeline",
-                   "core.__main__": "cli"}
+                   "core.__main__": "cli",
+                   # the Spark engine's parts sit with the stage they implement
+                   **{f"core.engines.spark.{m}": "ingest"
+                      for m in ("cleaning", "frames", "remote", "ingest")},
+                   **{f"core.engines.spark.{m}": "rules" for m in ("levels", "mining")}}
 LAZY_REF = re.compile(r"^(core(?:\.\w+)+):\w+$")  # "core.evaluate.embeddings:embeddings_block"
 
 

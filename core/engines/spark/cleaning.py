@@ -46,7 +46,9 @@ def java_pattern(fmt: str) -> str:
 
     def flush() -> None:
         if literal:
-            text = "".join(literal).replace("'", "''")
+            text = "".join(literal)  # from TIMESTAMP_FORMATS: no quote character
+            if "'" in text:
+                raise ValueError(f"a quote in a timestamp format: {fmt!r}")
             out.append(text if all(c in " -/:.," for c in text) else f"'{text}'")
             literal.clear()
 

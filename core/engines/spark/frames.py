@@ -41,6 +41,17 @@ def _numbered(df: Any, order: list[str] | None = None) -> Any:
     return df.select(line, *[c for c in df.columns if c not in ("_mid", "_part", "_off")])
 
 
+def _as_text(df: Any, name: str) -> Any:
+    """A Parquet column as the DuckDB engine reads it as text (``core.ingest.parquet``): whole
+    floats without ``.0`` (``17850.0`` -> ``17850``: ids stored as doubles), the rest cast."""
+    f = sc.F()
+    col = df[name]
+    if df.schema[name].dataType.typeName() in ("double", "float"):
+        whole = ~f.isnan(col) & (f.abs(col) < 1e15) & (col == f.floor(col))
+        return f.when(whole, col.cast("bigint").cast("string")).otherwise(col.cast("string"))
+    return col.cast("string")
+
+
 def is_parquet(sn: Sniffed) -> bool:
     return sn.kind == "parquet"
 
@@ -54,8 +65,7 @@ def read_raw(spark: Any, sn: Sniffed, source: str | None = None) -> Any:
     n = len(sn.header)
     if is_parquet(sn):
         df = spark.read.parquet(path)
-        df = df.select(*[f.col(f"`{c}`").cast("string").alias(f"c{i}")
-                         for i, c in enumerate(df.columns)])
+        df = df.select(*[_as_text(df, c).alias(f"c{i}") for i, c in enumerate(df.columns)])
         df = df.withColumn("_file", f.input_file_name())
         if df.select("_file").distinct().limit(2).count() > 1:  # part files: in name order
             df = _numbered(df.withColumn("_row", f.monotonically_increasing_id()),

@@ -63,11 +63,12 @@ def _load_clean(con: Any, folder: Path, examples: list[tuple], n_cols: int) -> N
     files = sorted(str(p) for p in folder.glob("*.parquet"))
     con.execute("CREATE TEMP TABLE clean AS SELECT * FROM read_parquet(?) ORDER BY line_no",
                 [files])
-    cols = ", ".join(f"c{i} VARCHAR" for i in range(n_cols))
-    con.execute(f"CREATE TEMP TABLE raw (line_no BIGINT, {cols})")  # generated names only
+    cols = ", ".join(f"c{i} VARCHAR" for i in range(n_cols))  # generated names only
+    create_sql = f"CREATE TEMP TABLE raw (line_no BIGINT, {cols})"
+    con.execute(create_sql)
     if examples:
-        marks = ", ".join("?" for _ in range(n_cols + 1))
-        con.executemany(f"INSERT INTO raw VALUES ({marks})", [list(r) for r in examples])
+        insert_sql = f"INSERT INTO raw VALUES ({', '.join('?' for _ in range(n_cols + 1))})"
+        con.executemany(insert_sql, [list(r) for r in examples])
 
 
 def spark_ingest(ws: Workspace, path: str | Path, *, catalog: str | Path | None = None,
