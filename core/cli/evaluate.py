@@ -23,13 +23,26 @@ def add_evaluate(sub: Any) -> None:
     p.add_argument("--compare-encoders", action="store_true",
                    help="embeddings block: also score the bundled text encoder not chosen for "
                    "this catalog (rows minilm_* or multilingual_*)")
+    p.add_argument("--als", action="store_true",
+                   help="recommender block: also train and score ALS on Spark (needs Java and "
+                   "pyspark; --spark-master)")
+    p.add_argument("--spark-master", metavar="URL", help="Spark master for --als (default: "
+                   "$BUNDLELAB_SPARK_MASTER or local[*])")
     common_options(p)
 
 
 def run_evaluate(args: argparse.Namespace, ws: Workspace, progress: Callable) -> dict:
     from core.evaluate import evaluate
 
-    options = {"embeddings": {"compare_encoders": True}} if args.compare_encoders else None
+    options: dict = {}
+    if args.compare_encoders:
+        options["embeddings"] = {"compare_encoders": True}
+    if args.als:
+        from core.engines import start_engine
+
+        start_engine("spark", args.spark_master)
+        options["recommender"] = {"extra_methods": ["als"]}
+    options = options or None
     result = evaluate(ws, args.dataset, cut=args.cut, top=args.top, blocks=args.only,
                       options=options, progress=progress)
     if not args.json:

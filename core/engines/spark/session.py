@@ -58,6 +58,12 @@ def spark_session(master: str | None = None) -> Any:
             return _SESSION
         from pyspark.sql import SparkSession
 
+        import warnings
+
+        # pyspark 4.3 warns at every start that pandas >= 3 is "not fully supported"; what the
+        # engine uses of it (toPandas of small results) is covered by the equality tests
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
+                                category=FutureWarning)
         master = master or default_master()
         builder = (SparkSession.builder.appName("bundlelab")
                    .config("spark.sql.session.timeZone", "UTC")
