@@ -7,7 +7,8 @@ Settings that make Spark agree with the DuckDB engine and behave on a laptop:
   reads back in DuckDB as ``TIMESTAMP``, unshifted;
 - ``spark.sql.ansi.enabled=false``: a value that does not parse is NULL (and gets a named drop
   reason), never a failed job;
-- no web UI, few shuffle partitions on ``local[...]`` masters, quiet logs.
+- no web UI, few shuffle partitions on ``local[...]`` masters, and there only Spark's errors
+  in the log (``log4j2.properties``: a CLI user sees BundleLab's progress, not Spark's INFO).
 
 ``BUNDLELAB_SPARK_MASTER`` (default ``local[*]``) is the master when none is given; on a cluster,
 ``spark-submit`` sets it and a session that already exists is reused as it is.
@@ -18,11 +19,13 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from pathlib import Path
 from typing import Any
 
 from core.errors import BundleLabError
 
 ENV_MASTER = "BUNDLELAB_SPARK_MASTER"
+LOG_CONFIG = Path(__file__).with_name("log4j2.properties")  # local masters: Spark's errors only
 DEFAULT_MASTER = "local[*]"
 _LOCK = threading.Lock()
 _SESSION: Any = None
@@ -72,7 +75,9 @@ def spark_session(master: str | None = None) -> Any:
                    .config("spark.ui.enabled", "false")
                    .config("spark.ui.showConsoleProgress", "false"))
         if master.startswith("local"):
+            quiet = f"-Dlog4j.configurationFile={LOG_CONFIG.as_uri()}"
             builder = (builder.master(master)
+                       .config("spark.driver.extraJavaOptions", quiet)
                        .config("spark.sql.shuffle.partitions", "8")
                        .config("spark.driver.memory", os.environ.get(
                            "BUNDLELAB_SPARK_DRIVER_MEMORY", "4g")))
