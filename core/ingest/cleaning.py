@@ -80,6 +80,9 @@ TIMESTAMP_FORMATS = [
     "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M",
     "%d.%m.%Y", "%m-%d-%Y %H:%M", "%m-%d-%Y", "%d/%m/%y %H:%M", "%m/%d/%y %H:%M", "%d/%m/%y",
     "%m/%d/%y", "%Y%m%d", "%Y年%m月%d日 %H:%M:%S", "%Y年%m月%d日",
+    # two-digit-year twins of the formats above (a %Y format does not count years below 1000)
+    "%m/%d/%y %I:%M %p", "%m/%d/%y %H:%M:%S", "%d/%m/%y %H:%M:%S", "%d.%m.%y %H:%M:%S",
+    "%d.%m.%y %H:%M", "%d.%m.%y", "%d-%m-%y %H:%M", "%d-%m-%y",
 ]
 
 
@@ -153,14 +156,19 @@ def finite_sql(column: str) -> str:
 def detect_timestamp_format(con: Any, sample: list[str]) -> str | None:
     """The format (DuckDB strptime) parsing most of ``sample``; ties go to the earlier format in
     ``TIMESTAMP_FORMATS`` (ISO first, month-first before day-first for '/', day-first for '-'
-    and '.'). Dates outside years 1..9999 do not count. None when nothing parses."""
+    and '.'). Dates outside years 1..9999 do not count, nor years below 1000 for a format with
+    ``%Y`` (two-digit years are ``%y``'s). None when nothing parses."""
     values = [v for v in sample if v][:2000]
     if not values:
         return None
     con.execute("CREATE OR REPLACE TEMP TABLE ts_sample AS SELECT unnest(?::VARCHAR[]) AS v",
                 [values])
-    counts = ", ".join(f"count({in_date_range(f'try_strptime(v, {q(f)})::TIMESTAMP')})"
-                       for f in TIMESTAMP_FORMATS)
+    # %Y reads "12/1/10" as the year 10: a four-digit-year format counts only years from 1000
+    # on, so two-digit years go to their %y twin (1969-2068, POSIX)
+    counts = ", ".join(
+        f"count({in_date_range(f'try_strptime(v, {q(f)})::TIMESTAMP')})" if "%Y" not in f else
+        f"count(CASE WHEN year(try_strptime(v, {q(f)})::TIMESTAMP) >= 1000 THEN 1 END)"
+        for f in TIMESTAMP_FORMATS)
     count_sql = f"SELECT {counts} FROM ts_sample"
     row = con.execute(count_sql).fetchone()
     best = max(range(len(row)), key=lambda i: (row[i], -i))
@@ -249,11 +257,14 @@ def clean_sql(exprs: dict[str, str], raw_cols: list[str], *, ts_fmt: str | None,
              f"WHEN total_raw IS NOT NULL THEN "
              f"{number_sql('total_raw', decimal_comma=decimal_comma, money=True)} / "
              f"NULLIF({qty}, 0) END")
+    # the fallback cast only for ISO-like text with a four-digit year first: DuckDB's cast
+    # also reads "13/01/21 09:00 AM" as the year 13
+    iso = ("CASE WHEN regexp_matches(ts_raw, '^\\s*[0-9]{4}[-/]') THEN "
+           "TRY_CAST(ts_raw AS TIMESTAMP) END")
     if has_ts and ts_fmt:
-        ts = (f"coalesce(try_strptime(ts_raw, {q(ts_fmt)})::TIMESTAMP, "
-              f"TRY_CAST(ts_raw AS TIMESTAMP))")
+        ts = f"coalesce(try_strptime(ts_raw, {q(ts_fmt)})::TIMESTAMP, {iso})"
     elif has_ts:
-        ts = "TRY_CAST(ts_raw AS TIMESTAMP)"
+        ts = iso
     else:
         ts = "NULL::TIMESTAMP"
     cust = ("CASE WHEN cust_raw LIKE '%@%' THEN 'h_' || left(sha256(lower(cust_raw)), 16) "

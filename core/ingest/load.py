@@ -219,6 +219,8 @@ def ingest(ws: Workspace, path: str | Path, *, catalog: str | Path | None = None
         summary["catalog_rows"] = cat_rows
         _promote(ws, name, staging)
         staging = None
+        # the Spark engine's Parquet copy of an earlier version (lake/<dataset>) is stale now
+        shutil.rmtree(ws.root / "lake" / name, ignore_errors=True)
     finally:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)

@@ -65,7 +65,7 @@ SEMICOLON = """order;item;quantity;date;price;customer
 9;Brot;1;03.02.2018;1,50;k3
 """
 
-NO_QUANTITY = """order,item,when
+NO_QUANTITY = """order,item,date
 1,coffee,2021-03-01 08:00
 1,coffee,2021-03-01 08:00
 1,bread,2021-03-01 08:00
@@ -76,7 +76,7 @@ NO_QUANTITY = """order,item,when
 3,coffee,2021-03-02 09:00
 """
 
-AMPM = """order,item,when,price,customer
+AMPM = """order,item,date,price,customer
 1,a,03/01/85 08:00 PM,1,x
 1,b,03/01/85 08:00 PM,1,x
 2,a,03/01/21 09:00 AM,1,y
@@ -111,13 +111,105 @@ def assert_same_dataset(a, b):
         assert ca.execute(info).fetchall() == cb.execute(info).fetchall()
 
 
+ZONES = """order,item,date,price
+1,a,2019-01-02T10:00:00+02:00,1
+1,b,2019-01-02T10:00:00+02:00,1
+2,a,2019-01-03T23:30:00-05:30,1
+2,c,2019-01-03T23:30:00Z,1
+3,b,2019-01-04T10:00:00+0100,1
+3,c,2019-01-04T10:00:00+01,1
+"""
+
+TWO_DIGIT_YEARS = """InvoiceNo,StockCode,InvoiceDate,UnitPrice
+1,a,12/1/10 8:26,1
+1,b,12/1/10 8:26,1
+2,a,12/13/70 9:00,1
+2,c,12/13/70 9:00,1
+3,b,1/2/68 10:00,1
+"""
+
+ISO_VARIANTS = """order,item,timestamp,price
+1,a,2019-01-02 10:00:00 UTC,1
+1,b,2019-01-02 10:00:00.1234567,1
+2,a,2019-01-03  11:00:00,1
+2,c,2019-01/03 11:00:00,1
+3,b,2019-02-29 10:00:00,1
+3,c,2019-01-04T10:00:00.123456789Z,1
+"""
+
+ENDINGS = """order,item,quantity,price,customer
+1,"none
+",1,"1,5
+",x
+1,"POST
+",1,2,x
+2,a,1,"3
+",17850.0
+2,b,1,2,"17850.0
+"
+"""
+
+
 @pytest.mark.parametrize("name,text", [("messy.csv", MESSY), ("kasse.csv", SEMICOLON),
-                                       ("units.csv", NO_QUANTITY), ("ampm.csv", AMPM)])
+                                       ("units.csv", NO_QUANTITY), ("ampm.csv", AMPM),
+                                       ("zones.csv", ZONES), ("years.csv", TWO_DIGIT_YEARS),
+                                       ("iso.csv", ISO_VARIANTS), ("endings.csv", ENDINGS)])
 def test_ingest_same_as_duckdb(spark, tmp_path, name, text):
     a, b = both(tmp_path, name, text)
     assert_same_dataset(a, b)
     summary = b[1]
     assert summary["rows_read"] == summary["rows_kept"] + sum(summary["dropped"].values())
+
+
+def test_dates_are_read_as_dates(spark, tmp_path):
+    """The probes above really hold dates: AM/PM, offsets to UTC, two-digit years (POSIX)."""
+    _, (ws, _) = both(tmp_path, "ampm.csv", AMPM)
+    assert ws.lines("d").timestamp.min() == pd.Timestamp("1985-03-01 20:00")
+    _, (ws, _) = both(tmp_path, "zones.csv", ZONES)
+    assert ws.lines("d").timestamp.iloc[0] == pd.Timestamp("2019-01-02 08:00")
+    _, (ws, summary) = both(tmp_path, "years.csv", TWO_DIGIT_YEARS)
+    assert summary["timestamp_format"] == "%m/%d/%y %H:%M"
+    assert sorted(ws.lines("d").timestamp.dt.year.unique()) == [1970, 2010, 2068]
+
+
+@pytest.mark.parametrize("name,raw", [("sales [2024].csv", MESSY.encode()),
+                                      ("a:b{c}.csv", MESSY.encode()),
+                                      ("orders.csv", __import__("gzip").compress(MESSY.encode())),
+                                      ("plain.csv.gz", MESSY.encode())])
+def test_odd_file_names_and_compression(spark, tmp_path, name, raw):
+    """Spark reads names as globs and compression from the name: the engine hands it a
+    plain-named link whose suffix follows the file's first bytes."""
+    src = tmp_path / name
+    src.write_bytes(raw)
+    out = []
+    for engine in ("duckdb", "spark"):
+        ws = Workspace(tmp_path / f"odd_{engine}")
+        out.append((ws, engine_ingest(engine, ws, src, dataset="d")))
+    assert_same_dataset(*out)
+    assert out[1][1]["rows_kept"] > 5
+    assert not list((tmp_path / "odd_spark" / "tmp").glob("spark-*"))  # links and output gone
+
+
+def test_bytes_not_utf8_after_the_head(spark, tmp_path):
+    """A cp1252 byte past the sniffed head: both engines read the whole file as cp1252."""
+    head = "order,item,quantity,price\n" + "".join(f"{i},item{i % 50},1,1.5\n"
+                                                   for i in range(60000))
+    src = tmp_path / "late.csv"
+    src.write_bytes(head.encode() + "60001,Café crème,1,2\n60001,item1,1,1.5\n".encode("cp1252"))
+    out = []
+    for engine in ("duckdb", "spark"):
+        ws = Workspace(tmp_path / f"late_{engine}")
+        out.append((ws, engine_ingest(engine, ws, src, dataset="d")))
+    assert_same_dataset(*out)
+    assert "Café crème" in set(out[1][0].lines("d").item_id)
+
+
+def test_spark_failure_is_one_sentence(spark, tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    with pytest.raises(BundleLabError, match="no such file"):
+        engine_ingest("spark", ws, (tmp_path / "missing.parquet").resolve().as_uri())
+    with pytest.raises(BundleLabError, match="no such file"):
+        engine_ingest("spark", ws, (tmp_path / "missing.csv").resolve().as_uri())
 
 
 def test_messy_file_uses_every_rule(spark, tmp_path):

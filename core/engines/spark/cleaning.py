@@ -17,21 +17,32 @@ from core.ingest.cleaning import (MAX_NUMBER, NON_PRODUCT_NAME_RE, NON_PRODUCT_R
                                   PLACEHOLDER_RE, WEEKDAY_RE)
 
 # DuckDB's trim removes the Unicode space separators (category Zs), not tabs or newlines.
-_ZS = r"^\p{Zs}+|\p{Zs}+$"
+_ZS = r"^\p{Zs}+|\p{Zs}+\z"
 # The numbers DuckDB's TRY_CAST(... AS DOUBLE) reads (underscores between digits, surrounding
 # whitespace); 'inf' and 'nan' it reads too, but ``finite`` turns them into NULL anyway.
 _NUMBER = (r"^\s*[-+]?([0-9]+(_[0-9]+)*(\.([0-9]+(_[0-9]+)*)?)?|\.[0-9]+(_[0-9]+)*)"
-           r"([eE][-+]?[0-9]+)?\s*$")
+           r"([eE][-+]?[0-9]+)?\s*\z")
 _MONEY = r"[£$€¥₹\s]|EUR|USD|GBP|RMB|CNY|元"
-# ISO-like texts DuckDB's TRY_CAST(... AS TIMESTAMP) reads: the fallback after the format.
-_ISO_TS = (r"^\s*[0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}([ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}"
-           r"(\.[0-9]{1,6})?)?)?\s*(Z|[+-][0-9]{2}(:?[0-9]{2})?)?\s*$")
-_ISO_ZONE = r"\s*(Z|[+-][0-9]{2}(:?[0-9]{2})?)\s*$"
+# ISO-like texts DuckDB's TRY_CAST(... AS TIMESTAMP) reads: the fallback after the format. The
+# same separator twice; any number of fraction digits (DuckDB keeps 6); a zone after the time
+# (an offset, Z, or a word such as UTC), which DuckDB's cast ignores.
+_ISO_TS = (r"^\s*[0-9]{4}([-/])[0-9]{1,2}\1[0-9]{1,2}(([ T]\s*)[0-9]{1,2}:[0-9]{2}"
+           r"(:[0-9]{2}(\.[0-9]+)?)?)?\s*(Z|[+-][0-9]{2}(:?[0-9]{2})?|[A-Za-z]+)?\s*\z")
+_ISO_ZONE = r"\s*(Z|[+-][0-9]{2}(:?[0-9]{2})?|[A-Za-z]+)\s*\z"
+_ISO_FRACTION = r"(\.[0-9]{6})[0-9]+"
 
 # strptime (DuckDB) -> Java DateTimeFormatter (Spark). Single letters parse one or two digits,
-# as DuckDB's %m, %d, %H do.
-_DIRECTIVES = {"%Y": "yyyy", "%m": "M", "%d": "d", "%H": "H", "%M": "m", "%S": "s",
-               "%f": "SSSSSS", "%I": "h", "%p": "a", "%y": "yy", "%z": "XX"}
+# as DuckDB's %m, %d, %H do; ``y`` any number of year digits, as DuckDB's %Y (``12/1/10`` is
+# year 10 on both); %z takes +02:00, +0200, +02 and Z.
+_DIRECTIVES = {"%Y": "y", "%m": "M", "%d": "d", "%H": "H", "%M": "m", "%S": "s",
+               "%f": "SSSSSS", "%I": "h", "%p": "a", "%y": "yy", "%z": "[XXX][XX][X]"}
+
+
+def java_re(pattern: str) -> str:
+    """An RE2 pattern of ``core.ingest.cleaning`` for Java: its closing ``$`` as ``\\z`` (Java's
+    ``$`` also matches before a final newline; RE2's does not)."""
+    return pattern[:-1] + r"\z" if pattern.endswith("$") and not pattern.endswith(r"\$") \
+        else pattern
 
 
 def F() -> Any:
@@ -97,7 +108,7 @@ def timestamp_text(expr: Any, raw: list[str]) -> Any:
 def try_double(c: Any) -> Any:
     """DuckDB's ``TRY_CAST(c AS DOUBLE)`` for the texts it reads; NULL for the others."""
     f = F()
-    plain = f.regexp_replace(f.regexp_replace(c, r"^\s+|\s+$", ""), "_", "")
+    plain = f.regexp_replace(f.regexp_replace(c, r"^\s+|\s+\z", ""), "_", "")
     return f.when(c.rlike(_NUMBER), plain.cast("double"))
 
 
@@ -107,10 +118,10 @@ def number(c: Any, *, decimal_comma: bool, money: bool = False) -> Any:
     f = F()
     x = f.regexp_replace(c, _MONEY, "") if money else c
     if decimal_comma:
-        x = f.when(x.rlike(r"^[-+]?[0-9.]*,[0-9]+$"),
+        x = f.when(x.rlike(r"^[-+]?[0-9.]*,[0-9]+\z"),
                    f.regexp_replace(f.regexp_replace(x, r"\.", ""), ",", ".")).otherwise(x)
     else:
-        x = f.when(x.rlike(r"^[-+]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$"),
+        x = f.when(x.rlike(r"^[-+]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?\z"),
                    f.regexp_replace(x, ",", "")).otherwise(x)
     return f.coalesce(try_double(c), try_double(x))
 
@@ -126,9 +137,10 @@ def parse_timestamp(c: Any, fmt: str | None) -> Any:
     time for formats with a zone, as DuckDB's cast of a TIMESTAMPTZ in a UTC session)."""
     f = F()
     iso = f.regexp_replace(f.regexp_replace(utrim(c), _ISO_ZONE, ""), "/", "-")
-    cast = f.regexp_replace(iso, "T", " ").try_cast("timestamp_ntz")
+    iso = f.regexp_replace(f.regexp_replace(iso, r"(?<=[0-9])[ T]\s*", " "), _ISO_FRACTION, "$1")
+    cast = iso.try_cast("timestamp_ntz")
     # Spark's cast rolls an impossible day back ('2018-02-29' -> 2018-02-01); DuckDB refuses it
-    day = f.regexp_extract(iso, r"^[0-9]{4}-[0-9]{1,2}-([0-9]{1,2})", 1).cast("int")
+    day = f.regexp_extract(iso, r"^\s*[0-9]{4}-[0-9]{1,2}-([0-9]{1,2})", 1).cast("int")
     fallback = f.when(c.rlike(_ISO_TS) & (f.dayofmonth(cast) == day), cast)
     if not fmt:
         return fallback.cast("timestamp_ntz")
@@ -138,8 +150,8 @@ def parse_timestamp(c: Any, fmt: str | None) -> Any:
     else:
         parsed = f.try_to_timestamp(c, pattern)
     if "%y" in fmt:  # POSIX: 69-99 are the 1900s, 00-68 the 2000s (Java's yy: 2000-2099)
-        parsed = f.when(f.year(parsed) >= 2069, f.add_months(parsed, -1200)).otherwise(parsed)
-        parsed = parsed.cast("timestamp_ntz")
+        parsed = f.when(f.year(parsed) >= 2069,
+                        parsed - f.expr("INTERVAL 100 YEARS")).otherwise(parsed)
     return f.coalesce(parsed.cast("timestamp_ntz"), fallback.cast("timestamp_ntz"))
 
 
@@ -155,18 +167,18 @@ def customer(c: Any) -> Any:
     f = F()
     return (f.when(c.contains("@"), f.concat(f.lit("h_"),
                                              f.substring(f.sha2(f.lower(c), 256), 1, 16)))
-            .when(c.contains(".") & c.rlike(r"^[0-9]+\.0+$"), f.regexp_replace(c, r"\.0+$", ""))
+            .when(c.contains(".") & c.rlike(r"^[0-9]+\.0+\z"), f.regexp_replace(c, r"\.0+\z", ""))
             .otherwise(c))
 
 
 def placeholder(item_id: Any) -> Any:
-    return F().coalesce(F().lower(item_id).rlike(PLACEHOLDER_RE), F().lit(False))
+    return F().coalesce(F().lower(item_id).rlike(java_re(PLACEHOLDER_RE)), F().lit(False))
 
 
 def non_product(item_id: Any, item_name: Any) -> Any:
     f = F()
-    return (f.coalesce(f.upper(item_id).rlike(NON_PRODUCT_RE), f.lit(False)) |
-            f.coalesce(f.upper(item_name).rlike(NON_PRODUCT_NAME_RE), f.lit(False)))
+    return (f.coalesce(f.upper(item_id).rlike(java_re(NON_PRODUCT_RE)), f.lit(False)) |
+            f.coalesce(f.upper(item_name).rlike(java_re(NON_PRODUCT_NAME_RE)), f.lit(False)))
 
 
 def prefixed(order_id: Any, letter: str) -> Any:

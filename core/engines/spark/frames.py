@@ -56,28 +56,28 @@ def is_parquet(sn: Sniffed) -> bool:
     return sn.kind == "parquet"
 
 
-def read_raw(spark: Any, sn: Sniffed, source: str | None = None) -> Any:
-    """The sniffed file (``source``: another path to read, e.g. a cluster URI) as text columns
-    ``c0..cN`` plus ``line_no``. CSV: the sniffed UTF-8 file with its delimiter; Parquet: every
-    column cast to text (a folder of part files: files in name order, then rows)."""
+def read_raw(spark: Any, sn: Sniffed, source: str, encoding: str = "UTF-8") -> Any:
+    """The file at ``source`` (a URI Spark reads: a plain-named link to a local upload, or a
+    cluster path) as text columns ``c0..cN`` (``sn.header``'s columns, by name for Parquet)
+    plus ``line_no``. CSV: UTF-8 with the sniffed delimiter; Parquet: every column cast to text
+    (part files with different columns are merged by name). Several files (a folder): files in
+    name order, then rows."""
     f = sc.F()
-    path = source or str(sn.path)
     n = len(sn.header)
     if is_parquet(sn):
-        df = spark.read.parquet(path)
-        df = df.select(*[_as_text(df, c).alias(f"c{i}") for i, c in enumerate(df.columns)])
-        df = df.withColumn("_file", f.input_file_name())
-        if df.select("_file").distinct().limit(2).count() > 1:  # part files: in name order
-            df = _numbered(df.withColumn("_row", f.monotonically_increasing_id()),
-                           ["_file", "_row"]).drop("_row")
-        else:
-            df = _numbered(df)
-        return df.drop("_file")
-    reader = (spark.read.option("header", True).option("sep", sn.delimiter)
-              .option("quote", '"').option("escape", '"').option("multiLine", True)
-              .option("mode", "PERMISSIVE").option("encoding", "UTF-8"))
-    schema = ", ".join(f"c{i} string" for i in range(n))
-    df = reader.schema(schema).csv(path)
+        df = spark.read.option("mergeSchema", True).parquet(source)
+        present = set(df.columns)
+        df = df.select(*[(_as_text(df, c) if c in present else f.lit(None).cast("string"))
+                         .alias(f"c{i}") for i, c in enumerate(sn.header)])
+    else:
+        reader = (spark.read.option("header", True).option("sep", sn.delimiter)
+                  .option("quote", '"').option("escape", '"').option("multiLine", True)
+                  .option("mode", "PERMISSIVE").option("encoding", encoding))
+        df = reader.schema(", ".join(f"c{i} string" for i in range(n))).csv(source)
+    if len(df.inputFiles()) > 1:  # Spark packs files by size: number them in name order
+        df = df.withColumn("_file", f.input_file_name()) \
+            .withColumn("_row", f.monotonically_increasing_id())
+        return _numbered(df, ["_file", "_row"]).drop("_file", "_row")
     return _numbered(df)
 
 
@@ -114,7 +114,7 @@ def order_facts(mapped: Any, has: set[str]) -> tuple[int, float]:
     for c in parts:
         cond = cond | ((f.col(c) > 0) & (f.col(c) < f.col("n")))
     row = per.agg(f.sum(f.when(cond, 1).otherwise(0)),
-                  f.sum(f.when(f.col("order_id").rlike("^[0-9]+$"), f.col("n")).otherwise(0)),
+                  f.sum(f.when(f.col("order_id").rlike(r"^[0-9]+\z"), f.col("n")).otherwise(0)),
                   f.sum("n")).collect()[0]
     return int(row[0] or 0), float(row[1] or 0) / max(float(row[2] or 0), 1.0)
 

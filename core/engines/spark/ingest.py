@@ -22,17 +22,21 @@ from __future__ import annotations
 
 import shutil
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from core.engines.spark.frames import clean_frame, read_raw
+from core.engines.spark.paths import guarded, spark_path
 from core.engines.spark.remote import is_local, remote_inputs
+from core.errors import InputError
 from core.engines.spark.session import spark_session
 from core.files import owned_name
 from core.ingest.load import (IngestOptions, _final_sources, _promote, _stage_uploads,
                               default_name, opened)
 from core.ingest.rawread import configure
 from core.ingest.rawread import read_raw as duck_read_raw
+from core.ingest.sniff import sniff
 from core.ingest.store import EXAMPLES_PER_REASON, clean_and_store
 from core.progress import Progress, report, sub_progress
 from core.workspace import Workspace, check_dataset_name
@@ -71,6 +75,53 @@ def _load_clean(con: Any, folder: Path, examples: list[tuple], n_cols: int) -> N
         con.executemany(insert_sql, [list(r) for r in examples])
 
 
+def _read_counted(spark: Any, sn: Any, source: str,
+                  encoding: str = "UTF-8") -> tuple[Any, int, bool]:
+    """The raw table (cached), its rows, and whether a value holds U+FFFD (bytes that were not
+    UTF-8, replaced by Spark's reader), counted in one pass."""
+    from pyspark.sql import functions as f
+
+    raw = read_raw(spark, sn, source, encoding).cache()
+    cols = [f"c{i}" for i in range(len(sn.header))]
+    row = raw.agg(f.count(f.lit(1)), f.max(f.concat_ws("", *cols).contains("\ufffd")
+                                             .cast("int"))).collect()[0]
+    return raw, int(row[0]), bool(row[1])
+
+
+def _clean_on_spark(spark: Any, ws: Workspace, inp: Any, path: str | Path, local: bool,
+                    options: IngestOptions, out: Path) -> tuple[int, list[tuple], str | None]:
+    """Read, clean and write the clean table to ``out`` (Parquet); returns (rows read, the raw
+    example rows, the timestamp format)."""
+    with ExitStack() as stack:
+        source = stack.enter_context(spark_path(inp.sn, ws.tmp_dir)) if local else str(path)
+        raw, rows_read, replaced = _read_counted(spark, inp.sn, source,
+                                                 "UTF-8" if local else inp.sn.encoding)
+        if replaced and local and inp.sn.kind == "csv" and inp.sn.encoding.startswith("utf-8"):
+            # bytes past the sniffed head that are not UTF-8: sniff the whole file, as the
+            # DuckDB engine does, and read its conversion
+            raw.unpersist()
+            inp.sn = sniff(Path(path), ws.tmp_dir, layout=options.layout, full_scan=True,
+                           has_mapping=bool(options.mapping))
+            if inp.sn.temp:
+                inp.tmp.append(inp.sn.path)
+            source = stack.enter_context(spark_path(inp.sn, ws.tmp_dir))
+            raw, rows_read, _ = _read_counted(spark, inp.sn, source)
+        try:
+            if rows_read == 0:
+                raise InputError(f"{inp.sn.original.name} has a header "
+                                 f"({', '.join(inp.sn.header[:8])}) but no data rows. Export "
+                                 "the orders again with the data included.", file=str(path),
+                                 columns=inp.sn.header)
+            clean, ts_fmt = clean_frame(raw, inp.sn, inp.lines_map, options,
+                                        decimal_comma=inp.sn.delimiter != ",")
+            clean.write.parquet(out.resolve().as_uri())
+            examples = _examples(spark.read.parquet(out.resolve().as_uri()), raw,
+                                 len(inp.sn.header))
+        finally:
+            raw.unpersist()
+    return rows_read, examples, ts_fmt
+
+
 def spark_ingest(ws: Workspace, path: str | Path, *, catalog: str | Path | None = None,
                  dataset: str | None = None, options: IngestOptions | None = None,
                  progress: Progress | None = None, master: str | None = None) -> dict[str, Any]:
@@ -91,28 +142,15 @@ def spark_ingest(ws: Workspace, path: str | Path, *, catalog: str | Path | None 
             ctx = opened(ws, Path(path), catalog, options, sub_progress(progress, 0.0, 0.1))
         else:
             ctx = remote_inputs(spark, str(path), catalog, options, ws.tmp_dir)
-        with ctx as inp:
+        with guarded(f"reading {Path(str(path)).name}"), ctx as inp:
             report(progress, 0.1, "reading and cleaning the rows on Spark")
             inputs = [Path(path)] + ([catalog] if catalog else []) if local else \
                 ([catalog] if catalog else [])
             staging = _stage_uploads(ws, inputs) if inputs else None
             sources = _final_sources(ws, name, inputs, staging) if local else \
                 [str(path)] + (_final_sources(ws, name, inputs, staging) if inputs else [])
-            raw = read_raw(spark, inp.sn, None if local else str(path)).cache()
-            try:
-                rows_read = raw.count()
-                if rows_read == 0:
-                    from core.errors import InputError
-                    raise InputError(f"{inp.sn.original.name} has a header "
-                                     f"({', '.join(inp.sn.header[:8])}) but no data rows. "
-                                     "Export the orders again with the data included.",
-                                     file=str(path), columns=inp.sn.header)
-                clean, ts_fmt = clean_frame(raw, inp.sn, inp.lines_map, options,
-                                            decimal_comma=inp.sn.delimiter != ",")
-                clean.write.parquet(str(out))
-                examples = _examples(spark.read.parquet(str(out)), raw, len(inp.sn.header))
-            finally:
-                raw.unpersist()
+            rows_read, examples, ts_fmt = _clean_on_spark(spark, ws, inp, path, local, options,
+                                                          out)
             report(progress, 0.6, f"storing {rows_read:,} cleaned rows")
             with ws.connect() as con:
                 configure(con)

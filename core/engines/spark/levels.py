@@ -61,12 +61,16 @@ def level_itemsets(spark: Any, ranked: Any, *, min_count: int, max_len: int, gua
         cols = [f"r{i}" for i in range(1, k + 1)]
         counted = occ.groupBy(*cols).agg(f.count(f.lit(1)).alias("n")) \
             .where(f.col("n") >= int(min_count))
-        rows = counted.toPandas()
+        counted = counted.cache()
+        try:
+            guard.check_count(k, counted.count())  # before anything reaches the driver
+            rows = counted.toPandas()
+        finally:
+            counted.unpersist()
         if rows.empty:
             return
         found = rows[cols].to_numpy(np.int32)
         order = np.lexsort(found.T[::-1])
-        guard.check_count(k, len(found))
         sets[k], cnts[k] = found[order], rows["n"].to_numpy(np.int64)[order]
         guard.done[k] = len(found)
         if max_len and k >= max_len or len(found) < k + 1:

@@ -26,13 +26,25 @@ def is_local(path: str | Path) -> bool:
 
 
 def _is_parquet(spark: Any, path: str) -> bool:
+    """Parquet by its name, the first bytes of the file (``PAR1``) or, for a folder, its part
+    files' names; asked through Hadoop's file system, so nothing is read as the wrong format."""
+    jvm = spark._jvm
+    hpath = jvm.org.apache.hadoop.fs.Path(path)
+    fs = hpath.getFileSystem(spark._jsc.hadoopConfiguration())
+    if not fs.exists(hpath):
+        raise InputError(f"{path}: there is no such file or folder (as Spark sees it). Check "
+                         "the address and that the cluster may read it.", file=path)
     if path.rstrip("/").lower().endswith((".parquet", ".pq")):
         return True
+    if fs.getFileStatus(hpath).isDirectory():
+        names = [st.getPath().getName() for st in fs.listStatus(hpath)]
+        return any(n.lower().endswith((".parquet", ".pq")) for n in names
+                   if not n.startswith(("_", ".")))
+    stream = fs.open(hpath)
     try:
-        spark.read.parquet(path).schema  # noqa: B018 - reads the footer only
-        return True
-    except Exception:  # not Parquet: read as CSV
-        return False
+        return bytes(stream.readNBytes(4)) == b"PAR1"
+    finally:
+        stream.close()
 
 
 @contextmanager
@@ -44,7 +56,7 @@ def remote_inputs(spark: Any, path: str, catalog: Path | None, options: Any,
     tmp: list[Path] = []
     try:
         if _is_parquet(spark, path):
-            header = list(spark.read.parquet(path).columns)
+            header = list(spark.read.option("mergeSchema", True).parquet(path).columns)
             sn = Sniffed(original=Path(name), path=Path(name), kind="parquet", encoding="utf-8",
                          delimiter=",", header=header)
         else:
@@ -60,8 +72,8 @@ def remote_inputs(spark: Any, path: str, catalog: Path | None, options: Any,
             found = sniff(local, tmp_dir, layout="lines", has_mapping=bool(options.mapping))
             if found.temp:
                 tmp.append(found.path)
-            sn = Sniffed(original=Path(name), path=Path(name), kind="csv", encoding="utf-8",
-                         delimiter=found.delimiter, header=found.header)
+            sn = Sniffed(original=Path(name), path=Path(name), kind="csv",
+                         encoding=found.encoding, delimiter=found.delimiter, header=found.header)
         mp.check_header(sn.header, name)
         cat_sn = None
         if catalog is not None:

@@ -10,8 +10,9 @@ Settings that make Spark agree with the DuckDB engine and behave on a laptop:
 - no web UI, few shuffle partitions on ``local[...]`` masters, and there only Spark's errors
   in the log (``log4j2.properties``: a CLI user sees BundleLab's progress, not Spark's INFO).
 
-``BUNDLELAB_SPARK_MASTER`` (default ``local[*]``) is the master when none is given; on a cluster,
-``spark-submit`` sets it and a session that already exists is reused as it is.
+``BUNDLELAB_SPARK_MASTER`` (default ``local[*]``) is the master when none is given. Under
+``spark-submit`` (no ``--spark-master``), its ``--master`` and ``--conf`` settings stand: only the
+three correctness settings above are added.
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ def spark_available() -> str | None:
     return None
 
 
+def under_spark_submit() -> bool:
+    """Whether ``spark-submit`` started this process (it passes the JVM gateway's port)."""
+    return bool(os.environ.get("PYSPARK_GATEWAY_PORT"))
+
+
 def default_master() -> str:
     return os.environ.get(ENV_MASTER, "").strip() or DEFAULT_MASTER
 
@@ -67,22 +73,23 @@ def spark_session(master: str | None = None) -> Any:
         # engine uses of it (toPandas of small results) is covered by the equality tests
         warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
                                 category=FutureWarning)
-        master = master or default_master()
         builder = (SparkSession.builder.appName("bundlelab")
                    .config("spark.sql.session.timeZone", "UTC")
                    .config("spark.sql.timestampType", "TIMESTAMP_NTZ")
                    .config("spark.sql.ansi.enabled", "false")
-                   .config("spark.ui.enabled", "false")
                    .config("spark.ui.showConsoleProgress", "false"))
-        if master.startswith("local"):
-            quiet = f"-Dlog4j.configurationFile={LOG_CONFIG.as_uri()}"
-            builder = (builder.master(master)
-                       .config("spark.driver.extraJavaOptions", quiet)
-                       .config("spark.sql.shuffle.partitions", "8")
-                       .config("spark.driver.memory", os.environ.get(
-                           "BUNDLELAB_SPARK_DRIVER_MEMORY", "4g")))
-        elif not SparkSession.getActiveSession():
-            builder = builder.master(master)
+        submitted = under_spark_submit()
+        if submitted and not master and not os.environ.get(ENV_MASTER, "").strip():
+            master = "(spark-submit)"  # its --master and --conf stand as they are
+        else:
+            master = master or default_master()
+            builder = builder.master(master).config("spark.ui.enabled", "false")
+            if master.startswith("local"):
+                quiet = f"-Dlog4j.configurationFile={LOG_CONFIG.as_uri()}"
+                builder = (builder.config("spark.driver.extraJavaOptions", quiet)
+                           .config("spark.sql.shuffle.partitions", "8")
+                           .config("spark.driver.memory", os.environ.get(
+                               "BUNDLELAB_SPARK_DRIVER_MEMORY", "4g")))
         try:
             _SESSION = builder.getOrCreate()
         except Exception as exc:  # the JVM did not start: say why, in one line
