@@ -263,9 +263,19 @@ names AS (SELECT item_id, arg_max(item_name, n * 10000000000 - first) AS item_na
 cats AS (SELECT item_id, arg_max(category, n * 10000000000 - first) AS category FROM (
     SELECT item_id, category, count(*) AS n, min(line_no) AS first FROM kept
     WHERE category IS NOT NULL GROUP BY item_id, category) GROUP BY item_id),
-agg AS (SELECT item_id, median(unit_price) AS price, count(DISTINCT order_id) AS n_orders,
-    count(*) AS n_lines, sum(quantity) AS quantity, min(ts) AS first_seen, max(ts) AS last_seen,
-    min(line_no) AS first_line FROM kept GROUP BY item_id),
+per_order AS (SELECT item_id, order_id, count(*) AS n, sum(quantity) AS q, min(ts) AS f,
+    max(ts) AS l, min(line_no) AS fl FROM kept GROUP BY item_id, order_id),
+prices AS (SELECT item_id, unit_price, count(*) AS c FROM kept WHERE unit_price IS NOT NULL
+    GROUP BY item_id, unit_price),
+ranked AS (SELECT item_id, unit_price, sum(c) OVER w - c AS below, sum(c) OVER w AS upto,
+    sum(c) OVER (PARTITION BY item_id) AS total FROM prices
+    WINDOW w AS (PARTITION BY item_id ORDER BY unit_price ROWS UNBOUNDED PRECEDING)),
+med AS (SELECT item_id, avg(unit_price) AS price FROM ranked
+    WHERE (below < (total + 1) // 2 AND upto >= (total + 1) // 2)
+       OR (below < total // 2 + 1 AND upto >= total // 2 + 1) GROUP BY item_id),
+agg AS (SELECT item_id, med.price, count(*) AS n_orders, sum(n) AS n_lines, sum(q) AS quantity,
+    min(f) AS first_seen, max(l) AS last_seen, min(fl) AS first_line
+    FROM per_order LEFT JOIN med USING (item_id) GROUP BY item_id, med.price),
 ids AS (SELECT item_id FROM agg UNION SELECT item_id FROM cat)
 SELECT ?, ids.item_id,
     coalesce(cat.item_name, names.item_name, ids.item_id),

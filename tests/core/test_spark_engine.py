@@ -253,6 +253,23 @@ def test_cluster_paths_read_in_place(spark, tmp_path):
     pd.testing.assert_frame_equal(ws2.lines("d"), ref.lines("d"))
 
 
+def test_parquet_folder_of_many_parts(spark, tmp_path):
+    """A folder of 12 part files of different sizes (Spark packs them by size and sorts them
+    between jobs): every row is read once, numbered in the parts' name order, as on DuckDB."""
+    src = tmp_path / "shop.csv"
+    src.write_text(synthetic_shop(600), encoding="utf-8")
+    folder = tmp_path / "parts"
+    (spark.read.option("header", True).csv(str(src)).repartition(12, "order")
+     .write.parquet(folder.resolve().as_uri()))
+    assert len(list(folder.glob("*.parquet"))) >= 8
+    out = []
+    for engine in ("duckdb", "spark"):
+        ws = Workspace(tmp_path / f"parts_{engine}")
+        out.append((ws, engine_ingest(engine, ws, folder, dataset="d")))
+    assert_same_dataset(*out)
+    assert out[1][1]["rows_read"] == sum(1 for _ in src.open()) - 1
+
+
 def synthetic_shop(n_orders: int = 400, seed: int = 0) -> str:
     rng = np.random.default_rng(seed)
     rows = ["order,item,qty,price,customer,when"]

@@ -23,9 +23,11 @@ def _numbered(df: Any, order: list[str] | None = None) -> Any:
     sorted by ``order`` first. Consecutive numbers without a Python pass: each partition's rows
     are counted and the counts summed into offsets (a few numbers on the driver)."""
     f = sc.F()
-    if order:
-        df = df.sort(*order)
-    df = df.withColumn("_mid", f.monotonically_increasing_id())
+    if order:  # a sort's partitions differ between jobs (adaptive execution): pin them first
+        df = df.sort(*order).withColumn("_mid", f.monotonically_increasing_id()) \
+            .localCheckpoint(eager=True)
+    else:  # one file read as it lies: the same partitions in every job
+        df = df.withColumn("_mid", f.monotonically_increasing_id())
     df = df.withColumn("_part", f.shiftright("_mid", 33))
     counts = sorted((r["_part"], r["n"]) for r in
                     df.groupBy("_part").agg(f.count(f.lit(1)).alias("n")).collect())
