@@ -127,17 +127,45 @@ def default_cut(lines: pd.DataFrame, test_share: float = 0.2) -> pd.Timestamp | 
     first_day, last_day = first.iloc[0].normalize(), first.iloc[-1].normalize()
     if first_day == last_day:  # one day: every cut leaves one side empty
         return None
-    ts = first.iloc[int(len(first) * (1 - test_share))]
-    cut = ts.normalize()
-    if cut <= first_day:  # keep at least one train day (the next day is <= last_day)
-        cut = first_day + pd.Timedelta(days=1)
-    return cut
+    return cut_on(first.iloc[n_train(len(first), test_share)].normalize(), first_day)
+
+
+def n_train(n_orders: int, test_share: float) -> int:
+    """How many of ``n_orders`` (sorted by time or file order) the training side keeps; the
+    order at this position (from 0) is the first held out."""
+    return int(n_orders * (1 - test_share))
+
+
+def cut_on(held_day: pd.Timestamp, first_day: pd.Timestamp) -> pd.Timestamp:
+    """The cut: the day of the first held-out order, but at least one day after the first day
+    (a training day is kept; the caller checked that a later day exists)."""
+    return held_day if held_day > first_day else first_day + pd.Timedelta(days=1)
 
 
 def lines_before(lines: pd.DataFrame, cut: str | date | datetime | None) -> pd.DataFrame:
     """The training lines: orders before ``cut`` (see ``temporal_split``), or all lines when no
     cut is given. The one place that decides what "trained on orders before the cut" means."""
     return lines if parse_cut(cut) is None else temporal_split(lines, cut).train
+
+
+NO_TIMESTAMP_CUT = ("this dataset has no timestamps, so --cut cannot be used; "
+                    "leave it out to hold out the last 20% of orders in file order")
+
+
+def no_split_day(dated: int, lo: pd.Timestamp) -> BundleLabError:
+    """Timestamps, but no day splits them (``dated`` orders with a date, the earliest ``lo``)."""
+    what = (f"only {dated} order has a date" if dated < 2 else
+            f"all {dated:,} dated orders fall on one day, {day(lo)}")
+    return BundleLabError(f"a held-out later period needs dated orders on at least two "
+                          f"different days, but here {what}: load more order history (orders "
+                          "from later days)")
+
+
+def empty_side(cut_ts: pd.Timestamp, side: str, lo: pd.Timestamp,
+               hi: pd.Timestamp) -> BundleLabError:
+    """The cut leaves no ``side`` ("test" or "training") orders in data from ``lo`` to ``hi``."""
+    return BundleLabError(f"cut date {day(cut_ts)} leaves no {side} orders: the data runs from "
+                          f"{day(lo)} to {day(hi)}; pick a date inside it")
 
 
 @dataclass(frozen=True)
@@ -163,22 +191,14 @@ def temporal_split(lines: pd.DataFrame, cut: str | date | datetime | None = None
             cut_ts = default_cut(lines, test_share)
             if cut_ts is None:  # timestamps, but no day splits them
                 dated = lines.loc[lines["timestamp"].notna(), "order_id"].nunique()
-                what = (f"only {dated} order has a date" if dated < 2 else
-                        f"all {dated:,} dated orders fall on one day, {day(lo)}")
-                raise BundleLabError(
-                    f"a held-out later period needs dated orders on at least two different days, "
-                    f"but here {what}: load more order history (orders from later days)")
+                raise no_split_day(dated, lo)
         first = lines.groupby("order_id")["timestamp"].transform("min")
         is_test = (first >= cut_ts).to_numpy()
         if not is_test.any() or is_test.all():
-            raise BundleLabError(
-                f"cut date {day(cut_ts)} leaves no {'test' if not is_test.any() else 'training'} "
-                f"orders: the data runs from {day(lo)} to {day(hi)}; pick a date inside it")
+            raise empty_side(cut_ts, "test" if not is_test.any() else "training", lo, hi)
         return Split(lines[~is_test], lines[is_test], cut_ts)
     if cut_ts is not None:
-        raise BundleLabError("this dataset has no timestamps, so --cut cannot be used; "
-                             "leave it out to hold out the last 20% of orders in file order")
+        raise BundleLabError(NO_TIMESTAMP_CUT)
     codes, uniques = pd.factorize(lines["order_id"], sort=False)
-    n_train = int(len(uniques) * (1 - test_share))
-    is_test = codes >= n_train
+    is_test = codes >= n_train(len(uniques), test_share)
     return Split(lines[~is_test], lines[is_test], None)

@@ -48,8 +48,8 @@ def run_pipeline(ws: Workspace, data: str | Path, *, catalog: str | Path | None 
     train (or reuse) the recommender and the text model, choose bundles with ``params`` (the
     bundle service, ``core.bundles.service``) and write them to ``out`` (.csv, .xlsx or .json)
     when given. ``params.text=False`` skips the text model in every step. ``engine="spark"``:
-    ingest and the frequent itemsets run on Spark (``core.engines``); the rest reads the same
-    workspace tables and gives the same list."""
+    ingest, the frequent itemsets and the co-purchase counts run on Spark (``core.engines``);
+    the rest reads the same workspace tables and gives the same list."""
     t0 = time.perf_counter()
     if out:
         table_format(out)  # a bad suffix fails before any work
@@ -63,6 +63,9 @@ def run_pipeline(ws: Workspace, data: str | Path, *, catalog: str | Path | None 
     rules = mine_step(ws, name, engine=engine)
     if rules.get("note"):
         notes.append(f"rules: {rules['note']}")
+    if engine == "spark":  # the co-purchase counts fine-tuning pairs and bundles read
+        report(progress, 0.12, "counting co-purchases on Spark")
+        notes.extend(pair_step(ws, name))
     isolated = isolate_steps(ws, name)
     if isolated and params.text:  # its memory goes back to the system before the recommender
         notes.extend(run_step("text", ws, name, sub_progress(progress, 0.15, 0.25),
@@ -90,6 +93,19 @@ def run_pipeline(ws: Workspace, data: str | Path, *, catalog: str | Path | None 
                  "out": written, "dataset": name, "list_id": result.list_id,
                  "rules": rules.get("rules"), "defaults": defaults, "notes": notes},
         ingest=summary, bundles=result, notes=notes)
+
+
+def pair_step(ws: Workspace, name: str) -> list[str]:
+    """Co-purchase counts of all orders on Spark (``core.engines.spark.mining``), kept for the
+    text and bundle steps; where Spark fails, a note, and those steps count on this machine."""
+    from core.engines.spark.mining import store_pair_counts
+    from core.engines.spark.session import spark_session
+
+    try:
+        store_pair_counts(spark_session(), ws, name)
+    except BundleLabError as exc:
+        return [f"co-purchase counts on Spark failed ({exc}); counted on this machine instead"]
+    return []
 
 
 def mine_step(ws: Workspace, name: str, engine: str = "duckdb") -> dict:

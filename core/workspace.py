@@ -83,6 +83,7 @@ class Workspace:
         self.db_path = self.root / DB_FILE
         self.models_dir = self.root / "models"
         self.uploads_dir = self.root / "uploads"
+        self.lake_dir = self.root / "lake"  # Parquet tables of the Spark engine, per dataset
         self.tmp_dir = self.root / "tmp"
         self.incoming_dir = self.root / "incoming"  # uploads not yet loaded (the Upload page)
         with _SWEPT_LOCK:
@@ -259,7 +260,7 @@ class Workspace:
                 delete_sql = f"DELETE FROM {ident(table)} WHERE dataset = ?"
                 con.execute(delete_sql, [name])
             con.commit()
-        for d in (self.uploads_dir / name, self.models_dir / name, self.root / "lake" / name):
+        for d in (self.uploads_dir / name, self.models_dir / name, self.lake_dir / name):
             shutil.rmtree(d, ignore_errors=True)
 
     @staticmethod

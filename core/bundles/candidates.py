@@ -64,6 +64,8 @@ class BundleInputs:
     # customer_scores(cols) -> (customer ids, (n_customers, len(cols)) scores): the trained
     # recommender's scores of the given items for every known customer
     customer_scores: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
+    # items x items orders holding both (``core.rules.copurchase``: counted on Spark) or None
+    pair_counts: sp.csr_matrix | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -168,9 +170,18 @@ def _rows_with_at_least(csc: sp.csc_matrix, cols: tuple[int, ...], m: int) -> np
     return uniq[cnt >= m]
 
 
-def co_counts(csc: sp.csc_matrix, sets: list[tuple[int, ...]]) -> np.ndarray:
-    """Orders holding all items of each set."""
-    return np.array([len(_rows_with_at_least(csc, s, len(s))) for s in sets], dtype=np.int64)
+def co_counts(csc: sp.csc_matrix, sets: list[tuple[int, ...]],
+              pairs: sp.csr_matrix | None = None) -> np.ndarray:
+    """Orders holding all items of each set; a pair's count read from ``pairs`` (the items x
+    items co-purchase counts) when given."""
+    out = np.zeros(len(sets), dtype=np.int64)
+    two = np.array([len(s) == 2 for s in sets], dtype=bool)
+    if pairs is not None and two.any():
+        ab = np.array([s for s, t in zip(sets, two) if t], dtype=np.int64)
+        out[two] = np.asarray(pairs[ab[:, 0], ab[:, 1]]).ravel()
+    for i in np.flatnonzero(~two if pairs is not None else np.ones(len(sets), dtype=bool)):
+        out[i] = len(_rows_with_at_least(csc, sets[i], len(sets[i])))
+    return out
 
 
 def coverage_matrix(csc: sp.csc_matrix, sets: list[tuple[int, ...]]) -> sp.csc_matrix:
@@ -271,7 +282,7 @@ def build_candidates(inp: BundleInputs, *, min_orders: int, max_size: int, text_
     report(progress, 0.7, f"scoring {len(found):,} candidates")
     sets = [s for s in found if len(set(s)) == len(s)]
     missing = [s for s in sets if s not in known_counts]
-    for s, c in zip(missing, co_counts(csc, missing)):
+    for s, c in zip(missing, co_counts(csc, missing, inp.pair_counts)):
         known_counts[s] = int(c)
     together = np.array([known_counts[s] for s in sets], dtype=np.int64)
     mins = np.array([counts[list(s)].min() for s in sets], dtype=float)
@@ -283,7 +294,7 @@ def build_candidates(inp: BundleInputs, *, min_orders: int, max_size: int, text_
     missing_rest = [i for i, s in enumerate(sets) if len(s) > 2 and s not in rest_counts]
     if missing_rest:
         rest_sets = [tuple(sorted(sets[i], key=lambda x: counts[x])[1:]) for i in missing_rest]
-        rest[missing_rest] = co_counts(csc, rest_sets)
+        rest[missing_rest] = co_counts(csc, rest_sets, inp.pair_counts)
     with np.errstate(divide="ignore", invalid="ignore"):
         conf = np.where(mins > 0, together / mins, 0.0)
         allc = np.where(maxs > 0, together / maxs, 0.0)

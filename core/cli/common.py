@@ -78,7 +78,7 @@ def engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb",
                    help="where the data steps run: duckdb (default, this machine) or spark "
                         "(Apache Spark; needs Java and pyspark)")
-    p.add_argument("--spark-master", metavar="URL", help="Spark master with --engine spark "
+    p.add_argument("--spark-master", metavar="URL", help="Spark master for the Spark engine "
                    "(default: $BUNDLELAB_SPARK_MASTER or local[*]; under spark-submit, its own)")
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from typing import Any, Callable
 
-from core.cli.common import common_options, dataset_option, dumps
+from core.cli.common import common_options, dataset_option, dumps, engine_options
 from core.workspace import Workspace
 
 
@@ -26,8 +26,7 @@ def add_evaluate(sub: Any) -> None:
     p.add_argument("--als", action="store_true",
                    help="recommender block: also train and score ALS on Spark (needs Java and "
                    "pyspark; --spark-master)")
-    p.add_argument("--spark-master", metavar="URL", help="Spark master for --als (default: "
-                   "$BUNDLELAB_SPARK_MASTER or local[*])")
+    engine_options(p)
     common_options(p)
 
 
@@ -37,14 +36,15 @@ def run_evaluate(args: argparse.Namespace, ws: Workspace, progress: Callable) ->
     options: dict = {}
     if args.compare_encoders:
         options["embeddings"] = {"compare_encoders": True}
-    if args.als:
-        from core.engines import start_engine
+    from core.engines import start_engine
 
+    engine = start_engine(args.engine, args.spark_master)
+    if args.als:
         start_engine("spark", args.spark_master)
         options["recommender"] = {"extra_methods": ["als"]}
     options = options or None
     result = evaluate(ws, args.dataset, cut=args.cut, top=args.top, blocks=args.only,
-                      options=options, progress=progress)
+                      options=options, progress=progress, engine=engine)
     if not args.json:
         print(dumps(result, indent=2))
     return result

@@ -98,6 +98,19 @@ def check_split_size(split: Split, dataset: str, minimum: int = MIN_ORDERS_EACH_
                          f"the cut; {where} ({n_train + n_test:,} orders in all): {fix}")
 
 
+def held_out_split(ws: Workspace, name: str, lines: pd.DataFrame, cut: str | None,
+                   engine: str = "duckdb") -> Split:
+    """``temporal_split`` of ``lines`` (dataset ``name``), on the engine named."""
+    if engine != "spark":
+        return temporal_split(lines, cut)
+    from core.engines.spark.paths import guarded
+    from core.engines.spark.session import spark_session
+    from core.engines.spark.split import spark_split
+
+    with guarded("the held-out split"):
+        return spark_split(spark_session(), ws, name, cut).split(lines)
+
+
 def _block(entry: Block | str) -> Block:
     if callable(entry):
         return entry
@@ -109,9 +122,10 @@ def _block(entry: Block | str) -> Block:
 
 def evaluate(ws: Workspace, dataset: str | None = None, *, cut: str | None = None, top: int = 50,
              blocks: list[str] | None = None, options: dict | None = None,
-             progress: Progress | None = None) -> dict:
+             progress: Progress | None = None, engine: str = "duckdb") -> dict:
     """Run the evaluation blocks (all, or those named in ``blocks``). Returns ``{"cut":
-    DATE|None, "seconds": s, <block>: {...}}`` and records it as an ``evaluate`` run."""
+    DATE|None, "seconds": s, <block>: {...}}`` and records it as an ``evaluate`` run.
+    ``engine="spark"``: the held-out split is computed on Spark (the same orders)."""
     t0 = time.perf_counter()
     params = EvalParams(top=top, blocks=None if blocks is None else tuple(blocks))
     name = ws.resolve(dataset)
@@ -122,7 +136,7 @@ def evaluate(ws: Workspace, dataset: str | None = None, *, cut: str | None = Non
             f"evaluate needs at least {MIN_ORDERS_EACH_SIDE} orders before and "
             f"{MIN_ORDERS_EACH_SIDE} after the cut ({2 * MIN_ORDERS_EACH_SIDE} in all); dataset "
             f"{name} has {n_orders} order{'' if n_orders == 1 else 's'}: load more order history")
-    split = temporal_split(lines, cut)
+    split = held_out_split(ws, name, lines, cut, engine)
     check_split_size(split, name)
     ctx = EvalContext(ws, name, split, ws.items(name), top=params.top,
                       options=dict(options or {}))

@@ -220,7 +220,7 @@ def ingest(ws: Workspace, path: str | Path, *, catalog: str | Path | None = None
         _promote(ws, name, staging)
         staging = None
         # the Spark engine's Parquet copy of an earlier version (lake/<dataset>) is stale now
-        shutil.rmtree(ws.root / "lake" / name, ignore_errors=True)
+        shutil.rmtree(ws.lake_dir / name, ignore_errors=True)
     finally:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)

@@ -26,6 +26,7 @@ import pandas as pd
 from core.baskets import build_baskets, lines_before, parse_cut
 from core.errors import ModelNotTrained, check_version
 from core.progress import Progress, report, sub_progress
+from core.rules.copurchase import stored_cooccurrence
 from core.text.encoder import (
     META_FILE,
     encode_items_pending,
@@ -260,7 +261,8 @@ def training_pairs(ws: Workspace, name: str, items: pd.DataFrame, *, cut: object
     pairs = mine_pairs(baskets, item_texts(items), min_cocount=params.min_cocount,
                        min_pmi=params.min_pmi, per_item_cap=params.per_item_cap,
                        max_pairs=params.max_pairs, rank_by=params.pair_rank, seed=params.seed,
-                       names=item_texts(items, with_category=False))
+                       names=item_texts(items, with_category=False),
+                       co=stored_cooccurrence(ws, name, baskets))
     return pairs, baskets.n_orders
 
 

@@ -44,11 +44,13 @@ def cooccurrence(baskets: Baskets) -> sp.csr_matrix:
 def mine_pairs(baskets: Baskets, texts: pd.Series, *, min_cocount: int = 3,
                min_pmi: float = 0.0, per_item_cap: int = 8, max_pairs: int = 8192,
                rank_by: str = "score", seed: int = 0,
-               names: pd.Series | None = None) -> pd.DataFrame:
+               names: pd.Series | None = None,
+               co: sp.csr_matrix | None = None) -> pd.DataFrame:
     """Co-purchase pairs from ``baskets`` (training orders only) with item ``texts`` (a Series
     indexed by item_id; items without text are skipped). Variants are detected on ``names``
     (same index; default: ``texts``), the item names without the category that ``texts`` may
-    add.
+    add. ``co``: ``cooccurrence(baskets)`` when already counted (the Spark engine's counts,
+    ``core.rules.copurchase``).
 
     ``rank_by``: "score" (co-count * PMI, the default), "cocount" or "pmi" orders the candidates
     before the cap and ``max_pairs`` apply. Returns one row per pair, best first, columns:
@@ -59,7 +61,7 @@ def mine_pairs(baskets: Baskets, texts: pd.Series, *, min_cocount: int = 3,
     if baskets.n_orders == 0 or baskets.n_items < 2:
         return pd.DataFrame(columns=cols)
     counts = baskets.item_counts().astype(np.float64)
-    c = sp.triu(cooccurrence(baskets), k=1).tocoo()
+    c = sp.triu(cooccurrence(baskets) if co is None else co, k=1).tocoo()
     keep = c.data >= max(1, min_cocount)
     i, j, n = c.row[keep], c.col[keep], c.data[keep].astype(np.float64)
     pmi = np.log(n * baskets.n_orders / (counts[i] * counts[j]))

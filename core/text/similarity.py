@@ -11,6 +11,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from core.baskets import build_baskets, lines_before
+from core.rules.copurchase import stored_cooccurrence
 from core.rules.levels import product_types
 from core.text.pairs import cooccurrence
 from core.topk import top_k
@@ -23,7 +24,9 @@ def copurchase_counts(ws: Workspace, dataset: str, item_ids, *, cut=None) -> sp.
     """Items x items matrix of orders holding both items (rows/columns follow ``item_ids``),
     over orders before ``cut`` (all orders when None); zero diagonal."""
     lines = lines_before(ws.lines(dataset, columns=["order_id", "item_id", "timestamp"]), cut)
-    return cooccurrence(build_baskets(lines, item_ids=[str(i) for i in item_ids]))
+    baskets = build_baskets(lines, item_ids=[str(i) for i in item_ids])
+    stored = stored_cooccurrence(ws, dataset, baskets)  # counted on Spark: all orders only
+    return cooccurrence(baskets) if stored is None else stored
 
 
 def neighbours(vectors: np.ndarray, query: Iterable[int] | int,

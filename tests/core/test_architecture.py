@@ -30,7 +30,8 @@ TOP_LEVEL_STAGE = {"core.pipeline": "pipeline", "core.jobs": "pipeline", "core.j
                    # the Spark engine's parts sit with the stage they implement
                    **{f"core.engines.spark.{m}": "ingest"
                       for m in ("cleaning", "frames", "paths", "remote", "ingest")},
-                   **{f"core.engines.spark.{m}": "rules" for m in ("levels", "mining")}}
+                   **{f"core.engines.spark.{m}": "rules" for m in ("levels", "mining")},
+                   "core.engines.spark.split": "evaluate"}
 LAZY_REF = re.compile(r"^(core(?:\.\w+)+):\w+$")  # "core.evaluate.embeddings:embeddings_block"
 
 

@@ -44,7 +44,7 @@ from core.workspace import Workspace, check_dataset_name
 
 def lake_dir(ws: Workspace, name: str, version: int | None = None) -> Path:
     """``lake/<dataset>`` (or its ``v<version>`` folder): the Spark engine's Parquet tables."""
-    d = ws.root / "lake" / name
+    d = ws.lake_dir / name
     return d if version is None else d / f"v{int(version)}"
 
 

@@ -11,7 +11,9 @@
   engine. The itemset limit (``max_itemsets``) is checked with the DuckDB engine's guard and
   message (before a level is counted where it can be estimated; FPGrowth's output only after).
 - ``spark_pair_counts``: orders holding each pair of items (the co-purchase counts that bundle
-  candidates and fine-tuning pairs start from), counted by a self-join on the executors.
+  candidates and fine-tuning pairs start from), counted by a self-join on the executors;
+  ``store_pair_counts`` keeps them with every item's order count in the workspace
+  (``core.rules.copurchase``), where the driver's steps read them instead of counting.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pandas as pd
 
 from core.engines.spark.levels import level_itemsets
 from core.errors import BundleLabError
+from core.rules.copurchase import write_pairs
 from core.rules.guard import Guard
 from core.rules.itemsets import Itemsets, MiningParams, check_max_len, min_count_for
 from core.workspace import Workspace
@@ -38,24 +41,28 @@ def lines_path(ws: Workspace, name: str) -> tuple[str, bool]:
     folder = lake_dir(ws, name, version)
     if folder.is_dir():
         return str(folder), True
-    export = lake_dir(ws, name) / f"v{version}-lines.parquet"
+    # the name says the columns: an export written before ``ts`` was added is not reused
+    export = lake_dir(ws, name) / f"v{version}-lines-ts.parquet"
     if not export.exists():
         export.parent.mkdir(parents=True, exist_ok=True)
         tmp = export.with_name(export.name + ".tmp")
         with ws.connect(read_only=True) as con:
-            con.execute("COPY (SELECT line_no, order_id, item_id FROM lines WHERE dataset = ? "
-                        "ORDER BY line_no) TO ? (FORMAT parquet)", [name, str(tmp)])
+            con.execute("COPY (SELECT line_no, order_id, item_id, timestamp AS ts FROM lines "
+                        "WHERE dataset = ? ORDER BY line_no) TO ? (FORMAT parquet)",
+                        [name, str(tmp)])
         tmp.rename(export)
     return str(export), False
 
 
-def kept_lines(spark: Any, ws: Workspace, name: str) -> Any:
-    """The dataset's kept lines (order_id, item_id) as a Spark DataFrame."""
+def kept_lines(spark: Any, ws: Workspace, name: str,
+               columns: tuple[str, ...] = ("order_id", "item_id")) -> Any:
+    """The dataset's kept lines as a Spark DataFrame with ``columns`` (of line_no, order_id,
+    item_id, ts)."""
     path, has_reason = lines_path(ws, name)
     df = spark.read.parquet(path)
     if has_reason:
         df = df.where("reason IS NULL")
-    return df.select("order_id", "item_id")
+    return df.select(*columns)
 
 
 def spark_itemsets(spark: Any, lines: Any, *, mining: MiningParams = MiningParams(),
@@ -153,7 +160,7 @@ def spark_pair_counts(lines: Any, *, min_count: int = 1) -> pd.DataFrame:
     Columns: item_a, item_b (item_a < item_b), orders; sorted by item_a, item_b."""
     from pyspark.sql import functions as f
 
-    if min_count < 1 or int(min_count) != min_count or math.isnan(min_count):
+    if math.isnan(min_count) or min_count < 1 or int(min_count) != min_count:
         raise BundleLabError(f"min_count must be a whole number >= 1, got {min_count!r}")
     pairs_of = lines.select("order_id", "item_id").distinct()
     a, b = pairs_of.alias("a"), pairs_of.alias("b")
@@ -164,3 +171,26 @@ def spark_pair_counts(lines: Any, *, min_count: int = 1) -> pd.DataFrame:
              .where(f.col("orders") >= int(min_count)))
     out = pairs.toPandas()
     return out.sort_values(["item_a", "item_b"], ignore_index=True)
+
+
+def store_pair_counts(spark: Any, ws: Workspace, name: str) -> dict:
+    """Count the co-purchases of all orders of dataset ``name`` on Spark and keep them for the
+    driver's steps (``core.rules.copurchase``). Returns ``{"pairs", "items", "seconds"}``."""
+    import time
+
+    from pyspark.sql import functions as f
+
+    from core.engines.spark.paths import guarded
+
+    t0 = time.perf_counter()
+    version = int(ws.info(name)["version"])
+    with guarded("counting co-purchases"):
+        lines = kept_lines(spark, ws, name).distinct().cache()
+        try:
+            pairs = spark_pair_counts(lines)
+            per_item = lines.groupBy("item_id").agg(f.count(f.lit(1)).alias("orders")).toPandas()
+        finally:
+            lines.unpersist()
+    write_pairs(ws, name, version, pairs, per_item)
+    return {"pairs": int(len(pairs)), "items": int(len(per_item)),
+            "seconds": round(time.perf_counter() - t0, 2)}
