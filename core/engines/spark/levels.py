@@ -69,9 +69,8 @@ def level_itemsets(spark: Any, ranked: Any, *, min_count: int, max_len: int, gua
             counted.unpersist()
         if rows.empty:
             return
-        found = rows[cols].to_numpy(np.int32)
-        order = np.lexsort(found.T[::-1])
-        sets[k], cnts[k] = found[order], rows["n"].to_numpy(np.int64)[order]
+        sets[k], cnts[k] = in_layout(rows[cols].to_numpy(np.int32), rows["n"].to_numpy(np.int64))
+        found = sets[k]
         guard.done[k] = len(found)
         if max_len and k >= max_len or len(found) < k + 1:
             return
@@ -90,3 +89,11 @@ def level_itemsets(spark: Any, ranked: Any, *, min_count: int, max_len: int, gua
         occ = (occ.join(nxt, "order_id").where(f.col(f"r{k + 1}") > f.col(f"r{k}"))
                .join(f.broadcast(cand_df), cols + [f"r{k + 1}"]))
         k += 1
+
+
+def in_layout(ranks: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Itemsets of one length as ``core.rules.itemsets.Itemsets`` holds them: each row of item
+    ranks ascending, rows in lexicographic order (counts following their rows)."""
+    ranks = np.sort(ranks, axis=1).astype(np.int32)
+    order = np.lexsort(ranks.T[::-1])
+    return ranks[order], counts[order]

@@ -24,7 +24,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from core.engines.spark.levels import level_itemsets
+from core.engines.spark.levels import in_layout, level_itemsets
 from core.errors import BundleLabError
 from core.rules.copurchase import write_pairs
 from core.rules.guard import Guard
@@ -149,10 +149,7 @@ def _add_sets(rows: pd.DataFrame, item_ids: np.ndarray, columns: np.ndarray,
         part = rows[lengths == k]
         ranks = np.array([[rank_of[col_of[str(i)]] for i in items] for items in part["items"]],
                          dtype=np.int32)
-        ranks.sort(axis=1)
-        order = np.lexsort(ranks.T[::-1])
-        sets[k] = ranks[order]
-        cnts[k] = part["freq"].to_numpy(np.int64)[order]
+        sets[k], cnts[k] = in_layout(ranks, part["freq"].to_numpy(np.int64))
 
 
 def spark_pair_counts(lines: Any, *, min_count: int = 1) -> pd.DataFrame:
