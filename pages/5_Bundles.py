@@ -89,6 +89,13 @@ with user_errors():
         recency = st.number_input("Recent orders count more: an order's weight halves every N "
                                   "days before the last order (0 = every order the same)",
                                   min_value=0, value=0, step=30, key="bundles_recency")
+        fill = st.number_input("When too few bundles pass the minimum orders, fill the list "
+                               "with bundles bought together in at least N orders (0 = off)",
+                               min_value=0, value=0, step=1, key="bundles_fill",
+                               help="They come after every bundle that passes, and their "
+                                    "explanation says they are weaker evidence. Fitting the "
+                                    "weights switches this on where your own later orders "
+                                    "bear it out.")
 
     def ids(chosen):
         return tuple(c.split(" · ")[0] for c in chosen)
@@ -98,7 +105,8 @@ with user_errors():
                           text=text and ready, objective=objective, include=ids(include),
                           exclude=ids(exclude), allow_variants=allow_variants,
                           max_per_item=per_item, incremental=incremental,
-                          recency_days=float(recency))
+                          recency_days=float(recency),
+                          fill_min_orders=int(fill) if fill >= 2 else 0)
     # fitted with the settings above; the fitted weights then replace the sliders'
     fitted = weights_panel(ws, name, base=replace(params, text=text))
     if fitted:

@@ -123,6 +123,13 @@ def _build_at(inp: BundleInputs, p: BundleParams, min_orders: int, weights: dict
     cover = coverage_matrix(b.matrix.tocsc(), c.sets) if p.strategy != "similarity" else None
     picks, gains = select(c, score, eligible, p, cover, weight, b.item_counts(), b.n_orders,
                           inp.order_time)
+    n_pool = len(c)
+    if len(picks) < p.top and 0 < p.fill_min_orders < min_orders and p.strategy != "similarity":
+        report(progress, 0.8, "filling the list with weaker bundles")
+        c, score, picks, gains, n_fill = fill_list(inp, p, min_orders, weights, c, score, picks,
+                                                   gains, cover, weight, use_text=use_text,
+                                                   use_rules=use_rules)
+        n_pool += n_fill
     cold_joins = {}
     if p.strategy == "hybrid" and p.cold_share > 0 and inp.vectors is not None:
         cold_items = b.item_counts() <= p.cold_max_orders
@@ -132,12 +139,56 @@ def _build_at(inp: BundleInputs, p: BundleParams, min_orders: int, weights: dict
                                  max_size=p.max_size, min_similarity=p.cold_min_similarity)
     report(progress, 0.9, "pricing and naming")
     table = describe_bundles(inp, c, picks, gains, score, p,
-                             b.n_orders if weight is None else weight.sum(), cold_joins)
+                             b.n_orders if weight is None else weight.sum(), cold_joins,
+                             floor=min_orders)
     table = bundle_value(b, inp.items, table, order_time=inp.order_time)  # expected value
     coverage = pd.DataFrame({"bundles": np.arange(1, len(table) + 1),
                              "covered": table["cumulative_coverage"].to_numpy()})
     flagged = flagged_variants(inp, c_all, flagged_idx)
-    return min_orders, table, coverage, flagged, len(c)
+    return min_orders, table, coverage, flagged, n_pool
+
+
+def fill_pool(inp: BundleInputs, p: BundleParams, min_orders: int, *, use_text: bool,
+              use_rules: bool, use_rec: bool) -> Candidates:
+    """The candidates a short list is filled from: bought together in ``p.fill_min_orders`` to
+    ``min_orders - 1`` orders, past the other thresholds."""
+    weak = build_candidates(inp, min_orders=p.fill_min_orders, max_size=p.max_size,
+                            text_neighbours=p.text_neighbours, cold_max_orders=p.cold_max_orders,
+                            pool_size=p.pool_size, variant_similarity=p.variant_similarity,
+                            use_text=use_text, use_rules=use_rules, use_rec=use_rec)
+    return weak.subset(filter_candidates(weak, inp, p, p.fill_min_orders)
+                       & (weak.orders < min_orders))
+
+
+def fill_list(inp: BundleInputs, p: BundleParams, min_orders: int, weights: dict, c: Candidates,
+              score: np.ndarray, picks: list[int], gains: list[float], cover, weight, *,
+              use_text: bool, use_rules: bool, weak: Candidates | None = None):
+    """The list's free places filled with bundles bought together in ``p.fill_min_orders`` to
+    ``min_orders - 1`` orders, chosen by the same greedy coverage (their own scores; the orders
+    and items the list already has count as taken) after every bundle that passes the floor.
+    Returns the chosen candidates (the list's, then the fill's), their scores, picks (all of
+    them, in order), gains and the fill pool's size. ``weak``: the pool (``fill_pool``) when
+    already built."""
+    b = inp.baskets
+    if weak is None:
+        weak = fill_pool(inp, p, min_orders, use_text=use_text, use_rules=use_rules,
+                         use_rec=p.strategy == "hybrid" and weights["recommender"] > 0)
+    chosen = c.subset(np.asarray(picks, dtype=int))
+    if not len(weak):
+        return chosen, score[picks], list(range(len(picks))), gains, 0
+    w_score, w_eligible = strategy_scores(weak, p.strategy, strength=p.strength,
+                                          w_rules=weights["rules"], w_text=weights["text"],
+                                          w_rec=weights["recommender"])
+    u = np.ones(b.n_orders) if weight is None else np.asarray(weight, dtype=float).copy()
+    for i in picks:  # orders the list already covers
+        u[cover.indices[cover.indptr[i]:cover.indptr[i + 1]]] = 0.0
+    w_cover = coverage_matrix(b.matrix.tocsc(), weak.sets)
+    more, more_gains = select(weak, w_score, w_eligible, replace(p, top=p.top - len(picks)),
+                              w_cover, u, b.item_counts(), b.n_orders, inp.order_time,
+                              taken=chosen.sets)
+    return (chosen.then(weak.subset(np.asarray(more, dtype=int))),
+            np.concatenate([score[picks], w_score[more]]), list(range(len(picks) + len(more))),
+            list(gains) + list(more_gains), len(weak))
 
 
 def recency_weights(order_time: np.ndarray | None, days: float) -> np.ndarray | None:
@@ -155,7 +206,8 @@ def recency_weights(order_time: np.ndarray | None, days: float) -> np.ndarray | 
 
 def select(c: Candidates, score: np.ndarray, eligible: np.ndarray, p: BundleParams, cover,
            weight: np.ndarray | None, item_counts: np.ndarray, n_orders: int,
-           order_time: np.ndarray | None) -> tuple[list[int], list[float]]:
+           order_time: np.ndarray | None,
+           taken: list[tuple[int, ...]] = ()) -> tuple[list[int], list[float]]:
     """Greedy selection with the settings' order weights (``weight``: revenue or None, times
     recency) and value factor (``incremental``). The gains returned are in ``weight`` (orders,
     or revenue) without recency, so the list's coverage stays a share of real orders."""
@@ -167,7 +219,8 @@ def select(c: Candidates, score: np.ndarray, eligible: np.ndarray, p: BundlePara
         covered = np.asarray(cover.sum(axis=0)).ravel() / n
         factor = excess_share(c, np.asarray(item_counts, dtype=float) / n, covered)
     picks, gains = greedy_select(c, score, eligible, n=p.top, max_per_item=p.max_per_item,
-                                 cover=cover, order_weight=sel_weight, value_factor=factor)
+                                 cover=cover, order_weight=sel_weight, value_factor=factor,
+                                 taken=taken)
     if recency is not None:
         gains = plain_gains(cover, picks, weight)
     return picks, gains
@@ -227,12 +280,21 @@ def build_bundles(inp: BundleInputs, params: BundleParams | None = None, *,
             "together in fewer "
             "orders are weaker evidence (raise 'bought together in at least N orders' to "
             "keep only the strong ones)")
+    filled = int((table["orders_together"] < min_orders).sum()) \
+        if p.fill_min_orders and p.strategy != "similarity" and len(table) else 0
+    if filled:
+        inp.notes.append(
+            f"{filled} of the {len(table)} bundles are bought together in fewer than "
+            f"{min_orders} orders (at least {p.fill_min_orders}): weaker evidence, listed after "
+            "the others to fill the list")
     if len(table) < p.top:
         inp.notes.append(
             f"only {len(table)} of {p.top} bundles: too few item groups pass the thresholds "
             f"(bought together in at least {min_orders} orders, confidence >= "
             f"{p.min_confidence:.0%}, lift >= {p.min_lift:g}); lower the minimum orders or "
-            "confidence for more")
+            "confidence for more" + ("" if p.fill_min_orders or p.strategy == "similarity" else
+                                     ", or fill the list with weaker bundles after these "
+                                     "(bought together in at least 2 orders)"))
     report(progress, 1.0, f"{len(table)} bundles")
     return BundleResult(table, coverage, flagged, n_candidates, list(inp.notes),
                         {**asdict(p), "min_orders_used": min_orders, "min_orders_why": why,

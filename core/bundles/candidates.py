@@ -94,10 +94,17 @@ class Candidates:
                 "lift": self.lift, "orders": self.orders.astype(float)}[name]
 
     def subset(self, mask: np.ndarray) -> "Candidates":
-        idx = np.flatnonzero(mask)
-        return Candidates([self.sets[i] for i in idx], *(getattr(self, f)[idx] for f in (
-            "orders", "confidence", "all_confidence", "lift", "similarity", "affinity",
-            "from_rules", "from_text", "from_rec", "variant", "cold")))
+        idx = np.flatnonzero(mask) if np.asarray(mask).dtype == bool else np.asarray(mask, int)
+        return Candidates([self.sets[i] for i in idx], *(getattr(self, f)[idx] for f in ARRAYS))
+
+    def then(self, other: "Candidates") -> "Candidates":
+        """These candidates followed by ``other``'s."""
+        return Candidates(self.sets + other.sets, *(np.concatenate(
+            [getattr(self, f), getattr(other, f)]) for f in ARRAYS))
+
+
+ARRAYS = ("orders", "confidence", "all_confidence", "lift", "similarity", "affinity", "from_rules",
+          "from_text", "from_rec", "variant", "cold")
 
 
 def mine_itemsets(baskets: Baskets, *, min_orders: int, max_size: int, pool_size: int,

@@ -62,11 +62,18 @@ def _owners(inp: BundleInputs, sets: list[tuple[int, ...]]) -> list[set]:
     return out
 
 
+FILLED = (" Weaker evidence: fewer than {floor} orders together, the list's floor; listed after "
+          "the bundles that pass it to fill the list.")
+
+
 def describe_bundles(inp: BundleInputs, c: Candidates, picks: list[int], gains: list[float],
               score: np.ndarray, p: BundleParams, total_weight: float,
-              cold_joins: dict[int, tuple[int, float, int]]) -> pd.DataFrame:
+              cold_joins: dict[int, tuple[int, float, int]], *,
+              floor: int = 0) -> pd.DataFrame:
     """The bundle table (columns: ``BundleResult``) of the chosen candidates ``picks`` in pick
-    order, with the cold-start item each may have gained (``select.attach_cold``)."""
+    order, with the cold-start item each may have gained (``select.attach_cold``). A bundle
+    bought together in fewer than ``floor`` orders filled a short list (``fill_list`` of
+    ``core.bundles.build``): its explanation says so."""
     items = inp.items.reset_index(drop=True)
     ids = items["item_id"].astype(str).to_numpy()
     names = items["item_name"].astype(str).to_numpy()
@@ -112,7 +119,9 @@ def describe_bundles(inp: BundleInputs, c: Candidates, picks: list[int], gains: 
                 confidence=float(c.confidence[i]), anchor=names[s[-1]],
                 similarity=sim if text_used else 0.0, shared_words=shared_topic_words(nm),
                 provenance=prov, cold_item=cold_name,
-                proven_item=names[proven[0]] if proven and cold_name else None),
+                proven_item=names[proven[0]] if proven and cold_name else None)
+            + (FILLED.format(floor=floor) if p.fill_min_orders and p.strategy != "similarity"
+               and 0 < c.orders[i] < floor else ""),
             "list_price": round(lp, 2) if math.isfinite(lp) else None,
             "bundle_price": bp if math.isfinite(bp) else None, "price_note": note,
             "margin": round(bp - cost_sum, 2) if cost_sum is not None and math.isfinite(bp) else None,

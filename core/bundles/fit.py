@@ -29,6 +29,7 @@ import scipy.sparse as sp
 
 from core.bundles.candidates import BundleInputs, Candidates, build_candidates, coverage_matrix
 from core.bundles.learned import learned_score
+from core.bundles.fit_words import describe  # noqa: F401 (the fit in words, re-exported)
 from core.bundles.params import BundleParams
 from core.progress import Progress, report, sub_progress
 
@@ -44,7 +45,10 @@ from core.progress import Progress, report, sub_progress
 GRID: dict[str, tuple] = {"strength": ("lift", "confidence", "orders"),
                           "w_text": (0.0, 0.5, 1.0, 2.0), "w_rec": (0.0, 0.5, 1.0, 2.0),
                           "cold_share": (0.0, 0.1, 0.2, 0.3), "cold_max_orders": (0, 2, 4),
-                          "learned": (False, True)}  # core.bundles.learned (dated orders)
+                          "learned": (False, True),  # core.bundles.learned (dated orders)
+                          # a short list filled with bundles bought together in at least so
+                          # many orders, after those that pass the floor (0: not filled)
+                          "fill_min_orders": (0, 2, 3)}
 TEXT_DIMS = ("w_text", "cold_share", "cold_max_orders")
 PASSES = 2
 # fewer validation orders with >= 2 items than this: too few to tell settings apart
@@ -114,19 +118,21 @@ def fit_weights(inp: BundleInputs, validation: Sequence[set], base: BundleParams
                 *, progress: Progress | None = None) -> FittedWeights:
     """Fit the hybrid setting on ``validation`` (item-id sets of the orders after ``inp``'s
     training orders). See the module docstring."""
-    from core.bundles.build import _named_items, filter_candidates, select
+    from core.bundles.build import _named_items, fill_list, fill_pool, filter_candidates, select
     from core.bundles.select import attach_cold, strategy_scores
 
     t0 = time.perf_counter()
     base = replace(base or BundleParams(), strategy="hybrid")
     defaults = {"strength": base.strength, "w_text": base.w_text, "w_rec": base.w_rec,
                 "recency": 0.0, "cold_share": base.cold_share,
-                "cold_max_orders": base.cold_max_orders, "learned": base.learned}
+                "cold_max_orders": base.cold_max_orders, "learned": base.learned,
+                "fill_min_orders": base.fill_min_orders}
     val = validation_matrix(validation, inp.baskets.item_ids)
     n_val = val.shape[0]
     span = _span_days(inp.order_time)
     has = {**{d: inp.vectors is not None for d in TEXT_DIMS}, "w_rec": inp.affinity is not None,
-           "recency": span > 0 and "recency" in GRID, "learned": span > 0}
+           "recency": span > 0 and "recency" in GRID, "learned": span > 0,
+           "fill_min_orders": True}
 
     def as_params(s: dict) -> dict[str, Any]:
         out = {"strength": s["strength"], "w_text": float(s["w_text"]) if has["w_text"] else 0.0,
@@ -137,6 +143,7 @@ def fit_weights(inp: BundleInputs, validation: Sequence[set], base: BundleParams
             out["recency_days"] = round(s["recency"] * span, 1)
         if has["learned"]:
             out["learned"] = bool(s["learned"])
+        out["fill_min_orders"] = int(s["fill_min_orders"])
         return out
 
     if n_val < MIN_VALIDATION_ORDERS:
@@ -162,6 +169,7 @@ def fit_weights(inp: BundleInputs, validation: Sequence[set], base: BundleParams
     weight = np.asarray(inp.order_revenue, dtype=float) \
         if base.objective == "revenue" and inp.order_revenue is not None else None
     seen: dict[tuple, np.ndarray] = {}
+    weak: dict[int, Candidates] = {}  # fill pools by fill_min_orders
     excluded = _named_items(inp, base.exclude)
 
     def hits_of(s: dict, strategy: str = "hybrid") -> np.ndarray:
@@ -177,9 +185,19 @@ def fit_weights(inp: BundleInputs, validation: Sequence[set], base: BundleParams
                 if "score" not in learned:  # one model per fit: it reads c's own features
                     learned["score"] = learned_score(inp, c, pool)[0]
                 score = score if learned["score"] is None else learned["score"]
-            picks, _ = select(c, score, eligible, p, cover, weight, b.item_counts(),
-                              b.n_orders, inp.order_time)
+            picks, gains = select(c, score, eligible, p, cover, weight, b.item_counts(),
+                                  b.n_orders, inp.order_time)
             sets = [c.sets[i] for i in picks]
+            fill = ps["fill_min_orders"]
+            if len(picks) < base.top and 0 < fill < min_orders:  # as build_bundles fills
+                pf = replace(p, fill_min_orders=fill)
+                weights = {"rules": base.w_rules, "text": ps["w_text"], "recommender": ps["w_rec"]}
+                if fill not in weak:  # the same pool as the fit's own: every signal it has
+                    weak[fill] = fill_pool(inp, pf, min_orders, use_text=has["w_text"],
+                                           use_rules=True, use_rec=has["w_rec"])
+                sets = list(fill_list(inp, pf, min_orders, weights, c, score, picks, gains,
+                                      cover, weight, use_text=has["w_text"], use_rules=True,
+                                      weak=weak[fill])[0].sets)
             if strategy == "hybrid" and ps.get("cold_share", 0) > 0:  # as build_bundles joins
                 cold = (b.item_counts() <= ps["cold_max_orders"]) & ~excluded
                 joins = attach_cold(sets, inp.vectors, cold,
@@ -223,35 +241,6 @@ def fit_weights(inp: BundleInputs, validation: Sequence[set], base: BundleParams
     return FittedWeights(as_params(best if clear else defaults), clear, reason, rates, n_val,
                          len([k for k in seen if k[0] == "hybrid"]),
                          round(time.perf_counter() - t0, 2))
-
-
-def describe(f: FittedWeights) -> str:
-    """The fitted setting and its validation gain over rules only, in words (plain text)."""
-    p = f.params
-    parts = [f"rule strength: {p['strength']}", f"text similarity weight {p['w_text']:g}",
-             f"recommender weight {p['w_rec']:g}"]
-    if p.get("recency_days"):
-        parts.append(f"recent orders count more (weight halves every {p['recency_days']:g} days)")
-    if p.get("learned"):
-        parts.append("bundles scored by a model of this shop's later orders")
-    if p.get("cold_share"):
-        sold = (f"new items and items sold in at most {p['cold_max_orders']} orders"
-                if p.get("cold_max_orders") else "new items (no sales yet)")
-        parts.append(f"{sold} join up to {p['cold_share']:.0%} of the bundles by their text")
-    elif "cold_share" in p:
-        parts.append("no new item joins a bundle by its text")
-    head = ("Weights fitted on this shop's own orders" if f.fitted
-            else "Default weights kept")
-    text = f"{head}: {', '.join(parts)}."
-    rate = f.validation_hit_rate
-    if rate:
-        diff = rate["fitted"] - rate["rules"]
-        text += (f" On the {f.validation_orders:,} validation orders (the last ~20% of the "
-                 f"orders, with the models trained on the earlier ones) the list held 2 or more "
-                 f"items of {rate['fitted']:.1%} of them, against {rate['rules']:.1%} "
-                 f"for co-purchase rules only ({diff * 100:+.1f} points; measured on the orders "
-                 "the setting was chosen on, so a later period may gain less).")
-    return text + f" ({f.reason}.)"
 
 
 def fit_for_dataset(ws, dataset: str | None = None, base: BundleParams | None = None, *,

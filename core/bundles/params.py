@@ -42,7 +42,10 @@ class BundleParams:
     similarity); ``include``/``exclude``: item ids or category names that must / must not be in
     bundles; ``allow_variants``: bundle near-duplicates (same product, other colour/size) anyway;
     ``discount``: bundle price = list price less this share; ``min_margin``: price floor over
-    cost when a cost column exists."""
+    cost when a cost column exists; ``fill_min_orders``: when fewer than ``top`` bundles pass
+    ``min_orders``, fill the list with bundles bought together in at least this many orders,
+    ranked after every bundle that passes (weaker evidence, said in their explanation; 0 = off,
+    else at least 2)."""
 
     top: int = 50
     strategy: str = "hybrid"
@@ -75,6 +78,7 @@ class BundleParams:
     min_margin: float = 0.1
     pool_size: int = 4000
     n_customers: int = 5
+    fill_min_orders: int = 0
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -93,6 +97,8 @@ class BundleParams:
                                  "e.g. 0.1 for 10% off")
         if min(self.w_rules, self.w_text, self.w_rec) < 0:
             raise BundleLabError("weights must be zero or positive")
+        if self.fill_min_orders != 0 and self.fill_min_orders < 2:
+            raise BundleLabError("fill_min_orders must be 0 (off) or at least 2 orders together")
         if not 2 <= self.max_size <= 6:
             raise BundleLabError("bundles hold 2 to 6 items: set max_size between 2 and 6")
 

@@ -19,6 +19,8 @@ bought). ``similarity`` ranks by score alone (it must not read co-purchase data)
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -89,19 +91,25 @@ def strategy_scores(c: Candidates, strategy: str, *, strength: str, w_rules: flo
 def greedy_select(c: Candidates, score: np.ndarray, eligible: np.ndarray, *, n: int,
                   max_per_item: int, cover: sp.csc_matrix | None,
                   order_weight: np.ndarray | None,
-                  value_factor: np.ndarray | None = None) -> tuple[list[int], list[float]]:
+                  value_factor: np.ndarray | None = None,
+                  taken: Sequence[tuple[int, ...]] = ()) -> tuple[list[int], list[float]]:
     """Indices of the chosen candidates (in pick order) and the weight each newly covered.
     ``value_factor``: per candidate, a multiplier of its greedy value (the ``incremental``
-    objective's share of covered orders above chance)."""
+    objective's share of covered orders above chance). ``taken``: bundles already in the list
+    (chosen from another pool): they count against ``max_per_item`` and no pick may contain or
+    be contained in one; the orders they cover should have weight 0 in ``order_weight``."""
     # a k-item bundle covers an order through any of its k(k-1)/2 pairs: compare per item pair
     # added, so a big bundle must earn its size (keeps bundles coherent)
     size_norm = np.array([len(s) - 1 for s in c.sets], dtype=float)
     if value_factor is not None:
         size_norm = size_norm / np.maximum(value_factor, 1e-9)
     per_item: dict[int, int] = {}
+    for t in taken:
+        for x in t:
+            per_item[x] = per_item.get(x, 0) + 1
     chosen: list[int] = []
     gains_out: list[float] = []
-    chosen_sets: list[frozenset] = []
+    chosen_sets: list[frozenset] = [frozenset(t) for t in taken]
     alive = eligible.copy()
     u = None
     if cover is not None:

@@ -31,6 +31,10 @@ def _bundle_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--recency-days", type=float, default=d.recency_days, metavar="DAYS",
                    help="an order's weight in the coverage halves every DAYS days before the "
                    "last order (0 = every order counts the same)")
+    p.add_argument("--fill-min-orders", type=int, default=d.fill_min_orders, metavar="N",
+                   help="when fewer than --top bundles pass --min-orders, fill the list with "
+                   "bundles bought together in at least N orders, after the others (weaker "
+                   "evidence; 0 = off; --fit-weights chooses it when it clearly helps)")
     p.add_argument("--learned", action="store_true",
                    help="score the candidates by a model of this shop's later orders (learned "
                    "on the last ~20%% of the orders used; --fit-weights chooses it when it "
@@ -65,7 +69,8 @@ def _params(args: argparse.Namespace):
                         discount=args.discount, objective=args.objective,
                         include=tuple(args.include), exclude=tuple(args.exclude),
                         allow_variants=args.allow_variants, recency_days=args.recency_days,
-                        incremental=args.incremental, learned=args.learned)
+                        incremental=args.incremental, learned=args.learned,
+                        fill_min_orders=args.fill_min_orders)
 
 
 def add_bundles(sub: Any) -> None:

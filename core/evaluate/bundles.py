@@ -151,8 +151,9 @@ def bundles_block(ctx, progress=None) -> dict:
     clearly beats them), ``hybrid_default`` (the default weights, when fitting ran) and
     ``incremental`` (the default hybrid choosing for orders above chance), each a list of
     ``ctx.top`` bundles built on the training orders only (through the bundle service, on inputs
-    gathered once), scored on the test orders. ``fitted_weights`` holds the fitted setting
-    (``FittedWeights.as_dict``)."""
+    gathered once), scored on the test orders; ``rules_filled`` (rules only with the fitted
+    fill of a short list, when the fit chose one: how much of the hybrid's gain the fill alone
+    gives). ``fitted_weights`` holds the fitted setting (``FittedWeights.as_dict``)."""
     from core.baskets import order_sets, order_table
 
     test = ctx.split.test
@@ -178,6 +179,9 @@ def bundles_block(ctx, progress=None) -> dict:
         lists["hybrid_default"] = lists["hybrid"]
         lists["hybrid"] = replace(base, strategy="hybrid", top=ctx.top, **fit.params)
     lists["incremental"] = replace(base, strategy="hybrid", top=ctx.top, incremental=True)
+    if fit is not None and fit.params.get("fill_min_orders"):  # what the fill alone gives
+        lists["rules_filled"] = replace(base, strategy="rules", top=ctx.top,
+                                        fill_min_orders=fit.params["fill_min_orders"])
     out: dict[str, dict] = {}
     for i, (row, params) in enumerate(lists.items()):
         report(progress, 0.8 + 0.2 * i / len(lists), f"bundles: {row}")

@@ -51,6 +51,15 @@ def test_bundles_page_build_threshold_detail_and_save(sample_ws):
     assert strict["items"].tolist() != first and (strict["orders_together"] >= 150).all()
     assert len(sample_ws.runs("sample_online_retail", kind="bundles")) == 3
     assert any("only" in i.value and "bundles" in i.value for i in at.info)
+    # the short list filled with weaker bundles, after the strong ones, said on the page
+    at.number_input(key="bundles_fill").set_value(20).run()
+    assert not at.exception, at.exception
+    filled = at.dataframe[0].value
+    assert len(filled) > len(strict)
+    assert filled["items"].head(len(strict)).tolist() == strict["items"].tolist()
+    weak = filled.iloc[len(strict):]
+    assert ((weak["orders_together"] >= 20) & (weak["orders_together"] < 150)).all()
+    assert any("weaker evidence" in i.value for i in at.info)
     at.selectbox(key="bundles_detail").select_index(1).run()
     assert "Bought together in" in at.markdown[-1].value or any(
         "Bought together in" in m.value for m in at.markdown)

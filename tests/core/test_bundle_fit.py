@@ -78,7 +78,8 @@ def test_too_few_validation_orders_fall_back_to_the_defaults():
     inp, val = pair_shop(text_predicts=True)
     f = fit_weights(inp, val[:MIN_VALIDATION_ORDERS - 1], FIT_BASE)
     assert not f.fitted and f.params == {"strength": "lift", "w_text": 0.0, "w_rec": 0.0,
-                                         "cold_share": 0.0, "cold_max_orders": 0}
+                                         "cold_share": 0.0, "cold_max_orders": 0,
+                                         "fill_min_orders": 0}
     assert f"only {MIN_VALIDATION_ORDERS - 1}" in f.reason and f.tried == 0
 
 

@@ -131,7 +131,8 @@ def test_evaluate_bundles_block(shop):
     # the weights were fitted on the training side's own later orders (too few here: defaults)
     assert set(fitted["params"]) == {"strength", "w_text", "w_rec", "cold_share",
                                      "cold_max_orders",  # with text: how new items join
-                                     "learned"}  # dated orders: the learned score is tried
+                                     "learned",  # dated orders: the learned score is tried
+                                     "fill_min_orders"}  # a short list filled, or not
     assert fitted["fitted"] is False and "validation orders" in fitted["reason"]
     assert block["rules"]["hit_rate"] == 1.0  # the planted pairs repeat after the cut
     assert block["hybrid"]["hit_rate"] >= block["rules"]["hit_rate"]

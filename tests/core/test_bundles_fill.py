@@ -1,0 +1,103 @@
+"""A short list filled with weaker bundles (``BundleParams.fill_min_orders``, issue 14): the
+bundles that pass the floor come first and unchanged, the fill comes after them, each saying it
+is weaker evidence; the per-shop fit switches the fill on only where the shop's own later
+orders bear it out."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from core.baskets import build_baskets
+from core.bundles.build import build_bundles
+from core.bundles.candidates import BundleInputs
+from core.bundles.fit import describe, fit_weights
+from core.bundles.params import BundleParams
+from core.errors import BundleLabError
+
+STRONG, WEAK = 2, 20  # pairs bought together in 30 orders, and in 3
+
+
+def fill_shop(weak_recur: bool) -> tuple[BundleInputs, list[set]]:
+    """Two strong pairs and twenty weak ones (plus single-item orders, so lifts stay finite);
+    validation orders repeat the strong pairs and, with ``weak_recur``, the weak ones too (else
+    other items' weak pairs that were never bought together in training)."""
+    n_items = 2 * (STRONG + WEAK) + 2 * WEAK
+    items = [f"p{k:03d}" for k in range(n_items)]
+    rows, oid = [], 0
+
+    def order(*its: str) -> None:
+        nonlocal oid
+        oid += 1
+        rows.extend((str(oid), i) for i in its)
+
+    for p in range(STRONG + WEAK):
+        for _ in range(30 if p < STRONG else 3):
+            order(items[2 * p], items[2 * p + 1])
+    for i in items:
+        for _ in range(4):
+            order(i)
+    lines = pd.DataFrame(rows, columns=["order_id", "item_id"])
+    b = build_baskets(lines, item_ids=items)
+    syll = ["ka", "lo", "mi", "ne", "su", "ta", "ri", "po", "ve", "zu"]
+    names = [syll[k % 10] + syll[k // 10 % 10] + "dor" for k in range(n_items)]  # no variants
+    table = pd.DataFrame({"item_id": items, "item_name": names,
+                          "category": None, "price": 5.0, "cost": None})
+    validation = []
+    for r in range(300):
+        if r % 3 == 0:
+            p = r % STRONG
+            validation.append({items[2 * p], items[2 * p + 1]})
+        elif weak_recur:
+            p = STRONG + r % WEAK
+            validation.append({items[2 * p], items[2 * p + 1]})
+        else:  # pairs of the unpaired items: nothing in training predicts them
+            k = 2 * (STRONG + WEAK) + 2 * (r % WEAK)
+            validation.append({items[k], items[k + 1]})
+    return BundleInputs(b, table), validation
+
+
+BASE = BundleParams(top=10, min_orders=10, strategy="rules", text=False, max_per_item=1,
+                    cold_share=0.0)
+
+
+def test_fill_comes_after_the_strong_bundles_and_says_so():
+    inp, _ = fill_shop(weak_recur=True)
+    plain = build_bundles(inp, BASE).bundles
+    filled = build_bundles(inp, BundleParams(**{**BASE.__dict__, "fill_min_orders": 2})).bundles
+    assert len(plain) == STRONG and len(filled) == BASE.top
+    assert filled["items"].head(STRONG).tolist() == plain["items"].tolist()  # unchanged, first
+    weak = filled.iloc[STRONG:]
+    assert (weak["orders_together"] == 3).all()
+    assert weak["explanation"].str.contains("Weaker evidence: fewer than 10 orders").all()
+    assert not filled.head(STRONG)["explanation"].str.contains("Weaker").any()
+    used = [i for its in filled["items"] for i in its]
+    assert len(used) == len(set(used))  # max_per_item=1 holds across strong and fill
+    assert filled["cumulative_coverage"].is_monotonic_increasing
+    # a floor at or above the list's own: nothing to fill
+    same = build_bundles(inp, BundleParams(**{**BASE.__dict__, "fill_min_orders": 10})).bundles
+    assert same["items"].tolist() == plain["items"].tolist()
+    # a fill floor above the weak pairs' 3 orders finds nothing
+    assert len(build_bundles(inp, BundleParams(**{**BASE.__dict__,
+                                                  "fill_min_orders": 4})).bundles) == STRONG
+
+
+def test_fill_floor_is_zero_or_at_least_two():
+    with pytest.raises(BundleLabError, match="fill_min_orders must be 0"):
+        BundleParams(fill_min_orders=1)
+    assert BundleParams(fill_min_orders=2).fill_min_orders == 2
+
+
+@pytest.mark.parametrize("weak_recur", [True, False])
+def test_the_fit_fills_only_where_later_orders_bear_it_out(weak_recur):
+    inp, val = fill_shop(weak_recur)
+    f = fit_weights(inp, val, BundleParams(top=10, min_orders=10, max_per_item=1,
+                                           cold_share=0.0, text=False))
+    if weak_recur:
+        assert f.fitted and f.params["fill_min_orders"] in (2, 3)
+        # 8 of the 20 weak pairs fit the list of 10: 2/3 of the orders x 8/20 more hits
+        assert f.validation_hit_rate["fitted"] == pytest.approx(f.validation_hit_rate["rules"] + 0.8 / 3)
+        assert "filled with bundles bought together in at least" in describe(f)
+    else:
+        assert not f.fitted and f.params["fill_min_orders"] == 0
+        assert "filled" not in describe(f)
