@@ -107,6 +107,8 @@ def parse_cut(cut: str | date | datetime | None) -> pd.Timestamp | None:
     except (ValueError, TypeError):
         raise BundleLabError(f"cut date {cut!r} is not a date: write it as YYYY-MM-DD, "
                              "e.g. --cut 2011-09-01") from None
+    if ts.tzinfo is not None:  # order times carry no zone: the day as written
+        ts = ts.tz_localize(None)
     return ts.normalize()
 
 

@@ -101,9 +101,11 @@ def pair_step(ws: Workspace, name: str) -> list[str]:
     from core.engines.spark.mining import store_pair_counts
     from core.engines.spark.session import spark_session
 
+    import duckdb
+
     try:
         store_pair_counts(spark_session(), ws, name)
-    except BundleLabError as exc:
+    except (BundleLabError, OSError, duckdb.Error) as exc:  # only ever saves work: go on
         return [f"co-purchase counts on Spark failed ({exc}); counted on this machine instead"]
     return []
 

@@ -152,23 +152,26 @@ def fill_pool(inp: BundleInputs, p: BundleParams, min_orders: int, *, use_text: 
               use_rules: bool, use_rec: bool) -> Candidates:
     """The candidates a short list is filled from: bought together in ``p.fill_min_orders`` to
     ``min_orders - 1`` orders, past the other thresholds."""
-    weak = build_candidates(inp, min_orders=p.fill_min_orders, max_size=p.max_size,
-                            text_neighbours=p.text_neighbours, cold_max_orders=p.cold_max_orders,
-                            pool_size=p.pool_size, variant_similarity=p.variant_similarity,
-                            use_text=use_text, use_rules=use_rules, use_rec=use_rec)
+    # its own notes: a limit met mining at the fill's count is not the list's
+    weak = build_candidates(replace(inp, notes=[]), min_orders=p.fill_min_orders,
+                            max_size=p.max_size, text_neighbours=p.text_neighbours,
+                            cold_max_orders=p.cold_max_orders, pool_size=p.pool_size,
+                            variant_similarity=p.variant_similarity, use_text=use_text,
+                            use_rules=use_rules, use_rec=use_rec, rules_below=min_orders)
     return weak.subset(filter_candidates(weak, inp, p, p.fill_min_orders)
                        & (weak.orders < min_orders))
 
 
 def fill_list(inp: BundleInputs, p: BundleParams, min_orders: int, weights: dict, c: Candidates,
               score: np.ndarray, picks: list[int], gains: list[float], cover, weight, *,
-              use_text: bool, use_rules: bool, weak: Candidates | None = None):
+              use_text: bool, use_rules: bool, weak: Candidates | None = None,
+              weak_cover=None):
     """The list's free places filled with bundles bought together in ``p.fill_min_orders`` to
     ``min_orders - 1`` orders, chosen by the same greedy coverage (their own scores; the orders
     and items the list already has count as taken) after every bundle that passes the floor.
     Returns the chosen candidates (the list's, then the fill's), their scores, picks (all of
-    them, in order), gains and the fill pool's size. ``weak``: the pool (``fill_pool``) when
-    already built."""
+    them, in order), gains and the fill pool's size. ``weak``, ``weak_cover``: the pool
+    (``fill_pool``) and its coverage matrix when already built."""
     b = inp.baskets
     if weak is None:
         weak = fill_pool(inp, p, min_orders, use_text=use_text, use_rules=use_rules,
@@ -182,7 +185,7 @@ def fill_list(inp: BundleInputs, p: BundleParams, min_orders: int, weights: dict
     u = np.ones(b.n_orders) if weight is None else np.asarray(weight, dtype=float).copy()
     for i in picks:  # orders the list already covers
         u[cover.indices[cover.indptr[i]:cover.indptr[i + 1]]] = 0.0
-    w_cover = coverage_matrix(b.matrix.tocsc(), weak.sets)
+    w_cover = coverage_matrix(b.matrix.tocsc(), weak.sets) if weak_cover is None else weak_cover
     more, more_gains = select(weak, w_score, w_eligible, replace(p, top=p.top - len(picks)),
                               w_cover, u, b.item_counts(), b.n_orders, inp.order_time,
                               taken=chosen.sets)
@@ -290,7 +293,9 @@ def build_bundles(inp: BundleInputs, params: BundleParams | None = None, *,
     if len(table) < p.top:
         inp.notes.append(
             f"only {len(table)} of {p.top} bundles: too few item groups pass the thresholds "
-            f"(bought together in at least {min_orders} orders, confidence >= "
+            f"(bought together in at least {min_orders} orders"
+            + (f", or {p.fill_min_orders} to fill the list" if p.fill_min_orders else "")
+            + ", confidence >= "
             f"{p.min_confidence:.0%}, lift >= {p.min_lift:g}); lower the minimum orders or "
             "confidence for more" + ("" if p.fill_min_orders or p.strategy == "similarity" else
                                      ", or fill the list with weaker bundles after these "

@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from core.baskets import Baskets
 from core.errors import TooManyItemsets
 from core.progress import Progress, report
+from core.rules.copurchase import PairCounts
 from core.text import is_variant_pair, item_texts, variant_flags  # noqa: F401 (the one rule)
 from core.topk import top_k
 
@@ -64,8 +65,9 @@ class BundleInputs:
     # customer_scores(cols) -> (customer ids, (n_customers, len(cols)) scores): the trained
     # recommender's scores of the given items for every known customer
     customer_scores: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
-    # items x items orders holding both (``core.rules.copurchase``: counted on Spark) or None
-    pair_counts: sp.csr_matrix | None = None
+    # orders holding each pair, counted on Spark (``core.rules.copurchase``), or None; read only
+    # for baskets with the same per-item order counts (the same orders)
+    pair_counts: PairCounts | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -108,11 +110,12 @@ ARRAYS = ("orders", "confidence", "all_confidence", "lift", "similarity", "affin
 
 
 def mine_itemsets(baskets: Baskets, *, min_orders: int, max_size: int, pool_size: int,
-                  progress: Progress | None = None
+                  progress: Progress | None = None, below: int = 0
                   ) -> tuple[list[tuple[int, ...]], np.ndarray, np.ndarray, str | None]:
     """Per size 2..max_size, the ``pool_size`` most-bought frequent itemsets and the
     ``pool_size / 4`` most confident ones (rule least-frequent item -> rest), as column tuples,
-    with their order counts and the order counts of the rest (for the rule's lift). When the
+    with their order counts and the order counts of the rest (for the rule's lift); ``below``:
+    only among those bought together in fewer orders than this (a fill's pool). When the
     setting would produce more than ``MAX_MINED_ITEMSETS`` itemsets, the size is lowered and a
     note says so."""
     from core.rules.itemsets import frequent_itemsets
@@ -134,10 +137,15 @@ def mine_itemsets(baskets: Baskets, *, min_orders: int, max_size: int, pool_size
         if k < 2 or not len(rows):
             continue
         # ranks ascend with frequency: column 0 is the least frequent item (the anchor)
+        cnt = fi.counts[k]
+        if below:
+            rows, cnt = rows[cnt < below], cnt[cnt < below]
+            if not len(rows):
+                continue
         anchor = item_counts[fi.columns[rows[:, 0]]]
         rest = fi.lookup(k - 1, np.ascontiguousarray(rows[:, 1:])) if k > 2 else \
             item_counts[fi.columns[rows[:, 1]]]
-        parts.append((k, rows, fi.counts[k], fi.counts[k] / anchor, rest))
+        parts.append((k, rows, cnt, cnt / anchor, rest))
     if not parts:
         return [], np.zeros(0, np.int64), np.zeros(0, np.int64), note
     sets, counts, rests = [], [], []
@@ -178,14 +186,16 @@ def _rows_with_at_least(csc: sp.csc_matrix, cols: tuple[int, ...], m: int) -> np
 
 
 def co_counts(csc: sp.csc_matrix, sets: list[tuple[int, ...]],
-              pairs: sp.csr_matrix | None = None) -> np.ndarray:
-    """Orders holding all items of each set; a pair's count read from ``pairs`` (the items x
-    items co-purchase counts) when given."""
+              pairs: PairCounts | None = None) -> np.ndarray:
+    """Orders holding all items of each set; a pair's count read from ``pairs`` when they were
+    counted on exactly these orders (``csc``'s per-item counts), else counted here."""
     out = np.zeros(len(sets), dtype=np.int64)
+    if pairs is not None and not pairs.fits(np.diff(csc.indptr)):
+        pairs = None  # other orders (an earlier part of the period): count them here
     two = np.array([len(s) == 2 for s in sets], dtype=bool)
     if pairs is not None and two.any():
         ab = np.array([s for s, t in zip(sets, two) if t], dtype=np.int64)
-        out[two] = np.asarray(pairs[ab[:, 0], ab[:, 1]]).ravel()
+        out[two] = np.asarray(pairs.matrix[ab[:, 0], ab[:, 1]]).ravel()
     for i in np.flatnonzero(~two if pairs is not None else np.ones(len(sets), dtype=bool)):
         out[i] = len(_rows_with_at_least(csc, sets[i], len(sets[i])))
     return out
@@ -237,7 +247,7 @@ def _pairwise_affinity(affinity: Callable[[np.ndarray], np.ndarray], sets,
 def build_candidates(inp: BundleInputs, *, min_orders: int, max_size: int, text_neighbours: int,
                      cold_max_orders: int, pool_size: int, variant_similarity: float,
                      use_text: bool = True, use_rules: bool = True, use_rec: bool = True,
-                     progress: Progress | None = None) -> Candidates:
+                     progress: Progress | None = None, rules_below: int = 0) -> Candidates:
     """All candidates with their evidence (see the module docstring)."""
     b = inp.baskets
     csc = b.matrix.tocsc()
@@ -249,7 +259,7 @@ def build_candidates(inp: BundleInputs, *, min_orders: int, max_size: int, text_
     if use_rules:
         report(progress, 0.0, "mining frequent itemsets")
         sets, cnts, rests, note = mine_itemsets(b, min_orders=min_orders, max_size=max_size,
-                                                pool_size=pool_size)
+                                                pool_size=pool_size, below=rules_below)
         if note:
             inp.notes.append(note)
         for s, c, r in zip(sets, cnts, rests):

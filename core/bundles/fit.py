@@ -169,7 +169,7 @@ def fit_weights(inp: BundleInputs, validation: Sequence[set], base: BundleParams
     weight = np.asarray(inp.order_revenue, dtype=float) \
         if base.objective == "revenue" and inp.order_revenue is not None else None
     seen: dict[tuple, np.ndarray] = {}
-    weak: dict[int, Candidates] = {}  # fill pools by fill_min_orders
+    weak: dict[int, tuple] = {}  # fill pools (candidates, coverage) by fill_min_orders
     excluded = _named_items(inp, base.exclude)
 
     def hits_of(s: dict, strategy: str = "hybrid") -> np.ndarray:
@@ -193,11 +193,12 @@ def fit_weights(inp: BundleInputs, validation: Sequence[set], base: BundleParams
                 pf = replace(p, fill_min_orders=fill)
                 weights = {"rules": base.w_rules, "text": ps["w_text"], "recommender": ps["w_rec"]}
                 if fill not in weak:  # the same pool as the fit's own: every signal it has
-                    weak[fill] = fill_pool(inp, pf, min_orders, use_text=has["w_text"],
-                                           use_rules=True, use_rec=has["w_rec"])
+                    pool_f = fill_pool(inp, pf, min_orders, use_text=has["w_text"],
+                                       use_rules=True, use_rec=has["w_rec"])
+                    weak[fill] = (pool_f, coverage_matrix(b.matrix.tocsc(), pool_f.sets))
                 sets = list(fill_list(inp, pf, min_orders, weights, c, score, picks, gains,
                                       cover, weight, use_text=has["w_text"], use_rules=True,
-                                      weak=weak[fill])[0].sets)
+                                      weak=weak[fill][0], weak_cover=weak[fill][1])[0].sets)
             if strategy == "hybrid" and ps.get("cold_share", 0) > 0:  # as build_bundles joins
                 cold = (b.item_counts() <= ps["cold_max_orders"]) & ~excluded
                 joins = attach_cold(sets, inp.vectors, cold,

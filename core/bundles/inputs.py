@@ -17,7 +17,7 @@ from core.bundles.params import AGAIN, BUILDING
 from core.bundles.recommender import attach_recommender
 from core.errors import DatasetChanged, ModelNotTrained, check_version
 from core.progress import Progress, report, sub_progress
-from core.rules.copurchase import stored_cooccurrence
+from core.rules.copurchase import stored_pair_counts
 from core.workspace import Workspace
 
 
@@ -43,7 +43,7 @@ def prepare_inputs(ws: Workspace, name: str, train: pd.DataFrame, items: pd.Data
                        else None,
                        order_time=pd.to_datetime(orders["timestamp"]).to_numpy() if dated
                        else None,
-                       pair_counts=stored_cooccurrence(ws, name, b))  # all orders, on Spark
+                       pair_counts=stored_pair_counts(ws, name, b))  # all orders, on Spark
     if text and len(items):
         from core.text import LazyItemVectors, item_texts, item_vectors
 

@@ -78,7 +78,7 @@ def _rows(inp: BundleInputs, keep: np.ndarray) -> BundleInputs:
 
     return replace(inp, baskets=sub, order_revenue=cut(inp.order_revenue),
                    customers=cut(inp.customers), order_time=cut(inp.order_time),
-                   notes=[])
+                   notes=[], pair_counts=None)  # counts of all orders: not these
 
 
 def learned_score(inp: BundleInputs, c: Candidates, build, *, seed: int = 0

@@ -82,6 +82,15 @@ def test_fill_comes_after_the_strong_bundles_and_says_so():
                                                   "fill_min_orders": 4})).bundles) == STRONG
 
 
+def test_fill_pool_is_not_crowded_out_by_strong_itemsets():
+    """The pool keeps its most-bought itemsets among those below the floor: a small pool size
+    filled with the strong ones would leave the fill nothing."""
+    inp, _ = fill_shop(weak_recur=True)
+    small = BundleParams(**{**BASE.__dict__, "fill_min_orders": 2, "pool_size": 2})
+    filled = build_bundles(inp, small).bundles
+    assert len(filled) > STRONG and (filled["orders_together"].iloc[STRONG:] == 3).all()
+
+
 def test_fill_floor_is_zero_or_at_least_two():
     with pytest.raises(BundleLabError, match="fill_min_orders must be 0"):
         BundleParams(fill_min_orders=1)

@@ -88,6 +88,8 @@ def test_split_same_as_temporal_split(spark, tmp_path, dated):
         if dated:
             assert_same_split(spark, ws, "d", "2021-02-10")
             assert_same_split(spark, ws, "d", "2021-01-02")  # one training day only
+            assert_same_split(spark, ws, "d", "2021-02-10T00:00+05:00")  # the day as written
+            assert_same_split(spark, ws, "d", "0999-01-01")  # only undated orders train
 
 
 def test_split_errors_word_for_word(spark, tmp_path):
@@ -122,7 +124,7 @@ def test_kept_pair_counts_equal_and_only_for_their_orders(spark, tmp_path):
     everything = build_baskets(ws.lines("d"), item_ids=items)
     assert stored_cooccurrence(ws, "d", everything) is None  # nothing counted yet
     done = store_pair_counts(spark, ws, "d")
-    assert done["items"] == len(items) and done["pairs"] > 0
+    assert done["items"] == len(items) and done["pairs"] > 0 and done["kept"]
     kept = stored_cooccurrence(ws, "d", everything)
     want = cooccurrence(everything)
     want.sort_indices()
@@ -135,6 +137,11 @@ def test_kept_pair_counts_equal_and_only_for_their_orders(spark, tmp_path):
     assert (stored_cooccurrence(ws, "d", reordered) != cooccurrence(reordered)).nnz == 0
     engine_ingest("spark", ws, tmp_path / "d.csv", dataset="d")  # a new version: stale
     assert stored_cooccurrence(ws, "d", everything) is None
+    store_pair_counts(spark, ws, "d")
+    assert stored_cooccurrence(ws, "d", everything) is not None
+    ws.delete("d")  # deleted and loaded again under the same name: version 1 once more
+    engine_ingest("spark", ws, tmp_path / "d.csv", dataset="d")
+    assert ws.info("d")["version"] == 1 and stored_cooccurrence(ws, "d", everything) is None
 
 
 def test_pairs_and_candidates_same_with_kept_counts(spark, tmp_path, monkeypatch):
@@ -160,13 +167,18 @@ def test_pairs_and_candidates_same_with_kept_counts(spark, tmp_path, monkeypatch
     assert len(want) > 10 and n == m
     pd.testing.assert_frame_equal(got, want)
 
-    from core.rules.copurchase import stored_cooccurrence
+    from core.rules.copurchase import stored_pair_counts
 
     b = build_baskets(ws.lines("d"), item_ids=items["item_id"].astype(str).tolist())
     sets = [(0, 1), (2, 5), (1, 3, 4), (7, 19), (0, 2, 3)]
     csc = b.matrix.tocsc()
-    kept = stored_cooccurrence(ws, "d", b)
+    kept = stored_pair_counts(ws, "d", b)
+    assert kept is not None and kept.fits(b.item_counts())
     assert np.array_equal(co_counts(csc, sets, kept), co_counts(csc, sets))
+    # the counts of all orders handed to a part of them (a fit's earlier orders): not used
+    part = b.matrix[:80].tocsc()
+    assert not kept.fits(np.diff(part.indptr))
+    assert np.array_equal(co_counts(part, sets, kept), co_counts(part, sets))
 
 
 def test_cli_run_and_evaluate_same_on_both_engines(spark, tmp_path, capsys):
@@ -194,4 +206,4 @@ def test_cli_run_and_evaluate_same_on_both_engines(spark, tmp_path, capsys):
     assert out["spark"][0]["bundles"] > 0 and out["spark"][1]["cut"]
     assert (tmp_path / "bundles_duckdb.csv").read_bytes() == \
         (tmp_path / "bundles_spark.csv").read_bytes()
-    assert any((tmp_path / "cli_spark" / "lake" / "shop").glob("v1-pairs.parquet"))
+    assert any((tmp_path / "cli_spark" / "lake" / "shop").glob("pairs-v1-*.parquet"))

@@ -26,7 +26,7 @@ import pandas as pd
 
 from core.engines.spark.levels import in_layout, level_itemsets
 from core.errors import BundleLabError
-from core.rules.copurchase import write_pairs
+from core.rules.copurchase import load_stamp, write_pairs
 from core.rules.guard import Guard
 from core.rules.itemsets import Itemsets, MiningParams, check_max_len, min_count_for
 from core.workspace import Workspace
@@ -51,6 +51,7 @@ def lines_path(ws: Workspace, name: str) -> tuple[str, bool]:
                         "WHERE dataset = ? ORDER BY line_no) TO ? (FORMAT parquet)",
                         [name, str(tmp)])
         tmp.rename(export)
+        (export.parent / f"v{version}-lines.parquet").unlink(missing_ok=True)  # older name
     return str(export), False
 
 
@@ -172,22 +173,34 @@ def spark_pair_counts(lines: Any, *, min_count: int = 1) -> pd.DataFrame:
 
 def store_pair_counts(spark: Any, ws: Workspace, name: str) -> dict:
     """Count the co-purchases of all orders of dataset ``name`` on Spark and keep them for the
-    driver's steps (``core.rules.copurchase``). Returns ``{"pairs", "items", "seconds"}``."""
+    driver's steps (``core.rules.copurchase``). Items travel as integer codes: the driver
+    receives three integers per pair. Returns ``{"pairs", "items", "seconds", "kept"}``
+    (``kept`` False: the dataset was re-loaded meanwhile, nothing kept)."""
     import time
 
     from pyspark.sql import functions as f
+    from pyspark.sql.types import IntegerType, StringType, StructField, StructType
 
     from core.engines.spark.paths import guarded
 
     t0 = time.perf_counter()
-    version = int(ws.info(name)["version"])
+    stamp = load_stamp(ws, name)
     with guarded("counting co-purchases"):
         lines = kept_lines(spark, ws, name).distinct().cache()
         try:
-            pairs = spark_pair_counts(lines)
-            per_item = lines.groupBy("item_id").agg(f.count(f.lit(1)).alias("orders")).toPandas()
+            per_item = lines.groupBy("item_id").agg(f.count(f.lit(1)).alias("orders")) \
+                .toPandas().sort_values("item_id", ignore_index=True)
+            schema = StructType([StructField("item_id", StringType()),
+                                 StructField("code", IntegerType())])
+            codes = spark.createDataFrame(
+                list(zip(per_item["item_id"].astype(str), range(len(per_item)))), schema)
+            coded = lines.join(f.broadcast(codes), "item_id") \
+                .select("order_id", f.col("code").alias("item_id"))
+            pairs = spark_pair_counts(coded)
         finally:
             lines.unpersist()
-    write_pairs(ws, name, version, pairs, per_item)
+    kept = write_pairs(ws, name, stamp, per_item["item_id"].to_numpy(),
+                       per_item["orders"].to_numpy(), pairs["item_a"].to_numpy(),
+                       pairs["item_b"].to_numpy(), pairs["orders"].to_numpy())
     return {"pairs": int(len(pairs)), "items": int(len(per_item)),
-            "seconds": round(time.perf_counter() - t0, 2)}
+            "seconds": round(time.perf_counter() - t0, 2), "kept": kept is not None}

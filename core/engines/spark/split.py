@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.baskets import (NO_TIMESTAMP_CUT, Split, cut_on, empty_side, n_train, no_split_day,
-                          parse_cut)
+from core.baskets import (NO_TIMESTAMP_CUT, Split, cut_on, day, empty_side, n_train,
+                          no_split_day, parse_cut)
 from core.engines.spark.mining import kept_lines
 from core.errors import BundleLabError
 from core.workspace import Workspace
@@ -72,7 +72,7 @@ def spark_split(spark: Any, ws: Workspace, name: str, cut: Any = None, *,
             if cut_ts is None:
                 cut_ts = _default_cut(per_order, int(stats["dated"]), lo,
                                       pd.Timestamp(stats["latest"]), test_share)
-            start = f.to_timestamp(f.lit(cut_ts.strftime("%Y-%m-%d %H:%M:%S")))
+            start = f.to_timestamp(f.lit(f"{day(cut_ts)} 00:00:00"))  # cuts are days
             orders = per_order.select("order_id", f.coalesce(f.col("first") >= start, f.lit(False))
                                       .alias("is_test"))
         else:
