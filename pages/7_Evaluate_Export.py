@@ -70,6 +70,10 @@ def bundle_counts(table: pd.DataFrame, top: int | None) -> str:
     if short:
         text += (f" {', '.join(short)} stopped early: no further bundle passed the thresholds "
                  "or covered an order the list did not cover yet.")
+    if "rules_filled" in set(table["method"]):
+        text += (" rules_filled is rules only with its short list filled as the fitted hybrid "
+                 "fills it (weaker bundles after the others): what the filling alone gives, "
+                 "without text or the recommender.")
     return text
 
 
