@@ -90,7 +90,7 @@ with user_errors():
                                   "days before the last order (0 = every order the same)",
                                   min_value=0, value=0, step=30, key="bundles_recency")
         fill = st.number_input("When too few bundles pass the minimum orders, fill the list "
-                               "with bundles bought together in at least N orders (0 = off)",
+                               "with pairs bought together in at least N orders (0 = off)",
                                min_value=0, value=0, step=1, key="bundles_fill",
                                help="They come after every bundle that passes, and their "
                                     "explanation says they are weaker evidence. Fitting the "

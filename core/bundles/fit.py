@@ -46,7 +46,7 @@ GRID: dict[str, tuple] = {"strength": ("lift", "confidence", "orders"),
                           "w_text": (0.0, 0.5, 1.0, 2.0), "w_rec": (0.0, 0.5, 1.0, 2.0),
                           "cold_share": (0.0, 0.1, 0.2, 0.3), "cold_max_orders": (0, 2, 4),
                           "learned": (False, True),  # core.bundles.learned (dated orders)
-                          # a short list filled with bundles bought together in at least so
+                          # a short list filled with pairs bought together in at least so
                           # many orders, after those that pass the floor (0: not filled)
                           "fill_min_orders": (0, 2, 3)}
 TEXT_DIMS = ("w_text", "cold_share", "cold_max_orders")

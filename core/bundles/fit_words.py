@@ -22,7 +22,7 @@ def describe(f: Any) -> str:
     elif "cold_share" in p:
         parts.append("no new item joins a bundle by its text")
     if p.get("fill_min_orders"):
-        parts.append(f"a short list is filled with bundles bought together in at least "
+        parts.append(f"a short list is filled with pairs bought together in at least "
                      f"{p['fill_min_orders']} orders (weaker evidence, after the others)")
     head = ("Weights fitted on this shop's own orders" if f.fitted
             else "Default weights kept")

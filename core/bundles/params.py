@@ -43,7 +43,7 @@ class BundleParams:
     bundles; ``allow_variants``: bundle near-duplicates (same product, other colour/size) anyway;
     ``discount``: bundle price = list price less this share; ``min_margin``: price floor over
     cost when a cost column exists; ``fill_min_orders``: when fewer than ``top`` bundles pass
-    ``min_orders``, fill the list with bundles bought together in at least this many orders,
+    ``min_orders``, fill the list with pairs bought together in at least this many orders,
     ranked after every bundle that passes (weaker evidence, said in their explanation; 0 = off,
     else at least 2)."""
 

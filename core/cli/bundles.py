@@ -33,7 +33,7 @@ def _bundle_args(p: argparse.ArgumentParser) -> None:
                    "last order (0 = every order counts the same)")
     p.add_argument("--fill-min-orders", type=int, default=d.fill_min_orders, metavar="N",
                    help="when fewer than --top bundles pass --min-orders, fill the list with "
-                   "bundles bought together in at least N orders, after the others (weaker "
+                   "pairs bought together in at least N orders, after the others (weaker "
                    "evidence; 0 = off; --fit-weights chooses it when it clearly helps)")
     p.add_argument("--learned", action="store_true",
                    help="score the candidates by a model of this shop's later orders (learned "

@@ -106,7 +106,7 @@ def test_the_fit_fills_only_where_later_orders_bear_it_out(weak_recur):
         assert f.fitted and f.params["fill_min_orders"] in (2, 3)
         # 8 of the 20 weak pairs fit the list of 10: 2/3 of the orders x 8/20 more hits
         assert f.validation_hit_rate["fitted"] == pytest.approx(f.validation_hit_rate["rules"] + 0.8 / 3)
-        assert "filled with bundles bought together in at least" in describe(f)
+        assert "filled with pairs bought together in at least" in describe(f)
     else:
         assert not f.fitted and f.params["fill_min_orders"] == 0
         assert "filled" not in describe(f)
