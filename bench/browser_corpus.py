@@ -10,7 +10,7 @@ names as displayed and whether the names read as names (letters) rather than ids
 file. Prints Markdown; saves a screenshot of each bundle page to /tmp/browser_corpus/<name>.png
 (and <name>_failure.png with the page text on a failure).
 
-    python bench/browser_corpus.py [--only NAME ...] [--file PATH ...] [--refine]
+    python bench/browser_corpus.py [--only NAME ...] [--file PATH ...] [--refine] [--fill N]
                                    [--out-dir /tmp/browser_corpus]
 """
 
@@ -148,7 +148,33 @@ def looks_like_name(s: str) -> bool:
     return any(ch.isalpha() for ch in s)
 
 
-def one_file(drv, url: str, rel: str, shots: Path, refine: bool) -> dict:
+FILL_INPUT = '//input[contains(@aria-label, "fill the list with pairs")]'
+
+
+def fill_list(drv, n: int, res: dict, shots: Path, name: str) -> None:
+    """Open the limits expander, ask for the short list to be filled with pairs bought together
+    in at least ``n`` orders, wait for the list that says so; record its size and the time."""
+    from selenium.webdriver.common.keys import Keys
+
+    summary = drv.find_element(By.XPATH, '//summary[contains(., "Items and categories")]')
+    drv.execute_script("arguments[0].scrollIntoView({block: 'center'});", summary)
+    summary.click()
+    until(drv, lambda d: clickable(d, FILL_INPUT) is not None, "fill input", 60)
+    box = clickable(drv, FILL_INPUT)
+    t0 = time.perf_counter()
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(str(n), Keys.ENTER)
+    until(drv, lambda d: "weaker evidence" in body(d) and COUNT.search(body(d)),
+          "filled list", 900)
+    idle(drv)
+    check_page(drv, "filled list")
+    res["t_fill"] = time.perf_counter() - t0
+    res["bundles_filled"] = int(COUNT.search(body(drv)).group(1))
+    res["fill_note"] = next((ln for ln in body(drv).splitlines() if "to fill the list" in ln), "")
+    drv.save_screenshot(str(shots / f"{name}_filled.png"))
+
+
+def one_file(drv, url: str, rel: str, shots: Path, refine: bool, fill: int = 0) -> dict:
     path = Path(rel) if Path(rel).is_absolute() else SHARED / rel
     name = default_name(path.name)
     res = {"file": rel, "dataset": name}
@@ -209,6 +235,8 @@ def one_file(drv, url: str, rel: str, shots: Path, refine: bool) -> dict:
             drv.execute_script("arguments[0].scrollIntoView({block: 'center'});", grid[0])
             time.sleep(0.5)
         drv.save_screenshot(str(shots / f"{name}.png"))
+        if fill and res["bundles"] < 50:  # a short list: fill it as a user would
+            fill_list(drv, fill, res, shots, name)
     except Exception as exc:  # report and go on with the next file
         res["error"] = f"{type(exc).__name__}: {exc}"
         res["page_text"] = body(drv)[-3000:]
@@ -229,6 +257,9 @@ def main() -> None:
     ap.add_argument("--refine", action="store_true",
                     help="also wait for the list refined by the background models")
     ap.add_argument("--file", nargs="*", default=[], help="other files (absolute paths)")
+    ap.add_argument("--fill", type=int, default=0, metavar="N",
+                    help="where the first list is short, fill it with pairs bought together "
+                    "in at least N orders (the Bundles page's input) and time the filled list")
     ap.add_argument("--out-dir", default="/tmp/browser_corpus")
     args = ap.parse_args()
     if not (CHROMIUM and DRIVER):
@@ -253,7 +284,7 @@ def main() -> None:
             idle(drv)
             for rel in files:
                 print(f"... {rel}", file=sys.stderr, flush=True)
-                r = one_file(drv, url, rel, shots, args.refine)
+                r = one_file(drv, url, rel, shots, args.refine, args.fill)
                 results.append(r)
                 print(f"    {r}", file=sys.stderr, flush=True)
         finally:
@@ -289,6 +320,10 @@ def main() -> None:
         if "loaded" in r:
             print(f"- {r['file']}: {r['loaded']} (first list marked quick: {r.get('quick')}; "
                   f"names read from the {r.get('names_source')}) {r.get('refine_note', '')}")
+    for r in results:
+        if "bundles_filled" in r:
+            print(f"- {r['file']}: filled from {r['bundles']} to {r['bundles_filled']} bundles "
+                  f"in {r['t_fill']:.1f} s; the page said: {r['fill_note']}")
     for r in results:
         if "error" in r:
             print(f"\n**{r['file']} failed**: {r['error']}\n\nPage text at the failure "

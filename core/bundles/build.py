@@ -87,8 +87,9 @@ def check_aligned(inp: BundleInputs) -> None:
 
 
 def _build_at(inp: BundleInputs, p: BundleParams, min_orders: int, weights: dict, *,
-              use_text: bool, use_rules: bool, progress: Progress | None):
-    """Candidates, scores, greedy selection and the table at one minimum order count."""
+              use_text: bool, use_rules: bool, progress: Progress | None, fill: bool = False):
+    """Candidates, scores, greedy selection and the table at one minimum order count (``fill``:
+    a short list filled with weaker pairs, ``fill_list``)."""
     b = inp.baskets
 
     def candidates(sub: BundleInputs, part: Progress | None = None) -> Candidates:
@@ -124,7 +125,8 @@ def _build_at(inp: BundleInputs, p: BundleParams, min_orders: int, weights: dict
     picks, gains = select(c, score, eligible, p, cover, weight, b.item_counts(), b.n_orders,
                           inp.order_time)
     n_pool = len(c)
-    if len(picks) < p.top and 0 < p.fill_min_orders < min_orders and p.strategy != "similarity":
+    if fill and len(picks) < p.top and 0 < p.fill_min_orders < min_orders \
+            and p.strategy != "similarity":
         report(progress, 0.8, "filling the list with weaker bundles")
         c, score, picks, gains, n_fill = fill_list(inp, p, min_orders, weights, c, score, picks,
                                                    gains, cover, weight, use_text=use_text,
@@ -287,6 +289,11 @@ def build_bundles(inp: BundleInputs, params: BundleParams | None = None, *,
             "together in fewer "
             "orders are weaker evidence (raise 'bought together in at least N orders' to "
             "keep only the strong ones)")
+    if p.fill_min_orders and len(table) < p.top and p.fill_min_orders < min_orders \
+            and p.strategy != "similarity":  # after the lowering: the list's own bundles first
+        min_orders, table, coverage, flagged, n_candidates = _build_at(
+            inp, p, min_orders, weights, use_text=use_text, use_rules=use_rules,
+            progress=sub_progress(progress, 0.95, 0.95), fill=True)
     filled = int((table["orders_together"] < min_orders).sum()) \
         if p.fill_min_orders and p.strategy != "similarity" and len(table) else 0
     if filled:

@@ -118,7 +118,8 @@ def fit_weights(inp: BundleInputs, validation: Sequence[set], base: BundleParams
                 *, progress: Progress | None = None) -> FittedWeights:
     """Fit the hybrid setting on ``validation`` (item-id sets of the orders after ``inp``'s
     training orders). See the module docstring."""
-    from core.bundles.build import _named_items, fill_list, fill_pool, filter_candidates, select
+    from core.bundles.build import (MIN_EVIDENCE_ORDERS, MIN_LIST, _named_items, fill_list,
+                                    fill_pool, filter_candidates, select)
     from core.bundles.select import attach_cold, strategy_scores
 
     t0 = time.perf_counter()
@@ -165,6 +166,15 @@ def fit_weights(inp: BundleInputs, validation: Sequence[set], base: BundleParams
         return cs.subset(filter_candidates(cs, sub, base, min_orders))
     c = pool(inp)
     cover = coverage_matrix(b.matrix.tocsc(), c.sets)
+    while not base.min_orders and min_orders > MIN_EVIDENCE_ORDERS and len(select(
+            c, *strategy_scores(c, "hybrid", strength=base.strength, w_rules=base.w_rules,
+                                w_text=defaults["w_text"] if has["w_text"] else 0.0,
+                                w_rec=defaults["w_rec"] if has["w_rec"] else 0.0),
+            base, cover, None, b.item_counts(), b.n_orders, inp.order_time)[0]) \
+            < min(base.top, MIN_LIST):  # lowered as build_bundles lowers it
+        min_orders = max(MIN_EVIDENCE_ORDERS, min_orders // 2)
+        c = pool(inp)
+        cover = coverage_matrix(b.matrix.tocsc(), c.sets)
     learned: dict[str, np.ndarray | None] = {}
     weight = np.asarray(inp.order_revenue, dtype=float) \
         if base.objective == "revenue" and inp.order_revenue is not None else None

@@ -18,10 +18,11 @@ from core.errors import BundleLabError
 STRONG, WEAK = 2, 20  # pairs bought together in 30 orders, and in 3
 
 
-def fill_shop(weak_recur: bool) -> tuple[BundleInputs, list[set]]:
+def fill_shop(weak_recur: bool, mid: int = 0) -> tuple[BundleInputs, list[set]]:
     """Two strong pairs and twenty weak ones (plus single-item orders, so lifts stay finite);
     validation orders repeat the strong pairs and, with ``weak_recur``, the weak ones too (else
-    other items' weak pairs that were never bought together in training)."""
+    other items' weak pairs that were never bought together in training). ``mid``: that many of
+    the weak pairs are bought together in 7 orders instead of 3."""
     n_items = 2 * (STRONG + WEAK) + 2 * WEAK
     items = [f"p{k:03d}" for k in range(n_items)]
     rows, oid = [], 0
@@ -32,7 +33,7 @@ def fill_shop(weak_recur: bool) -> tuple[BundleInputs, list[set]]:
         rows.extend((str(oid), i) for i in its)
 
     for p in range(STRONG + WEAK):
-        for _ in range(30 if p < STRONG else 3):
+        for _ in range(30 if p < STRONG else 7 if p < STRONG + mid else 3):
             order(items[2 * p], items[2 * p + 1])
     for i in items:
         for _ in range(4):
@@ -89,6 +90,20 @@ def test_fill_pool_is_not_crowded_out_by_strong_itemsets():
     small = BundleParams(**{**BASE.__dict__, "fill_min_orders": 2, "pool_size": 2})
     filled = build_bundles(inp, small).bundles
     assert len(filled) > STRONG and (filled["orders_together"].iloc[STRONG:] == 3).all()
+
+
+def test_fill_comes_after_the_lowered_minimum():
+    """An automatic minimum that leaves fewer than 5 bundles is lowered first (here from 10 to
+    5: the pairs bought together in 7 orders join); the fill then adds pairs below that."""
+    inp, _ = fill_shop(weak_recur=True, mid=4)
+    auto = BundleParams(**{**BASE.__dict__, "min_orders": 0})
+    plain = build_bundles(inp, auto)
+    filled = build_bundles(inp, BundleParams(**{**auto.__dict__, "fill_min_orders": 2}))
+    assert plain.params["min_orders_used"] == filled.params["min_orders_used"] == 5
+    n = len(plain.bundles)
+    assert n == STRONG + 4 and len(filled.bundles) == BASE.top
+    assert filled.bundles["items"].head(n).tolist() == plain.bundles["items"].tolist()
+    assert (filled.bundles["orders_together"].iloc[n:] == 3).all()
 
 
 def test_fill_floor_is_zero_or_at_least_two():
