@@ -15,18 +15,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.engines.spark.session import spark_available
 from core.errors import BundleLabError
 from core.recommend import build_history, load_recommender, make_recommender
 from core.recommend.registry import DEFAULT_METHODS, METHODS, OPTIONAL, check_available
+from tests.core.spark_fixtures import needs_spark
 
 ROOT = Path(__file__).resolve().parents[2]
 # pyspark 4.3 warns at its start that pandas 3 is not fully supported (the frames here are plain
 # integer and float columns)
 pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully support:FutureWarning")
-SPARK_MISSING = spark_available()
-needs_spark = pytest.mark.skipif(SPARK_MISSING is not None,
-                                 reason=f"Spark cannot run here: {SPARK_MISSING}")
 TINY = {"rank": 4, "max_iter": 5, "reg": 0.05, "alpha": 10.0, "seed": 0}
 GROUP_A = [f"i{j}" for j in range(5)]
 GROUP_B = [f"i{j}" for j in range(5, 10)]
@@ -86,15 +83,7 @@ def test_cli_accepts_method_als():
 
 
 # ---------------------------------------------------------------------------- with Spark
-@pytest.fixture(scope="module")
-def spark():
-    if SPARK_MISSING is not None:
-        pytest.skip(f"Spark cannot run here: {SPARK_MISSING}")
-    from core.engines.spark.session import spark_session
-
-    return spark_session("local[2]")
-
-
+# (the ``spark`` fixture: tests/core/conftest.py)
 @pytest.fixture(scope="module")
 def history():
     return build_history(two_groups())

@@ -13,22 +13,12 @@ import pytest
 
 from core.engines import check_engine
 from core.ingest.engines import engine_ingest
-from core.engines.spark.session import spark_available
 from core.errors import BundleLabError
 from core.ingest.load import IngestOptions
 from core.workspace import Workspace
+from tests.core.spark_fixtures import needs_spark
 
-pytestmark = pytest.mark.skipif(spark_available() is not None,
-                                reason=f"Spark cannot run here: {spark_available()}")
-
-
-@pytest.fixture(scope="module")
-def spark():
-    from core.engines.spark.session import spark_session, stop_session
-
-    session = spark_session("local[2]")
-    yield session
-    stop_session()
+pytestmark = needs_spark
 
 
 MESSY = """Invoice,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID
