@@ -68,7 +68,7 @@ def candidates(inp, p):
 
 def hit_rate(inp, c, score, p, test_orders) -> float:
     from core.bundles.fit import order_hits, validation_matrix
-    from core.bundles.build import select
+    from core.bundles.select import select
     from core.bundles.candidates import coverage_matrix
 
     b = inp.baskets

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,8 +19,7 @@ import pandas as pd
 from core.bundles.candidates import BundleInputs, Candidates, build_candidates, coverage_matrix
 from core.bundles.describe import describe_bundles, flagged_variants
 from core.bundles.params import BundleParams, BundleResult
-from core.bundles.select import (attach_cold, excess_share, greedy_select, hybrid_weights,
-                                 strategy_scores)
+from core.bundles.select import hybrid_weights, join_cold, select, strategy_scores
 from core.bundles.learned import LEARNED_NOTES, learned_score
 from core.bundles.value import bundle_value
 from core.errors import BundleLabError, DatasetChanged
@@ -86,10 +86,26 @@ def check_aligned(inp: BundleInputs) -> None:
             "probably re-loaded while they were gathered; run bundles again")
 
 
-def _build_at(inp: BundleInputs, p: BundleParams, min_orders: int, weights: dict, *,
-              use_text: bool, use_rules: bool, progress: Progress | None, fill: bool = False):
-    """Candidates, scores, greedy selection and the table at one minimum order count (``fill``:
-    a short list filled with weaker pairs, ``fill_list``)."""
+@dataclass
+class Chosen:
+    """The list's own bundles at one minimum order count, before any fill: the candidates (all,
+    and those past the filters), their scores, the picks in order, what each newly covered,
+    the coverage matrix, the order weights and the variants to flag."""
+
+    min_orders: int
+    c_all: Candidates
+    c: Candidates
+    score: np.ndarray
+    picks: list[int]
+    gains: list[float]
+    cover: Any
+    weight: np.ndarray | None
+    flagged_idx: np.ndarray
+
+
+def _choose(inp: BundleInputs, p: BundleParams, min_orders: int, weights: dict, *,
+            use_text: bool, use_rules: bool, progress: Progress | None) -> Chosen:
+    """Candidates, scores and the greedy selection at one minimum order count."""
     b = inp.baskets
 
     def candidates(sub: BundleInputs, part: Progress | None = None) -> Candidates:
@@ -124,30 +140,62 @@ def _build_at(inp: BundleInputs, p: BundleParams, min_orders: int, weights: dict
     cover = coverage_matrix(b.matrix.tocsc(), c.sets) if p.strategy != "similarity" else None
     picks, gains = select(c, score, eligible, p, cover, weight, b.item_counts(), b.n_orders,
                           inp.order_time)
-    n_pool = len(c)
-    if fill and len(picks) < p.top and 0 < p.fill_min_orders < min_orders \
+    return Chosen(min_orders, c_all, c, score, picks, gains, cover, weight, flagged_idx)
+
+
+def choose_floor(inp: BundleInputs, p: BundleParams, weights: dict, *, use_text: bool,
+                 use_rules: bool, progress: Progress | None = None) -> tuple[Chosen, str, int]:
+    """The list's own bundles at the minimum orders together: ``p.min_orders``, or the automatic
+    one, lowered step by step (never below MIN_EVIDENCE_ORDERS) while it leaves fewer than
+    ``MIN_LIST`` bundles; the notes of a minimum left behind go with it. Returns (the choice,
+    why that minimum, the automatic minimum before lowering). The fit (``core.bundles.fit``)
+    finds the floor of its lists here too."""
+    b = inp.baskets
+    min_orders, why = p.min_orders_choice(b.n_orders, b.item_counts())
+    notes = list(inp.notes)
+    ch = _choose(inp, p, min_orders, weights, use_text=use_text, use_rules=use_rules,
+                 progress=progress)
+    # A list that is merely short keeps its strong bundles: lowering then would rank weak ones
+    # among them (the fill, after them, is the way to a full list)
+    while not p.min_orders and len(ch.picks) < min(p.top, MIN_LIST) \
+            and ch.min_orders > MIN_EVIDENCE_ORDERS:
+        inp.notes[:] = notes
+        ch = _choose(inp, p, max(MIN_EVIDENCE_ORDERS, ch.min_orders // 2), weights,
+                     use_text=use_text, use_rules=use_rules,
+                     progress=sub_progress(progress, 1.0, 1.0))  # the bar holds; cancel works
+    return ch, why, min_orders
+
+
+def _finish(inp: BundleInputs, p: BundleParams, ch: Chosen, weights: dict, *, use_text: bool,
+            use_rules: bool, progress: Progress | None):
+    """The chosen list filled (``fill_list``, when asked and short), new items joined (the
+    list's own bundles first), described, valued: (table, coverage, flagged, candidates)."""
+    b = inp.baskets
+    c, score, picks, gains, n_pool = ch.c, ch.score, ch.picks, ch.gains, len(ch.c)
+    n_own = len(picks)
+    if len(picks) < p.top and 0 < p.fill_min_orders < ch.min_orders \
             and p.strategy != "similarity":
-        report(progress, 0.8, "filling the list with weaker bundles")
-        c, score, picks, gains, n_fill = fill_list(inp, p, min_orders, weights, c, score, picks,
-                                                   gains, cover, weight, use_text=use_text,
-                                                   use_rules=use_rules)
+        report(progress, 0.1, "filling the list with weaker pairs")
+        c, score, picks, gains, n_fill = fill_list(inp, p, ch.min_orders, weights, c, score,
+                                                   picks, gains, ch.cover, ch.weight,
+                                                   use_text=use_text, use_rules=use_rules)
         n_pool += n_fill
     cold_joins = {}
     if p.strategy == "hybrid" and p.cold_share > 0 and inp.vectors is not None:
         cold_items = b.item_counts() <= p.cold_max_orders
         cold_items &= ~_named_items(inp, p.exclude)
-        cold_joins = attach_cold([c.sets[i] for i in picks], inp.vectors, cold_items,
-                                 max_items=max(1, math.ceil(p.cold_share * p.top)),
-                                 max_size=p.max_size, min_similarity=p.cold_min_similarity)
-    report(progress, 0.9, "pricing and naming")
+        cold_joins = join_cold([c.sets[i] for i in picks], n_own, inp.vectors, cold_items,
+                               max_items=max(1, math.ceil(p.cold_share * p.top)),
+                               max_size=p.max_size, min_similarity=p.cold_min_similarity)
+    report(progress, 0.5, "pricing and naming")
     table = describe_bundles(inp, c, picks, gains, score, p,
-                             b.n_orders if weight is None else weight.sum(), cold_joins,
-                             floor=min_orders)
+                             b.n_orders if ch.weight is None else ch.weight.sum(), cold_joins,
+                             floor=ch.min_orders, n_own=n_own)
     table = bundle_value(b, inp.items, table, order_time=inp.order_time)  # expected value
     coverage = pd.DataFrame({"bundles": np.arange(1, len(table) + 1),
                              "covered": table["cumulative_coverage"].to_numpy()})
-    flagged = flagged_variants(inp, c_all, flagged_idx)
-    return min_orders, table, coverage, flagged, n_pool
+    flagged = flagged_variants(inp, ch.c_all, ch.flagged_idx)
+    return table, coverage, flagged, n_pool
 
 
 def fill_pool(inp: BundleInputs, p: BundleParams, min_orders: int, *, use_text: bool,
@@ -200,52 +248,6 @@ def fill_list(inp: BundleInputs, p: BundleParams, min_orders: int, weights: dict
             list(gains) + list(more_gains), len(weak))
 
 
-def recency_weights(order_time: np.ndarray | None, days: float) -> np.ndarray | None:
-    """Per training order, ``0.5 ** (age / days)`` with ``age`` the days before the last order
-    (undated orders get the median weight); None when off (``days`` 0) or without dates."""
-    if not days or order_time is None:
-        return None
-    t = pd.to_datetime(pd.Series(order_time))
-    if t.isna().all():
-        return None
-    age = (t.max() - t).dt.total_seconds().to_numpy() / 86400.0
-    w = 0.5 ** (age / float(days))
-    return np.where(np.isnan(w), np.nanmedian(w), w)
-
-
-def select(c: Candidates, score: np.ndarray, eligible: np.ndarray, p: BundleParams, cover,
-           weight: np.ndarray | None, item_counts: np.ndarray, n_orders: int,
-           order_time: np.ndarray | None,
-           taken: list[tuple[int, ...]] = ()) -> tuple[list[int], list[float]]:
-    """Greedy selection with the settings' order weights (``weight``: revenue or None, times
-    recency) and value factor (``incremental``). The gains returned are in ``weight`` (orders,
-    or revenue) without recency, so the list's coverage stays a share of real orders."""
-    recency = recency_weights(order_time, p.recency_days) if cover is not None else None
-    sel_weight = weight if recency is None else recency * (1.0 if weight is None else weight)
-    factor = None
-    if p.incremental and cover is not None:
-        n = max(n_orders, 1)
-        covered = np.asarray(cover.sum(axis=0)).ravel() / n
-        factor = excess_share(c, np.asarray(item_counts, dtype=float) / n, covered)
-    picks, gains = greedy_select(c, score, eligible, n=p.top, max_per_item=p.max_per_item,
-                                 cover=cover, order_weight=sel_weight, value_factor=factor,
-                                 taken=taken)
-    if recency is not None:
-        gains = plain_gains(cover, picks, weight)
-    return picks, gains
-
-
-def plain_gains(cover, picks: list[int], weight: np.ndarray | None) -> list[float]:
-    """The weight (orders, or ``weight``) each pick newly covers, in pick order."""
-    u = np.ones(cover.shape[0]) if weight is None else np.asarray(weight, dtype=float).copy()
-    out = []
-    for i in picks:
-        rows = cover.indices[cover.indptr[i]:cover.indptr[i + 1]]
-        out.append(float(u[rows].sum()))
-        u[rows] = 0.0
-    return out
-
-
 def build_bundles(inp: BundleInputs, params: BundleParams | None = None, *,
                   progress: Progress | None = None) -> BundleResult:
     """Choose ``params.top`` bundles from ``inp`` (see the module docstring). With
@@ -256,8 +258,6 @@ def build_bundles(inp: BundleInputs, params: BundleParams | None = None, *,
     # notes of this build only; inputs stay as given
     inp = replace(inp, notes=list(inp.notes),
                   **({} if p.text else {"vectors": None, "base_vectors": None}))
-    b = inp.baskets
-    min_orders, why = p.min_orders_choice(b.n_orders, b.item_counts())
     use_rules = p.strategy in ("rules", "hybrid")
     use_text = p.strategy in ("similarity", "hybrid") and inp.vectors is not None
     if p.strategy == "similarity" and inp.vectors is None:
@@ -268,19 +268,9 @@ def build_bundles(inp: BundleInputs, params: BundleParams | None = None, *,
                                      has_rec=inp.affinity is not None)
     if p.strategy == "hybrid":
         inp.notes.extend(unused)
-    min_orders, table, coverage, flagged, n_candidates = _build_at(
-        inp, p, min_orders, weights, use_text=use_text, use_rules=use_rules,
-        progress=sub_progress(progress, 0.0, 0.95))
-    # The automatic minimum is a guess from the shop's size; when it leaves almost no list,
-    # lower it step by step (never below MIN_EVIDENCE_ORDERS) and say so. A list that is merely
-    # short keeps its strong bundles: lowering then would rank weak ones above them.
-    auto_from = min_orders
-    while not p.min_orders and len(table) < min(p.top, MIN_LIST) \
-            and min_orders > MIN_EVIDENCE_ORDERS:
-        min_orders = max(MIN_EVIDENCE_ORDERS, min_orders // 2)
-        min_orders, table, coverage, flagged, n_candidates = _build_at(
-            inp, p, min_orders, weights, use_text=use_text, use_rules=use_rules,
-            progress=sub_progress(progress, 0.95, 0.95))  # the bar holds; cancel still works
+    ch, why, auto_from = choose_floor(inp, p, weights, use_text=use_text, use_rules=use_rules,
+                                      progress=sub_progress(progress, 0.0, 0.85))
+    min_orders = ch.min_orders
     if min_orders < auto_from:
         why = f"lowered from {auto_from}, which left fewer than {min(p.top, MIN_LIST)} bundles"
         inp.notes.append(
@@ -289,11 +279,9 @@ def build_bundles(inp: BundleInputs, params: BundleParams | None = None, *,
             "together in fewer "
             "orders are weaker evidence (raise 'bought together in at least N orders' to "
             "keep only the strong ones)")
-    if p.fill_min_orders and len(table) < p.top and p.fill_min_orders < min_orders \
-            and p.strategy != "similarity":  # after the lowering: the list's own bundles first
-        min_orders, table, coverage, flagged, n_candidates = _build_at(
-            inp, p, min_orders, weights, use_text=use_text, use_rules=use_rules,
-            progress=sub_progress(progress, 0.95, 0.95), fill=True)
+    table, coverage, flagged, n_candidates = _finish(
+        inp, p, ch, weights, use_text=use_text, use_rules=use_rules,
+        progress=sub_progress(progress, 0.85, 0.95))
     filled = int((table["orders_together"] < min_orders).sum()) \
         if p.fill_min_orders and p.strategy != "similarity" and len(table) else 0
     if filled:
@@ -305,10 +293,12 @@ def build_bundles(inp: BundleInputs, params: BundleParams | None = None, *,
         inp.notes.append(
             f"only {len(table)} of {p.top} bundles: too few item groups pass the thresholds "
             f"(bought together in at least {min_orders} orders"
-            + (f", or {p.fill_min_orders} to fill the list" if p.fill_min_orders else "")
+            + (f", or {p.fill_min_orders} to fill the list"
+               if 0 < p.fill_min_orders < min_orders else "")
             + ", confidence >= "
             f"{p.min_confidence:.0%}, lift >= {p.min_lift:g}); lower the minimum orders or "
-            "confidence for more" + ("" if p.fill_min_orders or p.strategy == "similarity" else
+            "confidence for more" + ("" if 0 < p.fill_min_orders < min_orders
+                                     or p.strategy == "similarity" or min_orders <= 2 else
                                      ", or fill the list with weaker pairs after these "
                                      "(bought together in at least 2 orders)"))
     report(progress, 1.0, f"{len(table)} bundles")

@@ -69,11 +69,12 @@ FILLED = (" Weaker evidence: fewer than {floor} orders together, the list's floo
 def describe_bundles(inp: BundleInputs, c: Candidates, picks: list[int], gains: list[float],
               score: np.ndarray, p: BundleParams, total_weight: float,
               cold_joins: dict[int, tuple[int, float, int]], *,
-              floor: int = 0) -> pd.DataFrame:
+              floor: int = 0, n_own: int | None = None) -> pd.DataFrame:
     """The bundle table (columns: ``BundleResult``) of the chosen candidates ``picks`` in pick
     order, with the cold-start item each may have gained (``select.attach_cold``). A bundle
     bought together in fewer than ``floor`` orders filled a short list (``fill_list`` of
-    ``core.bundles.build``): its explanation says so."""
+    ``core.bundles.build``): its explanation says so; ``n_own``: how many of the picks are the
+    list's own (the rest a fill, whose names never change the own bundles' names)."""
     items = inp.items.reset_index(drop=True)
     ids = items["item_id"].astype(str).to_numpy()
     names = items["item_name"].astype(str).to_numpy()
@@ -130,8 +131,14 @@ def describe_bundles(inp: BundleInputs, c: Candidates, picks: list[int], gains: 
             "cumulative_coverage": cum / total_weight if total_weight else 0.0,
         })
     # names distinct within the list (``naming.bundle_names``)
-    for row, nm in zip(rows, bundle_names([r["item_names"] for r in rows],
-                                          item_ids=[r["items"] for r in rows])):
+    names = bundle_names([r["item_names"] for r in rows], item_ids=[r["items"] for r in rows])
+    if n_own is not None and 0 < n_own < len(rows):  # the own bundles named among themselves
+        own = rows[:n_own]
+        own_names = bundle_names([r["item_names"] for r in own],
+                                 item_ids=[r["items"] for r in own])
+        if not set(own_names) & set(names[n_own:]):  # names stay distinct in the list
+            names[:n_own] = own_names
+    for row, nm in zip(rows, names):
         row["name"] = nm
     cols = ["bundle_id", "name", "items", "item_names", "size", "orders_together", "confidence",
             "lift", "similarity", "affinity", "score", "provenance", "explanation", "list_price",

@@ -118,9 +118,9 @@ def fit_weights(inp: BundleInputs, validation: Sequence[set], base: BundleParams
                 *, progress: Progress | None = None) -> FittedWeights:
     """Fit the hybrid setting on ``validation`` (item-id sets of the orders after ``inp``'s
     training orders). See the module docstring."""
-    from core.bundles.build import (MIN_EVIDENCE_ORDERS, MIN_LIST, _named_items, fill_list,
-                                    fill_pool, filter_candidates, select)
-    from core.bundles.select import attach_cold, strategy_scores
+    from core.bundles.build import (_named_items, choose_floor, fill_list, fill_pool,
+                                    filter_candidates)
+    from core.bundles.select import hybrid_weights, join_cold, select, strategy_scores
 
     t0 = time.perf_counter()
     base = replace(base or BundleParams(), strategy="hybrid")
@@ -154,8 +154,13 @@ def fit_weights(inp: BundleInputs, validation: Sequence[set], base: BundleParams
                              "default weights are used", validation_orders=n_val,
                              seconds=round(time.perf_counter() - t0, 2))
     b = inp.baskets
-    min_orders = base.resolved_min_orders(b.n_orders, b.item_counts())
     report(progress, 0.0, "building candidates on the earlier training orders")
+    # the minimum orders together a default build of these orders uses (lowered as it lowers)
+    floor_weights = hybrid_weights(base.w_rules, base.w_text, base.w_rec,
+                                   has_text=inp.vectors is not None,
+                                   has_rec=inp.affinity is not None)[0]
+    min_orders = choose_floor(replace(inp, notes=[]), base, floor_weights,
+                              use_text=inp.vectors is not None, use_rules=True)[0].min_orders
 
     def pool(sub: BundleInputs) -> Candidates:  # (also the learned score's earlier orders)
         cs = build_candidates(sub, min_orders=min_orders, max_size=base.max_size,
@@ -166,15 +171,6 @@ def fit_weights(inp: BundleInputs, validation: Sequence[set], base: BundleParams
         return cs.subset(filter_candidates(cs, sub, base, min_orders))
     c = pool(inp)
     cover = coverage_matrix(b.matrix.tocsc(), c.sets)
-    while not base.min_orders and min_orders > MIN_EVIDENCE_ORDERS and len(select(
-            c, *strategy_scores(c, "hybrid", strength=base.strength, w_rules=base.w_rules,
-                                w_text=defaults["w_text"] if has["w_text"] else 0.0,
-                                w_rec=defaults["w_rec"] if has["w_rec"] else 0.0),
-            base, cover, None, b.item_counts(), b.n_orders, inp.order_time)[0]) \
-            < min(base.top, MIN_LIST):  # lowered as build_bundles lowers it
-        min_orders = max(MIN_EVIDENCE_ORDERS, min_orders // 2)
-        c = pool(inp)
-        cover = coverage_matrix(b.matrix.tocsc(), c.sets)
     learned: dict[str, np.ndarray | None] = {}
     weight = np.asarray(inp.order_revenue, dtype=float) \
         if base.objective == "revenue" and inp.order_revenue is not None else None
@@ -211,10 +207,10 @@ def fit_weights(inp: BundleInputs, validation: Sequence[set], base: BundleParams
                                       weak=weak[fill][0], weak_cover=weak[fill][1])[0].sets)
             if strategy == "hybrid" and ps.get("cold_share", 0) > 0:  # as build_bundles joins
                 cold = (b.item_counts() <= ps["cold_max_orders"]) & ~excluded
-                joins = attach_cold(sets, inp.vectors, cold,
-                                    max_items=max(1, math.ceil(ps["cold_share"] * base.top)),
-                                    max_size=base.max_size,
-                                    min_similarity=base.cold_min_similarity)
+                joins = join_cold(sets, len(picks), inp.vectors, cold,
+                                  max_items=max(1, math.ceil(ps["cold_share"] * base.top)),
+                                  max_size=base.max_size,
+                                  min_similarity=base.cold_min_similarity)
                 sets = [s + (joins[k][0],) if k in joins else s for k, s in enumerate(sets)]
             seen[key] = order_hits(val, sets)
         return seen[key]

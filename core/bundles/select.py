@@ -26,6 +26,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from core.bundles.candidates import Candidates
+from core.bundles.params import BundleParams
 
 # The score's floor in the greedy value ``gain / (k - 1) * (EPS + score)``. With score in [0, 1]
 # the score scales a candidate's value by at most (1 + EPS) / EPS = 21: a candidate with the
@@ -153,6 +154,25 @@ def greedy_select(c: Candidates, score: np.ndarray, eligible: np.ndarray, *, n: 
     return chosen, gains_out
 
 
+def join_cold(sets: list[tuple[int, ...]], n_own: int, vectors: np.ndarray, cold: np.ndarray,
+              *, max_items: int, max_size: int, min_similarity: float
+              ) -> dict[int, tuple[int, float, int]]:
+    """``attach_cold`` on a list whose first ``n_own`` bundles are its own and the rest a fill
+    (``core.bundles.build.fill_list``): the own bundles take new items first, the fill gets
+    what is left of ``max_items`` and of the new items, so a fill never changes the own
+    bundles."""
+    joins = attach_cold(sets[:n_own], vectors, cold, max_items=max_items, max_size=max_size,
+                        min_similarity=min_similarity)
+    left = max_items - len(joins)
+    if n_own < len(sets) and left > 0:
+        free = cold.copy()
+        free[[j[0] for j in joins.values()]] = False
+        more = attach_cold(sets[n_own:], vectors, free, max_items=left, max_size=max_size,
+                           min_similarity=min_similarity)
+        joins.update({n_own + k: v for k, v in more.items()})
+    return joins
+
+
 def attach_cold(sets: list[tuple[int, ...]], vectors: np.ndarray, cold: np.ndarray, *,
                 max_items: int, max_size: int, min_similarity: float
                 ) -> dict[int, tuple[int, float, int]]:
@@ -222,4 +242,50 @@ def excess_share(c: Candidates, item_share: np.ndarray, covered_share: np.ndarra
         got = covered_share[idx]
         with np.errstate(divide="ignore", invalid="ignore"):
             out[idx] = np.where(got > 0, np.clip(1.0 - expected / got, 0.0, 1.0), 0.0)
+    return out
+
+
+def recency_weights(order_time: np.ndarray | None, days: float) -> np.ndarray | None:
+    """Per training order, ``0.5 ** (age / days)`` with ``age`` the days before the last order
+    (undated orders get the median weight); None when off (``days`` 0) or without dates."""
+    if not days or order_time is None:
+        return None
+    t = pd.to_datetime(pd.Series(order_time))
+    if t.isna().all():
+        return None
+    age = (t.max() - t).dt.total_seconds().to_numpy() / 86400.0
+    w = 0.5 ** (age / float(days))
+    return np.where(np.isnan(w), np.nanmedian(w), w)
+
+
+def select(c: Candidates, score: np.ndarray, eligible: np.ndarray, p: BundleParams, cover,
+           weight: np.ndarray | None, item_counts: np.ndarray, n_orders: int,
+           order_time: np.ndarray | None,
+           taken: list[tuple[int, ...]] = ()) -> tuple[list[int], list[float]]:
+    """Greedy selection with the settings' order weights (``weight``: revenue or None, times
+    recency) and value factor (``incremental``). The gains returned are in ``weight`` (orders,
+    or revenue) without recency, so the list's coverage stays a share of real orders."""
+    recency = recency_weights(order_time, p.recency_days) if cover is not None else None
+    sel_weight = weight if recency is None else recency * (1.0 if weight is None else weight)
+    factor = None
+    if p.incremental and cover is not None:
+        n = max(n_orders, 1)
+        covered = np.asarray(cover.sum(axis=0)).ravel() / n
+        factor = excess_share(c, np.asarray(item_counts, dtype=float) / n, covered)
+    picks, gains = greedy_select(c, score, eligible, n=p.top, max_per_item=p.max_per_item,
+                                 cover=cover, order_weight=sel_weight, value_factor=factor,
+                                 taken=taken)
+    if recency is not None:
+        gains = plain_gains(cover, picks, weight)
+    return picks, gains
+
+
+def plain_gains(cover, picks: list[int], weight: np.ndarray | None) -> list[float]:
+    """The weight (orders, or ``weight``) each pick newly covers, in pick order."""
+    u = np.ones(cover.shape[0]) if weight is None else np.asarray(weight, dtype=float).copy()
+    out = []
+    for i in picks:
+        rows = cover.indices[cover.indptr[i]:cover.indptr[i + 1]]
+        out.append(float(u[rows].sum()))
+        u[rows] = 0.0
     return out

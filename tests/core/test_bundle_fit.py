@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from core.baskets import build_baskets
-from core.bundles.build import build_bundles, recency_weights
+from core.bundles.build import build_bundles
+from core.bundles.select import recency_weights
 from core.bundles.candidates import BundleInputs
 from core.bundles.fit import MIN_VALIDATION_ORDERS, describe, fit_weights, order_hits
 from core.bundles.params import BundleParams

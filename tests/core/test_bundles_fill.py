@@ -106,6 +106,42 @@ def test_fill_comes_after_the_lowered_minimum():
     assert (filled.bundles["orders_together"].iloc[n:] == 3).all()
 
 
+def test_fill_leaves_the_own_bundles_new_items_and_names():
+    """A new item joined to an own bundle stays there although a fill pair's text is closer
+    (the fill gets what is left), and an own bundle keeps its name when fill pairs share it."""
+    import numpy as np
+    import scipy.sparse as sp
+
+    from core.baskets import Baskets
+
+    inp, _ = fill_shop(weak_recur=True)
+    items = inp.items.copy()
+    items.loc[len(items)] = ["new1", "bowl new", None, 5.0, None]  # a new item, no sales
+    weak_firsts = [2 * p for p in range(STRONG, STRONG + WEAK)]
+    for i in [2] + weak_firsts:  # every weak pair is named like the second strong pair
+        items.loc[i, "item_name"], items.loc[i + 1, "item_name"] = "bowl", "plate"
+    m = inp.baskets.matrix
+    b = Baskets(sp.hstack([m, sp.csr_matrix((m.shape[0], 1), dtype=bool)]).tocsr(),
+                inp.baskets.order_ids, np.append(inp.baskets.item_ids, "new1"))
+    rng = np.random.default_rng(0)
+    vec = rng.normal(size=(len(items), 8))
+    vec /= np.linalg.norm(vec, axis=1, keepdims=True)
+    vec[-1] = vec[0] + 0.2 * vec[-1]  # close to the strong pair's first item...
+    vec[-1] /= np.linalg.norm(vec[-1])
+    vec[weak_firsts] = vec[-1]  # ...and the same as the weak pairs' first items
+    rich = BundleInputs(b, items, vectors=vec, base_vectors=vec)
+    base = BundleParams(top=10, min_orders=10, strategy="hybrid", max_per_item=1,
+                        cold_share=0.1, cold_min_similarity=0.5, allow_variants=True)
+    plain = build_bundles(rich, base).bundles
+    filled = build_bundles(rich, BundleParams(**{**base.__dict__,
+                                                 "fill_min_orders": 2})).bundles
+    assert len(plain) == STRONG and len(filled) == base.top
+    assert "new1" in plain["items"].iloc[0]  # joined to the first strong bundle
+    assert filled["items"].head(STRONG).tolist() == plain["items"].tolist()
+    assert filled["name"].head(STRONG).tolist() == plain["name"].tolist()
+    assert filled["name"].is_unique
+
+
 def test_fill_floor_is_zero_or_at_least_two():
     with pytest.raises(BundleLabError, match="fill_min_orders must be 0"):
         BundleParams(fill_min_orders=1)
