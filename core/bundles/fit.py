@@ -162,20 +162,21 @@ def fit_weights(inp: BundleInputs, validation: Sequence[set], base: BundleParams
     min_orders = choose_floor(replace(inp, notes=[]), base, floor_weights,
                               use_text=inp.vectors is not None, use_rules=True)[0].min_orders
 
-    def pool(sub: BundleInputs) -> Candidates:  # (also the learned score's earlier orders)
+    def pool(sub: BundleInputs, rec: bool) -> Candidates:  # (also the learned score's)
         cs = build_candidates(sub, min_orders=min_orders, max_size=base.max_size,
                               text_neighbours=base.text_neighbours,
                               cold_max_orders=base.cold_max_orders, pool_size=base.pool_size,
                               variant_similarity=base.variant_similarity,
-                              use_text=has["w_text"], use_rules=True, use_rec=has["w_rec"])
+                              use_text=has["w_text"], use_rules=True, use_rec=rec)
         return cs.subset(filter_candidates(cs, sub, base, min_orders))
-    c = pool(inp)
-    cover = coverage_matrix(b.matrix.tocsc(), c.sets)
-    learned: dict[str, np.ndarray | None] = {}
+    # as in the build, recommender-found candidates only with a recommender weight: two pools
+    pools = {r: (cs := pool(inp, r), coverage_matrix(b.matrix.tocsc(), cs.sets))
+             for r in {False, has["w_rec"]}}
+    learned: dict[bool, np.ndarray | None] = {}
     weight = np.asarray(inp.order_revenue, dtype=float) \
         if base.objective == "revenue" and inp.order_revenue is not None else None
     seen: dict[tuple, np.ndarray] = {}
-    weak: dict[int, tuple] = {}  # fill pools (candidates, coverage) by fill_min_orders
+    weak: dict[tuple, tuple] = {}  # fill pools (candidates, coverage) by (fill, rec)
     excluded = _named_items(inp, base.exclude)
 
     def hits_of(s: dict, strategy: str = "hybrid") -> np.ndarray:
@@ -184,13 +185,15 @@ def fit_weights(inp: BundleInputs, validation: Sequence[set], base: BundleParams
             ps = as_params(s)
             p = replace(base, strategy=strategy, strength=ps["strength"],
                         recency_days=ps.get("recency_days", base.recency_days))
+            rec = ps["w_rec"] > 0
+            c, cover = pools[rec]
             score, eligible = strategy_scores(c, strategy, strength=p.strength,
                                               w_rules=base.w_rules,
                                               w_text=ps["w_text"], w_rec=ps["w_rec"])
             if strategy == "hybrid" and ps.get("learned"):
-                if "score" not in learned:  # one model per fit: it reads c's own features
-                    learned["score"] = learned_score(inp, c, pool)[0]
-                score = score if learned["score"] is None else learned["score"]
+                if rec not in learned:  # one model per pool: it reads the pool's own features
+                    learned[rec] = learned_score(inp, c, lambda sub: pool(sub, rec))[0]
+                score = score if learned[rec] is None else learned[rec]
             picks, gains = select(c, score, eligible, p, cover, weight, b.item_counts(),
                                   b.n_orders, inp.order_time)
             sets = [c.sets[i] for i in picks]
@@ -198,13 +201,14 @@ def fit_weights(inp: BundleInputs, validation: Sequence[set], base: BundleParams
             if len(picks) < base.top and 0 < fill < min_orders:  # as build_bundles fills
                 pf = replace(p, fill_min_orders=fill)
                 weights = {"rules": base.w_rules, "text": ps["w_text"], "recommender": ps["w_rec"]}
-                if fill not in weak:  # the same pool as the fit's own: every signal it has
+                if (fill, rec) not in weak:  # from the signals the build would use
                     pool_f = fill_pool(inp, pf, min_orders, use_text=has["w_text"],
-                                       use_rules=True, use_rec=has["w_rec"])
-                    weak[fill] = (pool_f, coverage_matrix(b.matrix.tocsc(), pool_f.sets))
+                                       use_rules=True, use_rec=rec)
+                    weak[fill, rec] = (pool_f, coverage_matrix(b.matrix.tocsc(), pool_f.sets))
                 sets = list(fill_list(inp, pf, min_orders, weights, c, score, picks, gains,
                                       cover, weight, use_text=has["w_text"], use_rules=True,
-                                      weak=weak[fill][0], weak_cover=weak[fill][1])[0].sets)
+                                      weak=weak[fill, rec][0],
+                                      weak_cover=weak[fill, rec][1])[0].sets)
             if strategy == "hybrid" and ps.get("cold_share", 0) > 0:  # as build_bundles joins
                 cold = (b.item_counts() <= ps["cold_max_orders"]) & ~excluded
                 joins = join_cold(sets, len(picks), inp.vectors, cold,
