@@ -29,7 +29,7 @@ import scipy.sparse as sp
 
 from core.bundles.candidates import BundleInputs, Candidates, build_candidates, coverage_matrix
 from core.bundles.learned import learned_score
-from core.bundles.fit_words import describe  # noqa: F401 (the fit in words, re-exported)
+from core.bundles.fit_words import describe, fit_reason  # noqa: F401 (describe: re-exported)
 from core.bundles.params import BundleParams
 from core.progress import Progress, report, sub_progress
 
@@ -159,8 +159,9 @@ def fit_weights(inp: BundleInputs, validation: Sequence[set], base: BundleParams
     floor_weights = hybrid_weights(base.w_rules, base.w_text, base.w_rec,
                                    has_text=inp.vectors is not None,
                                    has_rec=inp.affinity is not None)[0]
-    min_orders = choose_floor(replace(inp, notes=[]), base, floor_weights,
-                              use_text=inp.vectors is not None, use_rules=True)[0].min_orders
+    floor = choose_floor(replace(inp, notes=[]), base, floor_weights,
+                         use_text=inp.vectors is not None, use_rules=True)[0]
+    min_orders = floor.min_orders
 
     def pool(sub: BundleInputs, rec: bool) -> Candidates:  # (also the learned score's)
         cs = build_candidates(sub, min_orders=min_orders, max_size=base.max_size,
@@ -169,9 +170,11 @@ def fit_weights(inp: BundleInputs, validation: Sequence[set], base: BundleParams
                               variant_similarity=base.variant_similarity,
                               use_text=has["w_text"], use_rules=True, use_rec=rec)
         return cs.subset(filter_candidates(cs, sub, base, min_orders))
-    # as in the build, recommender-found candidates only with a recommender weight: two pools
-    pools = {r: (cs := pool(inp, r), coverage_matrix(b.matrix.tocsc(), cs.sets))
-             for r in {False, has["w_rec"]}}
+    # as in the build, recommender-found candidates only with a recommender weight: two pools,
+    # one of them the pool the floor was found on (the same candidates: not built again)
+    pools = {floor_weights["recommender"] > 0: (floor.c, floor.cover)}
+    for r in {False, has["w_rec"]} - set(pools):
+        pools[r] = (cs := pool(inp, r), coverage_matrix(b.matrix.tocsc(), cs.sets))
     learned: dict[bool, np.ndarray | None] = {}
     weight = np.asarray(inp.order_revenue, dtype=float) \
         if base.objective == "revenue" and inp.order_revenue is not None else None
@@ -205,10 +208,10 @@ def fit_weights(inp: BundleInputs, validation: Sequence[set], base: BundleParams
                     pool_f = fill_pool(inp, pf, min_orders, use_text=has["w_text"],
                                        use_rules=True, use_rec=rec)
                     weak[fill, rec] = (pool_f, coverage_matrix(b.matrix.tocsc(), pool_f.sets))
-                sets = list(fill_list(inp, pf, min_orders, weights, c, score, picks, gains,
-                                      cover, weight, use_text=has["w_text"], use_rules=True,
-                                      weak=weak[fill, rec][0],
-                                      weak_cover=weak[fill, rec][1])[0].sets)
+                wk, wc = weak[fill, rec]
+                sets = list(fill_list(inp, pf, min_orders, weights, c, score, picks, gains, cover,
+                                      weight, use_text=has["w_text"], use_rules=True, weak=wk,
+                                      weak_cover=wc)[0].sets)
             if strategy == "hybrid" and ps.get("cold_share", 0) > 0:  # as build_bundles joins
                 cold = (b.item_counts() <= ps["cold_max_orders"]) & ~excluded
                 joins = join_cold(sets, len(picks), inp.vectors, cold,
@@ -237,16 +240,8 @@ def fit_weights(inp: BundleInputs, validation: Sequence[set], base: BundleParams
     rates = {"fitted": float(best_hits.mean()), "default": float(default_hits.mean()),
              "rules": float(rules_hits.mean())}
     clear = gain - loss > 0 and gain - loss >= Z * math.sqrt(gain + loss)
-    if clear:
-        reason = (f"fitted on {n_val:,} validation orders: it hits {gain - loss:,} more of them "
-                  f"than the default weights ({gain:,} gained, {loss:,} lost)")
-    elif best == defaults:
-        reason = (f"no other setting hit more of the {n_val:,} validation orders: the default "
-                  "weights are used")
-    else:
-        reason = (f"the best setting hit {gain - loss:,} more of the {n_val:,} validation orders "
-                  f"than the default weights ({gain:,} gained, {loss:,} lost), within chance: "
-                  "the default weights are used")
+    reason = fit_reason(clear, best == defaults, gain, loss, n_val)
+    if not clear:
         rates["fitted"] = rates["default"]
     report(progress, 1.0, "weights fitted")
     return FittedWeights(as_params(best if clear else defaults), clear, reason, rates, n_val,

@@ -36,3 +36,18 @@ def describe(f: Any) -> str:
                  f"for co-purchase rules only ({diff * 100:+.1f} points; measured on the orders "
                  "the setting was chosen on, so a later period may gain less).")
     return text + f" ({f.reason}.)"
+
+
+def fit_reason(clear: bool, unchanged: bool, gain: int, loss: int, n_val: int) -> str:
+    """Why the fit kept what it kept: ``clear`` (the sign test passed), ``unchanged`` (no other
+    setting hit more), ``gain``/``loss`` (validation orders the best setting hits that the
+    defaults miss, and the reverse) of ``n_val``."""
+    if clear:
+        return (f"fitted on {n_val:,} validation orders: it hits {gain - loss:,} more of them "
+                f"than the default weights ({gain:,} gained, {loss:,} lost)")
+    if unchanged:
+        return (f"no other setting hit more of the {n_val:,} validation orders: the default "
+                "weights are used")
+    return (f"the best setting hit {gain - loss:,} more of the {n_val:,} validation orders "
+            f"than the default weights ({gain:,} gained, {loss:,} lost), within chance: "
+            "the default weights are used")
